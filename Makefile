@@ -1,0 +1,74 @@
+# sluice — every target installs what it needs. `make demo` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+NODE_INSTALLED := node_modules/.installed
+SERVING_DEPS := build/layers/serving-deps
+
+# Native thread pools stall on small machines (HistGradientBoosting with 2 OpenMP threads): cap them everywhere.
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+
+.PHONY: help install demo test test-fast lint format synth layers deploy destroy local clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[ml,local,infra,dev]"
+	touch $@
+
+$(NODE_INSTALLED): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(INSTALLED) $(NODE_INSTALLED) ## create the venv and install everything (Python and the CDK CLI)
+
+demo: $(INSTALLED) ## run the whole model lifecycle on the embedded local AWS
+	$(BIN)/sluice demo
+
+local: $(INSTALLED) ## start the local stack and endpoint; keep running
+	$(BIN)/sluice local
+
+test: $(INSTALLED) $(NODE_INSTALLED) lint ## lint, type-check and run every test
+	$(BIN)/python -m pytest
+
+test-fast: $(INSTALLED) ## unit tests only
+	$(BIN)/python -m pytest tests/unit -q
+
+lint: $(INSTALLED) ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy layers/sluice/python/sluice functions infra
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+layers: $(SERVING_DEPS)/.built ## build the Lambda dependency layer for linux x86_64 (manylinux wheels, no Docker)
+
+$(SERVING_DEPS)/.built: pyproject.toml | $(BIN)/python
+	rm -rf $(SERVING_DEPS) && mkdir -p $(SERVING_DEPS)/python
+	$(BIN)/python -m pip install --quiet --target $(SERVING_DEPS)/python \
+		--platform manylinux2014_x86_64 --implementation cp --python-version 3.11 --only-binary=:all: \
+		"numpy>=1.26" "onnxruntime>=1.18" "aws-lambda-powertools[tracer]>=3.20,<4"
+	find $(SERVING_DEPS)/python -name '__pycache__' -type d -prune -exec rm -rf {} +
+	touch $@
+
+synth: $(INSTALLED) $(NODE_INSTALLED) layers ## synthesize the CloudFormation template (offline)
+	PATH=$(abspath $(BIN)):$$PATH npx cdk synth --quiet
+
+deploy: synth ## deploy to the AWS account of your credentials (cdk bootstrap once first)
+	PATH=$(abspath $(BIN)):$$PATH npx cdk deploy --require-approval broadening
+
+destroy: $(INSTALLED) $(NODE_INSTALLED) layers ## tear the stack down (the data bucket is retained)
+	PATH=$(abspath $(BIN)):$$PATH npx cdk destroy
+
+clean: ## remove build output (keeps the venv)
+	rm -rf build cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,39 @@
+"""predict: POST /v1/models/<model>:predict through alias live, served from the pinned ONNX model.
+
+Slim by design: no pandas, pyarrow or scipy on this import path.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sluice.artifacts import load_verified_model
+from sluice.endpoint import PinnedModel
+from sluice.observability import logger, metrics
+from sluice.predict import PredictService
+from sluice.serving import OnnxModel
+from sluice.settings import ENV_ARTIFACT_BUCKET
+from sluice.storage import ObjectStore
+
+artifacts = ObjectStore(boto3.client("s3"), os.environ[ENV_ARTIFACT_BUCKET])
+
+
+def load_pinned(pinned: PinnedModel) -> OnnxModel:
+    return load_verified_model(artifacts, pinned.model, pinned.version, pinned.sha256)
+
+
+service = PredictService(os.environ["SLUICE_MODEL"], PinnedModel.from_env(os.environ), load_pinned)
+service.warm()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = service.handle(event)
+    metrics.add_metric(name=f"Responses_{response['statusCode'] // 100}xx", unit=MetricUnit.Count, value=1)
+    return response

@@ -1,0 +1,246 @@
+"""`sluice` commands: demo, local, drop, models, predict, rollback, invoke."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sluice.cli import render
+from sluice.cli.target import NoTargetError, Target, clear_local_state, resolve_target, write_local_state
+
+app = typer.Typer(help="sluice: event-driven, serverless MLOps for AWS — runnable on a laptop.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The project configuration (TOML).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+DEFAULT_CONFIG = Path("sluice.toml")
+
+
+def main() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    app()
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    render.console.print(f"[bold red]error:[/bold red] {message}")
+    return typer.Exit(code)
+
+
+def _target() -> Target:
+    try:
+        return resolve_target()
+    except NoTargetError as error:
+        raise _fail(str(error)) from None
+
+
+@app.command()
+def demo(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
+    """Play the whole model lifecycle on the embedded local AWS and check every step."""
+    from sluice.demo import DemoFailed, run_demo
+
+    printer = render.TimelinePrinter(enabled=not as_json)
+    try:
+        summary = run_demo(config, printer)
+    except DemoFailed as error:
+        if as_json:
+            render.print_json({"passed": False, "failed": str(error)})
+        else:
+            render.console.print(f"\n[bold red]demo failed:[/bold red] {error}")
+        raise typer.Exit(1) from None
+    if as_json:
+        render.print_json({
+            "passed": summary.passed, "seconds": round(summary.seconds, 2), "live": summary.live,
+            "checks": [{"passed": passed, "check": text} for passed, text in summary.checks],
+            "versions": {model: [render.version_document(v) for v in versions]
+                         for model, versions in summary.versions.items()},
+        })
+        return
+    render.console.print("\n[bold]Summary[/bold]")
+    for model, versions in summary.versions.items():
+        previous = next((v.version for v in versions if v.status.value == "previous"), None)
+        render.console.print(render.versions_table(model, versions, summary.live.get(model), previous))
+    passed = sum(1 for ok, _ in summary.checks if ok)
+    render.console.print(f"[bold green]demo passed[/bold green]: {passed}/{len(summary.checks)} checks "
+                         f"in {summary.seconds:.1f}s")
+
+
+@app.command()
+def local(
+    config: ConfigOption = DEFAULT_CONFIG,
+    port: Annotated[int, typer.Option(help="HTTP port of the predict endpoint.")] = 8080,
+    aws_port: Annotated[int, typer.Option(help="Port of the embedded AWS (moto server).")] = 5566,
+) -> None:
+    """Start the embedded AWS and the predict endpoint; keep running and print events as they flow."""
+    from moto.server import ThreadedMotoServer
+
+    from sluice.local import LocalCloud
+    from sluice.local.http import EndpointServer
+
+    moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
+    moto_server.start()
+    printer = render.TimelinePrinter()
+    cloud = LocalCloud(config, endpoint_url=f"http://127.0.0.1:{aws_port}", on_record=printer.event).start()
+    server = EndpointServer(cloud, port=port).start()
+    write_local_state({"aws_endpoint": f"http://127.0.0.1:{aws_port}", "http_url": server.url,
+                       "config": str(config.resolve()), "prefix": cloud.settings.prefix, "pid": os.getpid()})
+    render.console.print(f"[bold]sluice local[/bold]: embedded AWS at http://127.0.0.1:{aws_port}, "
+                         f"predict endpoint at {server.url}/v1/models/<model>:predict")
+    render.console.print(f"models: {', '.join(cloud.config.names)} — drop data with "
+                         "`sluice drop FILE --model NAME`; Ctrl-C stops")
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        while not stopping.is_set():
+            try:
+                cloud.run_until_idle(raise_errors=False)
+            except Exception as error:  # keep serving; the timeline shows what failed
+                render.console.print(f"[red]dispatch error: {error}[/red]")
+            stopping.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        cloud.stop()
+        moto_server.stop()
+        clear_local_state()
+
+
+@app.command()
+def drop(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The data file to drop.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="The model the data is for.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Drop a data file at incoming/<model>/ in the data bucket (the pipeline takes it from there)."""
+    import boto3
+
+    target = _target()
+    key = f"incoming/{model}/{file.name}"
+    boto3.client("s3").put_object(Bucket=target.settings.data_bucket, Key=key, Body=file.read_bytes())
+    uri = f"s3://{target.settings.data_bucket}/{key}"
+    render.print_json({"dropped": uri}) if as_json else render.console.print(f"dropped {file} → {uri}")
+
+
+@app.command()
+def models(
+    name: Annotated[str | None, typer.Argument(help="One model (default: all).")] = None,
+    history: Annotated[bool, typer.Option("--history", help="Show the audit trail too.")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: JsonOption = False,
+) -> None:
+    """List model versions, their statuses, metrics and aliases."""
+    import boto3
+
+    from sluice.config import ConfigError, load_config
+    from sluice.registry import DynamoDBRegistry
+
+    target = _target()
+    try:
+        names = [name] if name else list(load_config(os.environ.get("SLUICE_CONFIG", config)).names)
+    except ConfigError as error:
+        raise _fail(str(error)) from None
+    registry = DynamoDBRegistry(boto3.client("dynamodb"), target.settings.registry_table)
+    documents: dict[str, Any] = {}
+    for model in names:
+        versions = registry.list_versions(model)
+        live, previous = registry.get_alias(model, "live"), registry.get_alias(model, "previous")
+        entries = registry.history(model) if history else []
+        documents[model] = {"live": live.version if live else None,
+                            "previous": previous.version if previous else None,
+                            "versions": [render.version_document(v) for v in versions],
+                            "history": [entry.__dict__ for entry in entries]}
+        if not as_json:
+            render.console.print(render.versions_table(model, versions, live.version if live else None,
+                                                       previous.version if previous else None))
+            if history:
+                render.console.print(render.history_table(model, entries))
+    if as_json:
+        render.print_json(documents)
+
+
+@app.command()
+def predict(
+    model: Annotated[str, typer.Argument(help="The model to ask.")],
+    instances: Annotated[str, typer.Option("--instances", "-i",
+                                           help='JSON list of feature objects, or @file.json.')],
+    as_json: JsonOption = False,
+) -> None:
+    """POST instances to /v1/models/<model>:predict on the live endpoint."""
+    target = _target()
+    if not target.http_url:
+        raise _fail("no endpoint URL: start `sluice local` or set SLUICE_ENDPOINT_URL")
+    text = Path(instances[1:]).read_text() if instances.startswith("@") else instances
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _fail(f"--instances is not valid JSON: {error}") from None
+    body = parsed if isinstance(parsed, dict) else {"instances": parsed}
+    request = urllib.request.Request(f"{target.http_url}/v1/models/{model}:predict", method="POST",
+                                     data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, document = response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        status, document = error.code, json.loads(error.read() or b"{}")
+    if as_json:
+        render.print_json({"status": status, **document})
+    else:
+        render.console.print(f"HTTP {status}")
+        render.console.print_json(data=document)
+    if status >= 400:
+        raise typer.Exit(1)
+
+
+@app.command()
+def rollback(
+    model: Annotated[str, typer.Argument(help="The model to roll back.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the audit trail).")] = "manual rollback",
+    as_json: JsonOption = False,
+) -> None:
+    """Move live back to the last known-good version now (as the alarm path does)."""
+    from sluice.steps.context import StepContext
+    from sluice.steps.rollback import rollback as rollback_step
+
+    _target()
+    result = rollback_step(StepContext.from_env(), model, reason=reason, correlation_id=f"cli-{uuid.uuid4()}")
+    render.print_json(result) if as_json else render.console.print(render.describe_event(result) or str(result))
+    render.console.print(f"outcome: {result['outcome']}") if not as_json else None
+
+
+@app.command()
+def invoke(
+    function: Annotated[str, typer.Argument(help="validate_dataset, train_model, evaluate_model, ...")],
+    event: Annotated[Path, typer.Option("--event", "-e", exists=True, dir_okay=False, help="Event JSON file.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Run one function's handler on an event file against the running local stack."""
+    from sluice.local import LocalCloud
+    from sluice.wiring import FUNCTIONS
+
+    if function not in FUNCTIONS:
+        raise _fail(f"unknown function {function!r}; one of {', '.join(FUNCTIONS)}")
+    target = _target()
+    if not target.is_local:
+        raise _fail("invoke runs handlers in-process against `sluice local`; start it first")
+    cloud = LocalCloud(os.environ["SLUICE_CONFIG"], endpoint_url=target.aws_endpoint).start(provision_resources=False)
+    try:
+        started = time.perf_counter()
+        result = cloud.invoke(function, json.loads(event.read_text()))
+        seconds = time.perf_counter() - started
+    finally:
+        cloud.stop()
+    if as_json:
+        render.print_json({"function": function, "result": result, "seconds": round(seconds, 3)})
+    else:
+        render.console.print(f"{function} finished in {seconds:.2f}s")
+        render.console.print_json(data=result)

@@ -1,0 +1,7 @@
+"""Errors raised while scoring a model."""
+
+from __future__ import annotations
+
+
+class EvaluationError(Exception):
+    """The holdout cannot be scored (empty, one class only, task mismatch, unknown labels)."""

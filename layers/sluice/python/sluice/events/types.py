@@ -1,0 +1,18 @@
+"""Event names: PascalCase facts in the past tense."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class DetailType(str, Enum):
+    DATASET_ACCEPTED = "DatasetAccepted"
+    DATASET_REJECTED = "DatasetRejected"
+    MODEL_TRAINED = "ModelTrained"
+    TRAINING_FAILED = "TrainingFailed"
+    MODEL_EVALUATED = "ModelEvaluated"
+    DEPLOYMENT_STARTED = "DeploymentStarted"
+    MODEL_DEPLOYED = "ModelDeployed"
+    DEPLOYMENT_ABORTED = "DeploymentAborted"
+    MODEL_ROLLED_BACK = "ModelRolledBack"
+    ROLLBACK_SKIPPED = "RollbackSkipped"

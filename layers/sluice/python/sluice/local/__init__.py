@@ -1,0 +1,7 @@
+"""The embedded local AWS: the same functions, run in-process on moto, dispatched by the wiring."""
+
+from __future__ import annotations
+
+from sluice.local.runtime import LocalCloud, TimelineEntry
+
+__all__ = ["LocalCloud", "TimelineEntry"]

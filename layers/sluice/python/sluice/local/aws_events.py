@@ -1,0 +1,70 @@
+"""Events in the exact shapes AWS sends them, for triggers moto never fires itself."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+from sluice.clock import iso
+
+ACCOUNT = "123456789012"
+
+
+def scheduled_event(rule_arn: str, *, region: str, now: float) -> dict[str, Any]:
+    """What EventBridge delivers when a schedule rule fires."""
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": ACCOUNT, "time": iso(now)[:19] + "Z", "region": region, "resources": [rule_arn], "detail": {},
+    }
+
+
+def alarm_state_change_detail(alarm_name: str, *, state: str, previous: str, reason: str, now: float,
+                              metric: str, function_name: str) -> dict[str, Any]:
+    """The detail of a "CloudWatch Alarm State Change" event."""
+    timestamp = iso(now)[:23] + "+0000"
+    return {
+        "alarmName": alarm_name,
+        "state": {"value": state, "reason": reason, "timestamp": timestamp},
+        "previousState": {"value": previous, "reason": "", "timestamp": timestamp},
+        "configuration": {
+            "description": f"sluice endpoint alarm {alarm_name}",
+            "metrics": [{
+                "id": "m1",
+                "metricStat": {
+                    "metric": {"namespace": "AWS/Lambda", "name": metric,
+                               "dimensions": {"FunctionName": function_name, "Resource": f"{function_name}:live"}},
+                    "period": 60, "stat": "Sum",
+                },
+                "returnData": True,
+            }],
+        },
+    }
+
+
+def function_url_event(method: str, path: str, body: bytes, headers: dict[str, str], *,
+                       now: float, query: str = "") -> dict[str, Any]:
+    """A Lambda Function URL (payload format 2.0) request."""
+    is_text = True
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        is_text = False
+        text = base64.b64encode(body).decode()
+    return {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "headers": {key.lower(): value for key, value in headers.items()},
+        "requestContext": {
+            "accountId": "anonymous", "apiId": "local", "domainName": "localhost", "domainPrefix": "localhost",
+            "http": {"method": method.upper(), "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                     "userAgent": headers.get("User-Agent", "")},
+            "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
+            "time": iso(now), "timeEpoch": int(now * 1000),
+        },
+        "body": text, "isBase64Encoded": not is_text,
+    }
+
+
+def encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, sort_keys=True)

@@ -1,0 +1,97 @@
+"""Load and call Lambda handlers in-process, each with the environment its function has."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sluice.wiring import FUNCTIONS
+
+
+class FunctionsNotFoundError(FileNotFoundError):
+    """The functions/ folder could not be located."""
+
+
+def find_functions_dir(start: Path | None = None) -> Path:
+    """functions/ from $SLUICE_FUNCTIONS_DIR, the working directory upwards, or beside the library."""
+    explicit = os.environ.get("SLUICE_FUNCTIONS_DIR")
+    candidates = [Path(explicit)] if explicit else []
+    here = (start or Path.cwd()).resolve()
+    candidates += [parent / "functions" for parent in (here, *here.parents)]
+    candidates.append(Path(__file__).resolve().parents[4] / "functions")
+    for candidate in candidates:
+        if (candidate / "validate_dataset" / "app.py").is_file():
+            return candidate
+    raise FunctionsNotFoundError("cannot find functions/: run from the sluice project or set SLUICE_FUNCTIONS_DIR")
+
+
+class LocalLambdaContext:
+    """The parts of the Lambda context object handlers and Powertools read."""
+
+    def __init__(self, function_name: str, memory_mb: int, timeout_s: int) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = memory_mb
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class FunctionHost:
+    """One loaded module per (function, environment): a warm container."""
+
+    def __init__(self, functions_dir: Path) -> None:
+        self._dir = functions_dir
+        self._modules: dict[tuple[str, tuple[tuple[str, str], ...]], ModuleType] = {}
+        self._lock = threading.RLock()
+        self._serial = 0
+
+    def invoke(self, function: str, event: dict[str, Any], *, env: Mapping[str, str] | None = None,
+               function_name: str | None = None) -> Any:
+        spec = FUNCTIONS[function]
+        overrides = dict(env or {})
+        with self._lock, _environment(overrides):
+            module = self._module(function, overrides)
+            context = LocalLambdaContext(function_name or function, spec.memory_mb, spec.timeout_s)
+            return module.lambda_handler(event, context)
+
+    def _module(self, function: str, env: dict[str, str]) -> ModuleType:
+        key = (function, tuple(sorted(env.items())))
+        module = self._modules.get(key)
+        if module is None:
+            path = self._dir / function / "app.py"
+            self._serial += 1
+            spec = importlib.util.spec_from_file_location(f"sluice_local_{function}_{self._serial}", path)
+            if spec is None or spec.loader is None:
+                raise FunctionsNotFoundError(f"cannot load {path}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self._modules[key] = module
+        return module
+
+
+@contextmanager
+def _environment(overrides: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

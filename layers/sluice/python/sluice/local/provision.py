@@ -1,0 +1,141 @@
+"""Create, on the embedded AWS, the resources the CDK stack defines (same names, same wiring)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sluice.config import ProjectConfig
+from sluice.naming import EVENT_SOURCE
+from sluice.settings import Settings
+from sluice.wiring import FUNCTIONS, ROUTES, PatternContext, Route, ScheduleTrigger
+
+ENDPOINT_ALARMS = (("errors", "Errors", "Sum"), ("latency-p99", "Duration", "p99"))
+OBSERVER = "observer"
+
+
+@dataclass
+class Provisioned:
+    """What the runtime needs to find again."""
+
+    route_queues: dict[str, str] = field(default_factory=dict)
+    observer_queue: str = ""
+    schedule_rules: dict[str, str] = field(default_factory=dict)
+    alarms: dict[str, list[str]] = field(default_factory=dict)
+
+
+def provision(clients: Any, settings: Settings, config: ProjectConfig, functions_dir: Path) -> Provisioned:
+    """Buckets, tables, bus, rules (with SQS stand-ins for Lambda targets), predict functions, alarms."""
+    _storage(clients.s3, settings)
+    _tables(clients.dynamodb, settings)
+    clients.events.create_event_bus(Name=settings.event_bus)
+    provisioned = Provisioned()
+    ctx = PatternContext(data_bucket=settings.data_bucket, names=settings.names)
+    for route in ROUTES:
+        if isinstance(route.trigger, ScheduleTrigger):
+            provisioned.schedule_rules.update(_schedules(clients.events, settings, config, route))
+            continue
+        queue_url, queue_arn = _queue(clients.sqs, f"{settings.prefix}-route-{route.name}")
+        bus = settings.event_bus if route.on_sluice_bus else "default"
+        rule = f"{settings.prefix}-{route.name}"
+        clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(route.trigger.pattern(ctx)))
+        clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": route.function, "Arn": queue_arn}])
+        provisioned.route_queues[route.name] = queue_url
+    provisioned.observer_queue = _observer(clients, settings)
+    role_arn = _role(clients.iam, settings)
+    for model in config.names:
+        _predict_function(clients.awslambda, settings, model, role_arn, functions_dir)
+        provisioned.alarms[model] = _alarms(clients.cloudwatch, settings, model)
+    return provisioned
+
+
+def _storage(s3: Any, settings: Settings) -> None:
+    for bucket in (settings.data_bucket, settings.artifact_bucket):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(
+        Bucket=settings.data_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+
+
+def _tables(dynamodb: Any, settings: Settings) -> None:
+    dynamodb.create_table(
+        TableName=settings.registry_table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    dynamodb.create_table(
+        TableName=settings.idempotency_table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    dynamodb.update_time_to_live(TableName=settings.idempotency_table,
+                                 TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"})
+
+
+def _queue(sqs: Any, name: str) -> tuple[str, str]:
+    url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def _schedules(events: Any, settings: Settings, config: ProjectConfig, route: Route) -> dict[str, str]:
+    rules = {}
+    for model in config.models.values():
+        if not model.training.retrain_schedule:
+            continue
+        name = settings.names.retrain_rule(model.name)
+        events.put_rule(Name=name, ScheduleExpression=model.training.retrain_schedule)
+        rules[model.name] = events.describe_rule(Name=name)["Arn"]
+    return rules
+
+
+def _observer(clients: Any, settings: Settings) -> str:
+    """Every sluice event also lands in a queue the runtime reads for its timeline."""
+    url, arn = _queue(clients.sqs, f"{settings.prefix}-{OBSERVER}")
+    rule = f"{settings.prefix}-{OBSERVER}"
+    clients.events.put_rule(Name=rule, EventBusName=settings.event_bus,
+                            EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
+    clients.events.put_targets(Rule=rule, EventBusName=settings.event_bus, Targets=[{"Id": OBSERVER, "Arn": arn}])
+    return url
+
+
+def _role(iam: Any, settings: Settings) -> str:
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                       "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    arn: str = iam.create_role(RoleName=f"{settings.prefix}-predict",
+                               AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    return arn
+
+
+def _predict_function(awslambda: Any, settings: Settings, model: str, role_arn: str, functions_dir: Path) -> None:
+    spec = FUNCTIONS["predict"]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.write(functions_dir / "predict" / "app.py", "app.py")
+    awslambda.create_function(
+        FunctionName=settings.names.predict_function(model), Runtime="python3.11", Role=role_arn,
+        Handler="app.lambda_handler", Code={"ZipFile": archive.getvalue()}, MemorySize=spec.memory_mb,
+        Timeout=spec.timeout_s, Description=spec.description,
+        Environment={"Variables": {**settings.to_env(), "SLUICE_MODEL": model}},
+    )
+
+
+def _alarms(cloudwatch: Any, settings: Settings, model: str) -> list[str]:
+    function = settings.names.predict_function(model)
+    names = []
+    for kind, metric, stat in ENDPOINT_ALARMS:
+        name = settings.names.endpoint_alarm(model, kind)
+        statistic: dict[str, Any] = {"ExtendedStatistic": stat} if stat.startswith("p") else {"Statistic": stat}
+        cloudwatch.put_metric_alarm(
+            AlarmName=name, Namespace="AWS/Lambda", MetricName=metric, Period=60, EvaluationPeriods=1,
+            Threshold=1 if metric == "Errors" else 1000, ComparisonOperator="GreaterThanOrEqualToThreshold",
+            Dimensions=[{"Name": "FunctionName", "Value": function}, {"Name": "Resource", "Value": f"{function}:live"}],
+            TreatMissingData="notBreaching", **statistic,
+        )
+        names.append(name)
+    return names

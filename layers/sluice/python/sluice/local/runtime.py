@@ -1,0 +1,281 @@
+"""LocalCloud: provision the stack on moto, dispatch events by the wiring, serve the endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+
+from sluice.clock import Clock, system_clock
+from sluice.config import ProjectConfig, load_config
+from sluice.local import aws_events
+from sluice.local.host import FunctionHost, find_functions_dir
+from sluice.local.provision import Provisioned, provision
+from sluice.naming import LIVE_ALIAS
+from sluice.settings import Settings
+from sluice.wiring import ROUTES, ScheduleTrigger
+
+REGION = "us-east-1"
+QUIET_ENV = {
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
+    "POWERTOOLS_DEV": "false",
+}
+MAX_DISPATCH_ROUNDS = 200
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One thing that happened: an event seen on a bus, or a function run and its outcome."""
+
+    at: float
+    kind: str  # "event" | "invoke" | "error"
+    name: str  # detail-type or function name
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EndpointResponse:
+    status: int
+    body: dict[str, Any]
+    lambda_version: str
+
+
+class LocalCloud:
+    """The whole sluice deployment on an embedded AWS (moto), in this process."""
+
+    def __init__(self, config_path: str | Path, *, prefix: str = "sluice", functions_dir: Path | None = None,
+                 seed: int = 0, clock: Clock = system_clock, quiet: bool = True,
+                 endpoint_url: str | None = None, on_record: Callable[[TimelineEntry], None] | None = None) -> None:
+        self.config_path = Path(config_path).resolve()
+        self.config: ProjectConfig = load_config(self.config_path)
+        self.settings = Settings.local(prefix)
+        self.functions_dir = functions_dir or find_functions_dir()
+        self.timeline: list[TimelineEntry] = []
+        self._router = random.Random(seed)
+        self._clock = clock
+        self._quiet = quiet
+        self._endpoint_url = endpoint_url
+        self._on_record = on_record
+        self._mock: Any = None
+        self._saved_env: dict[str, str] | None = None
+        self._host = FunctionHost(self.functions_dir)
+        self.clients: Any = None
+        self.provisioned = Provisioned()
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self, *, provision_resources: bool = True) -> LocalCloud:
+        self._saved_env = dict(os.environ)
+        os.environ.update(self.environment())
+        if self._endpoint_url is None:
+            from moto import mock_aws
+
+            self._mock = mock_aws()
+            self._mock.start()
+        self.clients = SimpleNamespace(**{
+            name: boto3.client(service, region_name=REGION)
+            for name, service in (("s3", "s3"), ("dynamodb", "dynamodb"), ("events", "events"), ("sqs", "sqs"),
+                                  ("iam", "iam"), ("awslambda", "lambda"), ("cloudwatch", "cloudwatch"))
+        })
+        if provision_resources:
+            self.provisioned = provision(self.clients, self.settings, self.config, self.functions_dir)
+        else:
+            self.provisioned = self._discover()
+        return self
+
+    def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        if self._saved_env is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_env)
+            self._saved_env = None
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def environment(self) -> dict[str, str]:
+        """What every local function sees (the same variables CDK sets on AWS)."""
+        env = {
+            **self.settings.to_env(),
+            "SLUICE_CONFIG": str(self.config_path),
+            "SLUICE_FUNCTIONS_DIR": str(self.functions_dir),
+            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "OMP_NUM_THREADS": "1", "POWERTOOLS_SERVICE_NAME": "sluice",
+        }
+        if self._endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self._endpoint_url
+        if self._quiet:
+            env.update(QUIET_ENV)
+        return env
+
+    # -- triggers ---------------------------------------------------------------------------------
+
+    def drop(self, path: str | Path, model: str, *, name: str | None = None) -> str:
+        """Upload a file under incoming/<model>/ (S3 then tells EventBridge)."""
+        source = Path(path)
+        key = f"incoming/{model}/{name or source.name}"
+        self.clients.s3.put_object(Bucket=self.settings.data_bucket, Key=key, Body=source.read_bytes())
+        self.record("drop", key, {"bytes": source.stat().st_size})
+        return key
+
+    def fire_schedule(self, model: str) -> list[Any]:
+        """Fire a model's retrain schedule now (moto never fires schedules)."""
+        rule_arn = self.provisioned.schedule_rules.get(model)
+        if rule_arn is None:
+            raise KeyError(f"{model} has no retrain schedule in {self.config_path.name}")
+        event = aws_events.scheduled_event(rule_arn, region=REGION, now=self._clock())
+        self.record("event", "Scheduled Event", {"rule": rule_arn.rsplit("/", 1)[-1]})
+        return [self.invoke(route.function, event) for route in ROUTES if isinstance(route.trigger, ScheduleTrigger)]
+
+    def set_alarm(self, model: str, kind: str = "errors", *, state: str = "ALARM",
+                  reason: str = "Threshold Crossed: 1 datapoint was greater than or equal to the threshold") -> None:
+        """Put an endpoint alarm in ``state`` and emit the state change EventBridge would (moto emits none)."""
+        name = self.settings.names.endpoint_alarm(model, kind)
+        alarm = self.clients.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+        previous = alarm.get("StateValue", "OK")
+        self.clients.cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
+        detail = aws_events.alarm_state_change_detail(
+            name, state=state, previous=previous, reason=reason, now=self._clock(),
+            metric=alarm["MetricName"], function_name=self.settings.names.predict_function(model))
+        self.clients.events.put_events(Entries=[{
+            "Source": "aws.cloudwatch", "DetailType": "CloudWatch Alarm State Change",
+            "Resources": [alarm["AlarmArn"]], "Detail": json.dumps(detail),
+        }])
+
+    # -- dispatch ---------------------------------------------------------------------------------
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """Run one handler in-process, as Lambda would, and record its outcome."""
+        started = time.perf_counter()
+        try:
+            result = self._host.invoke(function, event)
+        except Exception as error:
+            self.record("error", function, {"error": f"{type(error).__name__}: {error}"})
+            raise
+        outcome = result if isinstance(result, dict) else {"result": result}
+        self.record("invoke", function, {**outcome, "seconds": round(time.perf_counter() - started, 3)})
+        return result
+
+    def run_until_idle(self, *, raise_errors: bool = True) -> int:
+        """Deliver queued events to their functions until nothing is left; returns how many ran."""
+        delivered = 0
+        for _ in range(MAX_DISPATCH_ROUNDS):
+            moved = self._drain_observer()
+            for route in ROUTES:
+                url = self.provisioned.route_queues.get(route.name)
+                if url is None:
+                    continue
+                for message in self._receive(url):
+                    event = json.loads(message["Body"])
+                    self.clients.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    moved += 1
+                    delivered += 1
+                    try:
+                        self.invoke(route.function, event)
+                    except Exception:
+                        if raise_errors:
+                            raise
+            if moved == 0:
+                return delivered
+        raise RuntimeError(f"events still flowing after {MAX_DISPATCH_ROUNDS} rounds")
+
+    def _drain_observer(self) -> int:
+        seen = 0
+        for message in self._receive(self.provisioned.observer_queue):
+            event = json.loads(message["Body"])
+            self.clients.sqs.delete_message(QueueUrl=self.provisioned.observer_queue,
+                                            ReceiptHandle=message["ReceiptHandle"])
+            self.record("event", str(event.get("detail-type")), dict(event.get("detail") or {}))
+            seen += 1
+        return seen
+
+    def _receive(self, url: str) -> list[dict[str, Any]]:
+        if not url:
+            return []
+        messages: list[dict[str, Any]] = self.clients.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        return messages
+
+    def record(self, kind: str, name: str, detail: dict[str, Any]) -> None:
+        entry = TimelineEntry(at=self._clock(), kind=kind, name=name, detail=detail)
+        self.timeline.append(entry)
+        if self._on_record is not None:
+            self._on_record(entry)
+
+    # -- the endpoint -----------------------------------------------------------------------------
+
+    def http(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+             ) -> EndpointResponse:
+        """Serve one HTTP request as the model's Function URL on alias ``live`` would."""
+        model = _model_in_path(path)
+        if model is None or model not in self.config.models:
+            known = ", ".join(self.config.names)
+            return EndpointResponse(404, {"error": f"no model at {path}; serving: {known}"}, "")
+        function_name = self.settings.names.predict_function(model)
+        version = self._route_live(function_name)
+        configuration = self.clients.awslambda.get_function_configuration(FunctionName=function_name,
+                                                                           Qualifier=version)
+        env = dict((configuration.get("Environment") or {}).get("Variables", {}))
+        event = aws_events.function_url_event(method, path, body, headers or {}, now=self._clock())
+        response = self._host.invoke("predict", event, env=env, function_name=function_name)
+        return EndpointResponse(int(response["statusCode"]), json.loads(response["body"]), version)
+
+    def predict(self, model: str, instances: list[dict[str, Any]]) -> EndpointResponse:
+        body = json.dumps({"instances": instances}).encode()
+        return self.http("POST", f"/v1/models/{model}:predict", body, {"Content-Type": "application/json"})
+
+    def _route_live(self, function_name: str) -> str:
+        """Pick the version alias ``live`` sends this request to, honouring its weights."""
+        try:
+            alias = self.clients.awslambda.get_alias(FunctionName=function_name, Name=LIVE_ALIAS)
+        except self.clients.awslambda.exceptions.ResourceNotFoundException:
+            return "$LATEST"
+        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        draw = self._router.random()
+        for version, weight in sorted(weights.items()):
+            if draw < weight:
+                return str(version)
+            draw -= weight
+        return str(alias["FunctionVersion"])
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _discover(self) -> Provisioned:
+        """Find resources provisioned by another process (e.g. `sluice local`)."""
+        found = Provisioned()
+        for route in ROUTES:
+            if isinstance(route.trigger, ScheduleTrigger):
+                continue
+            found.route_queues[route.name] = self.clients.sqs.get_queue_url(
+                QueueName=f"{self.settings.prefix}-route-{route.name}")["QueueUrl"]
+        found.observer_queue = self.clients.sqs.get_queue_url(QueueName=f"{self.settings.prefix}-observer")["QueueUrl"]
+        for model in self.config.names:
+            try:
+                rule = self.clients.events.describe_rule(Name=self.settings.names.retrain_rule(model))
+                found.schedule_rules[model] = rule["Arn"]
+            except self.clients.events.exceptions.ResourceNotFoundException:
+                continue
+        return found
+
+
+def _model_in_path(path: str) -> str | None:
+    parts = path.strip("/").split("/")
+    if len(parts) != 3 or parts[0] != "v1" or parts[1] != "models":
+        return None
+    return parts[2].split(":", 1)[0] or None

@@ -1,0 +1,64 @@
+"""Names of the resources one sluice deployment owns, derived from one prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LIVE_ALIAS = "live"
+EVENT_SOURCE = "sluice"
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """Deterministic names for resources that handlers look up by model.
+
+    Buckets and tables are passed to functions through the environment (on AWS their
+    names are generated); the names below are the ones a handler must derive itself.
+    """
+
+    prefix: str = "sluice"
+
+    def predict_function(self, model: str) -> str:
+        return f"{self.prefix}-predict-{model}"
+
+    def endpoint_alarm(self, model: str, kind: str) -> str:
+        return f"{self.prefix}-{model}-{kind}"
+
+    @property
+    def endpoint_alarm_prefix(self) -> str:
+        return f"{self.prefix}-"
+
+    def retrain_rule(self, model: str) -> str:
+        return f"{self.prefix}-retrain-{model}"
+
+    def model_of_retrain_rule(self, rule_name: str) -> str | None:
+        head = f"{self.prefix}-retrain-"
+        return rule_name[len(head) :] if rule_name.startswith(head) else None
+
+    def model_of_alarm(self, alarm_name: str, models: tuple[str, ...]) -> str | None:
+        """The model an endpoint alarm belongs to (longest matching model name wins)."""
+        for model in sorted(models, key=len, reverse=True):
+            if alarm_name.startswith(f"{self.prefix}-{model}-"):
+                return model
+        return None
+
+    # Local defaults (the embedded runtime uses fixed names).
+    @property
+    def data_bucket(self) -> str:
+        return f"{self.prefix}-data"
+
+    @property
+    def artifact_bucket(self) -> str:
+        return f"{self.prefix}-artifacts"
+
+    @property
+    def registry_table(self) -> str:
+        return f"{self.prefix}-registry"
+
+    @property
+    def idempotency_table(self) -> str:
+        return f"{self.prefix}-idempotency"
+
+    @property
+    def event_bus(self) -> str:
+        return f"{self.prefix}-events"

@@ -1,0 +1,13 @@
+"""Logger, Metrics and Tracer: created once per process and shared by every handler."""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "sluice")
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "sluice"), service=SERVICE)
+tracer = Tracer(service=SERVICE)

@@ -1,0 +1,11 @@
+"""The predict endpoint: KServe/TF-Serving V1 JSON over a Function URL, served from a pinned ONNX model.
+
+Imports neither pandas, pyarrow nor scipy: the predict package stays slim and starts fast.
+"""
+
+from __future__ import annotations
+
+from sluice.predict.http import HttpError, HttpRequest, json_response, parse_http_event
+from sluice.predict.service import PredictService
+
+__all__ = ["HttpError", "HttpRequest", "PredictService", "json_response", "parse_http_event"]

@@ -1,0 +1,84 @@
+"""Serve one pinned model: route V1 requests, load the verified artifact once per container."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sluice.endpoint import PinnedModel
+from sluice.predict.http import HttpError, json_response, parse_http_event, parse_json_body
+from sluice.serving import InvalidInstances, OnnxModel
+
+PREDICT_PATH = re.compile(r"^/v1/models/(?P<model>[A-Za-z0-9_.-]+)(?P<verb>:predict)?/?$")
+ModelLoader = Callable[[PinnedModel], OnnxModel]
+
+
+class PredictService:
+    """The predict endpoint of one model; ``pinned`` is None until a model is deployed."""
+
+    def __init__(self, model_name: str, pinned: PinnedModel | None, loader: ModelLoader) -> None:
+        self._model_name = model_name
+        self._pinned = pinned
+        self._loader = loader
+        self._model: OnnxModel | None = None
+        self.load_seconds: float | None = None
+
+    def warm(self) -> None:
+        """Load the pinned model now (called at init so the first request is fast)."""
+        if self._pinned is not None and self._model is None:
+            started = time.perf_counter()
+            self._model = self._loader(self._pinned)
+            self.load_seconds = time.perf_counter() - started
+
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Answer one HTTP event; errors become 4xx/503 responses with a message, never a stack trace."""
+        try:
+            return self._route(event)
+        except HttpError as error:
+            return json_response(error.status, {"error": error.message})
+
+    def _route(self, event: dict[str, Any]) -> dict[str, Any]:
+        request = parse_http_event(event)
+        match = PREDICT_PATH.match(request.path)
+        if match is None:
+            raise HttpError(404, f"no route for {request.path}; use POST /v1/models/{self._model_name}:predict")
+        if match["model"] != self._model_name:
+            raise HttpError(404, f"model {match['model']!r} is not served here (this endpoint serves "
+                                 f"{self._model_name!r})")
+        if match["verb"] is None:
+            if request.method != "GET":
+                raise HttpError(405, f"use GET /v1/models/{self._model_name} for metadata")
+            return json_response(200, self._metadata())
+        if request.method != "POST":
+            raise HttpError(405, f"use POST for /v1/models/{self._model_name}:predict, not {request.method}")
+        document = parse_json_body(request.body)
+        if not isinstance(document, dict) or "instances" not in document:
+            raise HttpError(400, 'the body must be a JSON object with "instances": a list of feature objects')
+        model = self._loaded()
+        try:
+            prediction = model.predict(document["instances"])
+        except InvalidInstances as error:
+            raise HttpError(400, str(error)) from error
+        assert self._pinned is not None
+        response: dict[str, Any] = {"predictions": prediction.outputs, "model_name": self._model_name,
+                                    "model_version": str(self._pinned.version)}
+        if prediction.probabilities is not None:
+            response["probabilities"] = prediction.probabilities
+        return json_response(200, response)
+
+    def _metadata(self) -> dict[str, Any]:
+        if self._pinned is None:
+            return {"name": self._model_name, "ready": False}
+        signature = self._loaded().signature
+        return {"name": self._model_name, "ready": True, "model_version": str(self._pinned.version),
+                "task": signature.task, "inputs": [{"name": i.name, "kind": i.kind} for i in signature.inputs],
+                "classes": list(signature.classes) if signature.classes else None}
+
+    def _loaded(self) -> OnnxModel:
+        if self._pinned is None:
+            raise HttpError(503, f"no version of {self._model_name!r} is deployed yet")
+        self.warm()
+        assert self._model is not None
+        return self._model

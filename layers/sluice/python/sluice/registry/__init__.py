@@ -1,0 +1,32 @@
+"""The model registry: versions, aliases and an audit trail, with conditional writes only."""
+
+from __future__ import annotations
+
+from sluice.registry.dynamodb import DynamoDBRegistry
+from sluice.registry.entities import AliasPointer, AuditEntry, DatasetRecord, ModelVersion, Status
+from sluice.registry.errors import (
+    ConcurrentUpdateError,
+    DeployLockHeldError,
+    IllegalTransitionError,
+    RegistryError,
+    VersionNotFoundError,
+)
+from sluice.registry.store import RegistryStore
+from sluice.registry.transitions import ALLOWED_TRANSITIONS, check_transition
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "AliasPointer",
+    "AuditEntry",
+    "ConcurrentUpdateError",
+    "DatasetRecord",
+    "DeployLockHeldError",
+    "DynamoDBRegistry",
+    "IllegalTransitionError",
+    "ModelVersion",
+    "RegistryError",
+    "RegistryStore",
+    "Status",
+    "VersionNotFoundError",
+    "check_transition",
+]

@@ -1,0 +1,23 @@
+"""Registry exceptions."""
+
+from __future__ import annotations
+
+
+class RegistryError(RuntimeError):
+    """Base class of registry failures."""
+
+
+class VersionNotFoundError(RegistryError):
+    """The model version does not exist."""
+
+
+class IllegalTransitionError(RegistryError):
+    """A status change the state machine does not allow."""
+
+
+class ConcurrentUpdateError(RegistryError):
+    """A conditional write lost a race; re-read and retry, or give up."""
+
+
+class DeployLockHeldError(RegistryError):
+    """Another deployment of the same model is in progress."""

@@ -1,0 +1,1 @@
+"""The lifecycle steps each handler runs: pure orchestration over injected AWS access."""

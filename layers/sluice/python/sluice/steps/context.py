@@ -1,0 +1,44 @@
+"""Everything a step needs, built once per container from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from sluice.clock import Clock, system_clock
+from sluice.config import ProjectConfig, load_config
+from sluice.events import EventPublisher
+from sluice.registry import DynamoDBRegistry, RegistryStore
+from sluice.settings import Settings
+from sluice.storage import ObjectStore
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Clients and settings of one deployment."""
+
+    settings: Settings
+    config: ProjectConfig
+    data: ObjectStore
+    artifacts: ObjectStore
+    registry: RegistryStore
+    events: EventPublisher
+    lambda_client: Any
+    clock: Clock = system_clock
+
+    @classmethod
+    def from_env(cls, *, clock: Clock = system_clock) -> StepContext:
+        settings = Settings.from_env()
+        s3 = boto3.client("s3")
+        return cls(
+            settings=settings,
+            config=load_config(),
+            data=ObjectStore(s3, settings.data_bucket),
+            artifacts=ObjectStore(s3, settings.artifact_bucket),
+            registry=DynamoDBRegistry(boto3.client("dynamodb"), settings.registry_table, clock=clock),
+            events=EventPublisher(boto3.client("events"), settings.event_bus),
+            lambda_client=boto3.client("lambda"),
+            clock=clock,
+        )

@@ -1,0 +1,78 @@
+"""Shape a data frame the way the pipeline, the ONNX model and the endpoint all expect it.
+
+Numeric features become float64 (missing: NaN). String and bool features become text (missing: ``""``,
+booleans ``"true"``/``"false"``), the same spelling the endpoint produces from JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sluice.config.model import ModelConfig
+from sluice.serving import BOOL_TEXT
+from sluice.training.errors import FrameError
+
+
+def category_text(value: Any) -> str:
+    """Spell one categorical value (feature or class label) as text; missing becomes ``""``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | np.bool_):
+        return BOOL_TEXT[bool(value)]
+    if value is None or pd.isna(value):
+        return ""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def feature_frame(frame: pd.DataFrame, model: ModelConfig) -> pd.DataFrame:
+    """The contract's feature columns, in contract order, typed for training and for ONNX."""
+    _require_columns(frame, model.contract.feature_names)
+    columns: dict[str, pd.Series] = {}
+    for spec in model.contract.columns:
+        series = frame[spec.name]
+        if spec.is_categorical:
+            columns[spec.name] = pd.Series(
+                [category_text(value) for value in series.tolist()], index=frame.index, dtype=object
+            )
+        else:
+            columns[spec.name] = _numeric(series, spec.name)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def target_values(frame: pd.DataFrame, model: ModelConfig) -> pd.Series:
+    """The target column: class labels as text (classification) or float64 values (regression)."""
+    target = model.contract.target
+    _require_columns(frame, (target,))
+    series = frame[target]
+    missing = int(series.isna().sum())
+    if missing:
+        raise FrameError(f"target {target!r} has {missing} missing values")
+    if model.task == "classification":
+        return pd.Series([category_text(value) for value in series.tolist()], index=frame.index, dtype=object)
+    return _numeric(series, target)
+
+
+def instances_from_frame(frame: pd.DataFrame, model: ModelConfig) -> list[dict[str, Any]]:
+    """One request instance (feature name → JSON-like value) per row, as a client would send them."""
+    records: list[dict[str, Any]] = feature_frame(frame, model).to_dict(orient="records")
+    return records
+
+
+def _numeric(series: pd.Series, name: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series):
+        raise FrameError(f"column {name!r} holds booleans but the contract declares it numeric")
+    try:
+        return pd.to_numeric(series, errors="raise").astype("float64")
+    except (TypeError, ValueError) as error:
+        raise FrameError(f"column {name!r} is not numeric: {error}") from error
+
+
+def _require_columns(frame: pd.DataFrame, names: tuple[str, ...]) -> None:
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        raise FrameError(f"the data has no column {', '.join(repr(name) for name in missing)}")

@@ -1,0 +1,38 @@
+"""The functions of a deployment and how each is packaged and sized."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Packaging(str, Enum):
+    """How a function ships to Lambda (see ARCHITECTURE.md, Packaging)."""
+
+    IMAGE = "image"  # scikit-learn + pandas + pyarrow: a container image
+    ZIP = "zip"  # slim: handler zip + the sluice layer + a dependency layer
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function: its folder under functions/, packaging and sizing."""
+
+    name: str
+    packaging: Packaging
+    memory_mb: int
+    timeout_s: int
+    description: str
+    per_model: bool = False  # one function per configured model (the predict endpoint)
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    spec.name: spec
+    for spec in (
+        FunctionSpec("validate_dataset", Packaging.IMAGE, 2048, 300, "Validate a dropped dataset against its contract"),
+        FunctionSpec("train_model", Packaging.IMAGE, 3008, 900, "Train candidate families and select the best"),
+        FunctionSpec("evaluate_model", Packaging.IMAGE, 2048, 300, "Score a candidate against the live model"),
+        FunctionSpec("deploy_model", Packaging.ZIP, 512, 120, "Record the version and swap the endpoint"),
+        FunctionSpec("rollback_model", Packaging.ZIP, 512, 120, "Move the endpoint back to the last good model"),
+        FunctionSpec("predict", Packaging.ZIP, 1024, 30, "Serve predictions through alias live", per_model=True),
+    )
+}

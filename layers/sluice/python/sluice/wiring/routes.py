@@ -1,0 +1,112 @@
+"""The routing table: every trigger and the function it starts.
+
+There is exactly one copy of this table. infra/ turns each route into EventBridge
+rules (and schedules); the local runtime dispatches events with the same patterns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sluice.events.types import DetailType
+from sluice.naming import EVENT_SOURCE, ResourceNames
+
+
+@dataclass(frozen=True)
+class PatternContext:
+    """Deployment facts an event pattern needs."""
+
+    data_bucket: str
+    names: ResourceNames
+
+
+@dataclass(frozen=True)
+class ObjectCreatedTrigger:
+    """An S3 object created under ``prefix`` in the data bucket (S3 → default bus)."""
+
+    prefix: str
+
+    def pattern(self, ctx: PatternContext) -> dict[str, Any]:
+        return {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {"bucket": {"name": [ctx.data_bucket]}, "object": {"key": [{"prefix": self.prefix}]}},
+        }
+
+
+@dataclass(frozen=True)
+class BusEventTrigger:
+    """A sluice event on the sluice bus, optionally filtered on detail fields."""
+
+    detail_type: DetailType
+    detail_filter: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def pattern(self, ctx: PatternContext) -> dict[str, Any]:
+        pattern: dict[str, Any] = {"source": [EVENT_SOURCE], "detail-type": [self.detail_type.value]}
+        if self.detail_filter:
+            pattern["detail"] = {key: list(values) for key, values in self.detail_filter}
+        return pattern
+
+
+@dataclass(frozen=True)
+class ScheduleTrigger:
+    """A per-model schedule; the expression comes from the model's configuration."""
+
+    config_key: str = "retrain_schedule"
+
+
+@dataclass(frozen=True)
+class AlarmTrigger:
+    """A CloudWatch alarm of a model's endpoint entering ``state`` (default bus)."""
+
+    state: str = "ALARM"
+
+    def pattern(self, ctx: PatternContext) -> dict[str, Any]:
+        return {
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": {
+                "alarmName": [{"prefix": ctx.names.endpoint_alarm_prefix}],
+                "state": {"value": [self.state]},
+            },
+        }
+
+
+Trigger = ObjectCreatedTrigger | BusEventTrigger | ScheduleTrigger | AlarmTrigger
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row of the wiring table."""
+
+    name: str
+    trigger: Trigger
+    function: str
+    description: str
+
+    @property
+    def on_sluice_bus(self) -> bool:
+        """Sluice events travel on the custom bus; AWS service events on the default bus."""
+        return isinstance(self.trigger, BusEventTrigger)
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("dataset-dropped", ObjectCreatedTrigger(prefix="incoming/"), "validate_dataset",
+          "A file dropped under incoming/<model>/ is validated"),
+    Route("dataset-accepted", BusEventTrigger(DetailType.DATASET_ACCEPTED), "train_model",
+          "Accepted data is trained on"),
+    Route("retrain-schedule", ScheduleTrigger(), "train_model",
+          "Scheduled retraining on the latest accepted data"),
+    Route("model-trained", BusEventTrigger(DetailType.MODEL_TRAINED), "evaluate_model",
+          "A trained candidate is evaluated against live"),
+    Route("model-approved", BusEventTrigger(DetailType.MODEL_EVALUATED, (("approved", (True,)),)), "deploy_model",
+          "An approved candidate is registered and deployed"),
+    Route("endpoint-alarm", AlarmTrigger(), "rollback_model",
+          "An endpoint alarm in ALARM rolls back to the last good model"),
+)
+
+
+def routes_for(function: str) -> tuple[Route, ...]:
+    """Every route that starts ``function``."""
+    return tuple(route for route in ROUTES if route.function == function)

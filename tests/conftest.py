@@ -1,0 +1,47 @@
+"""Shared fixtures: paths, sample events from events/, and the local stack."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "sluice.toml"
+EVENTS = REPO / "events"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def config_path() -> Path:
+    return CONFIG
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event from events/, in the exact shape AWS sends it (a fresh copy)."""
+    return copy.deepcopy(json.loads((EVENTS / name).read_text()))
+
+
+@pytest.fixture
+def event() -> Any:
+    return load_event
+
+
+@pytest.fixture
+def cloud() -> Iterator[Any]:
+    """A freshly provisioned local stack (moto, in-process)."""
+    from sluice.local import LocalCloud
+
+    with LocalCloud(CONFIG, functions_dir=REPO / "functions") as local:
+        yield local
