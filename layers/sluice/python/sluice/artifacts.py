@@ -22,5 +22,6 @@ def load_verified_model(store: ObjectStore, model: str, version: int, expected_s
     """Download the ONNX model, check its sha256 against the registry, then load it."""
     onnx_bytes = store.get_bytes(model_artifact_key(model, version, MODEL_FILE))
     verify_sha256(onnx_bytes, expected_sha256)
-    signature = ModelSignature.from_dict(json.loads(store.get_bytes(model_artifact_key(model, version, SIGNATURE_FILE))))
+    signature_document = json.loads(store.get_bytes(model_artifact_key(model, version, SIGNATURE_FILE)))
+    signature = ModelSignature.from_dict(signature_document)
     return OnnxModel.from_bytes(onnx_bytes, signature)

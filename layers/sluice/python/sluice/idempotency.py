@@ -7,7 +7,9 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from sluice.settings import Settings
 
 # moto (and S3 in general) may repeat the envelope id: key object events on the object itself.
-OBJECT_CREATED_KEY = '[detail.bucket.name, detail.object.key, detail.object.etag || detail.object."eTag", detail.object."version-id"]'
+OBJECT_CREATED_KEY = (
+    '[detail.bucket.name, detail.object.key, detail.object.etag || detail.object."eTag", detail.object."version-id"]'
+)
 # sluice events: the same fact (model, versions, correlation id) must not act twice.
 SLUICE_EVENT_KEY = '["detail-type", detail.model, detail.version, detail.data_version, detail.correlation_id]'
 # Scheduled events and alarm state changes carry a unique envelope id per occurrence.

@@ -46,12 +46,12 @@ def _target() -> Target:
 @app.command()
 def demo(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
     """Play the whole model lifecycle on the embedded local AWS and check every step."""
-    from sluice.demo import DemoFailed, run_demo
+    from sluice.demo import DemoFailedError, run_demo
 
     printer = render.TimelinePrinter(enabled=not as_json)
     try:
         summary = run_demo(config, printer)
-    except DemoFailed as error:
+    except DemoFailedError as error:
         if as_json:
             render.print_json({"passed": False, "failed": str(error)})
         else:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from sluice.demo.story import DemoFailed, DemoReporter, DemoSummary, run_demo
+from sluice.demo.story import DemoFailedError, DemoReporter, DemoSummary, run_demo
 
-__all__ = ["DemoFailed", "DemoReporter", "DemoSummary", "run_demo"]
+__all__ = ["DemoFailedError", "DemoReporter", "DemoSummary", "run_demo"]

@@ -20,7 +20,7 @@ MODEL = "breast-cancer"
 SECOND_MODEL = "diabetes"
 
 
-class DemoFailed(RuntimeError):
+class DemoFailedError(RuntimeError):
     """A step of the story did not happen as expected."""
 
 
@@ -44,7 +44,7 @@ class DemoSummary:
 
 
 def run_demo(config_path: Path, reporter: DemoReporter) -> DemoSummary:
-    """Play the whole lifecycle; raises DemoFailed at the first unmet expectation."""
+    """Play the whole lifecycle; raises DemoFailedError at the first unmet expectation."""
     started = time.perf_counter()
     summary = DemoSummary()
 
@@ -52,7 +52,7 @@ def run_demo(config_path: Path, reporter: DemoReporter) -> DemoSummary:
         summary.checks.append((passed, text))
         reporter.check(passed, text)
         if not passed:
-            raise DemoFailed(text)
+            raise DemoFailedError(text)
 
     with LocalCloud(config_path, on_record=reporter.event) as cloud, tempfile.TemporaryDirectory() as workdir:
         registry = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table)

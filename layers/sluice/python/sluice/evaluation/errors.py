@@ -3,5 +3,5 @@
 from __future__ import annotations
 
 
-class EvaluationError(Exception):
+class EvaluationError(ValueError):
     """The holdout cannot be scored (empty, one class only, task mismatch, unknown labels)."""

@@ -21,9 +21,7 @@ class GateDecision:
     checks: list[dict[str, Any]] = field(default_factory=list)
 
 
-def decide(
-    candidate: dict[str, float], live: dict[str, float] | None, gates: EvaluationGates
-) -> GateDecision:
+def decide(candidate: dict[str, float], live: dict[str, float] | None, gates: EvaluationGates) -> GateDecision:
     """Approve only if every floor (a ceiling for lower-is-better metrics) holds and, when a live model
     exists, the primary metric is not worse than live's by more than ``gates.max_regression``."""
     checks = [_bound_check(metric, threshold, candidate) for metric, threshold in gates.min_metrics.items()]
@@ -80,15 +78,11 @@ def _live_check(
     elif passed:
         reason = f"{metric} {_fmt(value)} is within {max_regression:g} of live {_fmt(reference)}"
     else:
-        reason = (
-            f"{metric} {_fmt(value)} is worse than live {_fmt(reference)} by more than {max_regression:g}"
-        )
+        reason = f"{metric} {_fmt(value)} is worse than live {_fmt(reference)} by more than {max_regression:g}"
     return _check(name, value, threshold, passed, reason)
 
 
-def _check(
-    name: str, value: float | None, threshold: float | None, passed: bool, reason: str
-) -> dict[str, Any]:
+def _check(name: str, value: float | None, threshold: float | None, passed: bool, reason: str) -> dict[str, Any]:
     return {"name": name, "value": value, "threshold": threshold, "passed": bool(passed), "reason": reason}
 
 

@@ -43,9 +43,7 @@ def score(model: OnnxModel, holdout: pd.DataFrame, config: ModelConfig) -> dict[
     prediction = _predict(model, holdout, config)
     try:
         if model.signature.classes is None:
-            return _regression(
-                truth.to_numpy(dtype=np.float64), np.asarray(prediction.outputs, dtype=np.float64)
-            )
+            return _regression(truth.to_numpy(dtype=np.float64), np.asarray(prediction.outputs, dtype=np.float64))
         return _classification(truth.tolist(), prediction, model.signature.classes, config)
     except ValueError as error:
         raise EvaluationError(f"cannot score the holdout: {error}") from error

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class DetailType(str, Enum):
+class DetailType(StrEnum):
     DATASET_ACCEPTED = "DatasetAccepted"
     DATASET_REJECTED = "DatasetRejected"
     MODEL_TRAINED = "ModelTrained"

@@ -41,10 +41,10 @@ class EndpointServer:
         class Handler(BaseHTTPRequestHandler):
             server_version = "sluice-local"
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 self._serve("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._serve("POST")
 
             def _serve(self, method: str) -> None:
@@ -70,7 +70,7 @@ class EndpointServer:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
         return Handler

@@ -112,7 +112,9 @@ class DynamoDBRegistry(RegistryStore):
         self._transact(operations)
         return self.get_version(model, version)
 
-    def rollback(self, model: str, *, reason: str, actor: str, correlation_id: str) -> tuple[ModelVersion, ModelVersion]:
+    def rollback(
+        self, model: str, *, reason: str, actor: str, correlation_id: str
+    ) -> tuple[ModelVersion, ModelVersion]:
         live = self.get_alias(model, LIVE)
         previous = self.get_alias(model, PREVIOUS)
         if live is None or previous is None:

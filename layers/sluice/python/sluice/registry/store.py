@@ -41,7 +41,9 @@ class RegistryStore(ABC):
         """Make an approved version live; the former live version becomes ``previous``."""
 
     @abstractmethod
-    def rollback(self, model: str, *, reason: str, actor: str, correlation_id: str) -> tuple[ModelVersion, ModelVersion]:
+    def rollback(
+        self, model: str, *, reason: str, actor: str, correlation_id: str
+    ) -> tuple[ModelVersion, ModelVersion]:
         """Point ``live`` back at ``previous``; returns (rolled back, now live)."""
 
     @abstractmethod

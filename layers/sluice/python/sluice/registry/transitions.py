@@ -22,4 +22,5 @@ def check_transition(current: Status, target: Status) -> None:
     """Raise IllegalTransitionError unless ``current → target`` is declared."""
     if target not in ALLOWED_TRANSITIONS[current]:
         allowed = ", ".join(sorted(status.value for status in ALLOWED_TRANSITIONS[current])) or "nothing"
-        raise IllegalTransitionError(f"{current.value} → {target.value} is not allowed (from {current.value}: {allowed})")
+        raise IllegalTransitionError(
+            f"{current.value} → {target.value} is not allowed (from {current.value}: {allowed})")

@@ -7,8 +7,8 @@ class FrameError(ValueError):
     """A data frame does not have the columns or types the model's contract promises."""
 
 
-class TrainingError(Exception):
-    """No model could be trained from the data."""
+class TrainingError(ValueError):
+    """No model could be trained from the data (too few rows, a single class, an unsplittable frame)."""
 
 
 class ExportError(TrainingError):

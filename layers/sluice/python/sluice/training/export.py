@@ -39,8 +39,7 @@ class ExportedModel:
 def signature_for(model: ModelConfig, classes: tuple[str, ...] | None) -> ModelSignature:
     """The serving signature of ``model``: one float or string input per contract column."""
     inputs = tuple(
-        InputSpec(column.name, "string" if column.is_categorical else "float")
-        for column in model.contract.columns
+        InputSpec(column.name, "string" if column.is_categorical else "float") for column in model.contract.columns
     )
     return ModelSignature(task=model.task, inputs=inputs, target=model.contract.target, classes=classes)
 
@@ -81,9 +80,7 @@ def _predictions(
     if result.classes is None:
         expected = np.asarray(result.pipeline.predict(features), dtype=np.float64)
         return expected, np.asarray(prediction.outputs, dtype=np.float64)
-    _check_labels(
-        [str(label) for label in result.pipeline.predict(features)], prediction.outputs, result.family
-    )
+    _check_labels([str(label) for label in result.pipeline.predict(features)], prediction.outputs, result.family)
     expected = np.asarray(result.pipeline.predict_proba(features), dtype=np.float64)
     probabilities = prediction.probabilities or []
     actual = np.array([[row[label] for label in result.classes] for row in probabilities], dtype=np.float64)
@@ -108,9 +105,7 @@ def _convert(result: TrainingResult, model: ModelConfig, signature: ModelSignatu
                 options=options,
             )
     except Exception as error:
-        raise ExportError(
-            f"skl2onnx cannot convert the {result.family} pipeline: {_first_line(error)}"
-        ) from error
+        raise ExportError(f"skl2onnx cannot convert the {result.family} pipeline: {_first_line(error)}") from error
     onnx_model.doc_string = f"sluice model {model.name!r}: {result.family}"
     helper.set_model_props(
         onnx_model,
@@ -124,9 +119,7 @@ def _convert(result: TrainingResult, model: ModelConfig, signature: ModelSignatu
 
 
 def _check_labels(expected: list[str], actual: list[Any], family: str) -> None:
-    mismatches = [
-        index for index, (want, got) in enumerate(zip(expected, actual, strict=True)) if want != got
-    ]
+    mismatches = [index for index, (want, got) in enumerate(zip(expected, actual, strict=True)) if want != got]
     if mismatches:
         first = mismatches[0]
         raise ExportError(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Packaging(str, Enum):
+class Packaging(StrEnum):
     """How a function ships to Lambda (see ARCHITECTURE.md, Packaging)."""
 
     IMAGE = "image"  # scikit-learn + pandas + pyarrow: a container image

@@ -1,0 +1,50 @@
+"""CDK entry point: ``npx cdk synth [-c stage=prod]`` builds the stack ``Sluice-<stage>``.
+
+Context: ``stage`` (dev, prod; cdk.json defaults to dev) and optionally ``serving_deps_dir``
+(default build/layers/serving-deps, built by ``make layers``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0]).resolve() == _REPO_ROOT / "infra":
+    sys.path[0] = str(_REPO_ROOT)  # run as a script: import infra.* from the repo root, shadow nothing
+
+from aws_cdk import App, Validations  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.assets import BuildInputs  # noqa: E402
+from infra.nag_suppressions import acknowledge_nag_findings  # noqa: E402
+from infra.stack import SluiceStack  # noqa: E402
+from infra.stages import stage_named  # noqa: E402
+from sluice.config import load_config  # noqa: E402
+
+
+def build(app: App, *, inputs: BuildInputs | None = None) -> SluiceStack:
+    """Add the stack of the stage named in the context to ``app`` (env-agnostic: no lookups)."""
+    inputs = inputs or BuildInputs()
+    serving_deps = app.node.try_get_context("serving_deps_dir")
+    if serving_deps:
+        inputs = BuildInputs(
+            repo_root=inputs.repo_root, serving_deps_dir=Path(serving_deps), staging_dir=inputs.staging_dir
+        )
+    stage = stage_named(app.node.try_get_context("stage") or "dev")
+    stack = SluiceStack(
+        app, stage.stack_name, stage=stage, config=load_config(inputs.config_file), inputs=inputs
+    )
+    acknowledge_nag_findings(stack)
+    return stack
+
+
+def main() -> None:
+    app = App()
+    build(app)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""The predict endpoints: alias ``live`` (owned by the runtime), an IAM-authenticated Function URL, alarms.
+
+CloudFormation never declares or moves ``live``: a custom resource only creates it (pointing at
+``$LATEST``) when the stack creates the endpoint, and ignores an alias that already exists. Every later
+move, weights included, belongs to deploy_model and rollback_model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from sluice.naming import LIVE_ALIAS, ResourceNames
+
+FUNCTION_URL_AUTH = "AWS_IAM"  # never public
+
+
+class Endpoint(Construct):
+    """One model's endpoint: ``live`` created if missing, its Function URL and its alarms."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model: str,
+        function: lambda_.IFunction,
+        function_name: str,
+        names: ResourceNames,
+        alias_provider_role: iam.IRole,
+        alias_provider_logs: logs.ILogGroup,
+        latency_p99_threshold: Duration,
+        period: Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.model = model
+        self.function_name = function_name
+        self.live_alias = cr.AwsCustomResource(
+            self,
+            "CreateLiveAlias",
+            resource_type="Custom::SluiceLiveAlias",
+            on_create=cr.AwsSdkCall(
+                service="Lambda",
+                action="createAlias",
+                parameters={
+                    "FunctionName": function.function_name,
+                    "Name": LIVE_ALIAS,
+                    "FunctionVersion": "$LATEST",
+                    "Description": "Owned by the sluice runtime (deploy_model, rollback_model); never by CloudFormation",
+                },
+                physical_resource_id=cr.PhysicalResourceId.of(f"{function_name}:{LIVE_ALIAS}"),
+                ignore_error_codes_matching="ResourceConflictException",
+            ),
+            # no on_update and no on_delete: the runtime owns the alias after its creation
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["lambda:CreateAlias"], resources=[function.function_arn])]
+            ),
+            role=alias_provider_role,
+            log_group=alias_provider_logs,
+            install_latest_aws_sdk=False,
+        )
+        self.url = lambda_.CfnUrl(
+            self, "Url", target_function_arn=function.function_arn, auth_type=FUNCTION_URL_AUTH, qualifier=LIVE_ALIAS
+        )
+        self.url.node.add_dependency(self.live_alias)
+        CfnOutput(
+            self,
+            "UrlOutput",
+            value=self.url.attr_function_url,
+            description=f"Predict endpoint of {model} (alias {LIVE_ALIAS}, IAM auth): POST /v1/models/{model}:predict",
+        )
+        live = {"FunctionName": function_name, "Resource": f"{function_name}:{LIVE_ALIAS}"}
+        self.errors_alarm = cloudwatch.Alarm(
+            self,
+            "ErrorsAlarm",
+            alarm_name=names.endpoint_alarm(model, "errors"),
+            alarm_description=f"Errors of {function_name}:{LIVE_ALIAS}; ALARM rolls {model} back",
+            metric=cloudwatch.Metric(
+                namespace="AWS/Lambda", metric_name="Errors", dimensions_map=live, statistic="Sum", period=period
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.latency_alarm = cloudwatch.Alarm(
+            self,
+            "LatencyP99Alarm",
+            alarm_name=names.endpoint_alarm(model, "latency-p99"),
+            alarm_description=f"p99 duration of {function_name}:{LIVE_ALIAS}; ALARM rolls {model} back",
+            metric=cloudwatch.Metric(
+                namespace="AWS/Lambda", metric_name="Duration", dimensions_map=live, statistic="p99", period=period
+            ),
+            threshold=latency_p99_threshold.to_milliseconds(),
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+
+class Endpoints(Construct):
+    """Every model's endpoint (``functions`` maps model → predict function named by ``names``).
+
+    The endpoints share one role and log group for the provider that creates alias ``live``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: Mapping[str, lambda_.IFunction],
+        names: ResourceNames,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        latency_p99_threshold: Duration = Duration.seconds(1),
+        period: Duration = Duration.minutes(1),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alias_provider_logs = logs.LogGroup(
+            self, "AliasProviderLogs", retention=log_retention, removal_policy=removal_policy
+        )
+        self.alias_provider_role = iam.Role(
+            self,
+            "AliasProviderRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Creates alias live on predict functions that do not have it yet",
+        )
+        self.alias_provider_logs.grant_write(self.alias_provider_role)
+        self.by_model: dict[str, Endpoint] = {
+            model: Endpoint(
+                self,
+                _construct_id(model),
+                model=model,
+                function=function,
+                function_name=names.predict_function(model),
+                names=names,
+                alias_provider_role=self.alias_provider_role,
+                alias_provider_logs=self.alias_provider_logs,
+                latency_p99_threshold=latency_p99_threshold,
+                period=period,
+            )
+            for model, function in sorted(functions.items())
+        }
+
+
+def _construct_id(model: str) -> str:
+    return "".join(word.capitalize() for word in model.split("-"))

@@ -1,0 +1,193 @@
+"""One Lambda function per FunctionSpec: heavy ML as a container image, the rest as zip + layers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.components.permissions import check_access_table, grant_access
+from infra.assets import PACKAGE_EXCLUDES, BuildInputs, stage_sluice_layer
+from sluice.config.loader import CONFIG_ENV_VAR
+from sluice.naming import ResourceNames
+from sluice.settings import Settings
+from sluice.wiring import FUNCTIONS, FunctionSpec, Packaging
+
+CONFIG_PATH_ON_LAMBDA = "/opt/sluice.toml"  # the sluice layer's root, or copied there by the Dockerfile
+METRICS_NAMESPACE = "sluice"
+RUNTIME = lambda_.Runtime.PYTHON_3_11
+ARCHITECTURE = lambda_.Architecture.X86_64
+
+
+class Functions(Construct):
+    """Every function of the deployment with its role, log group and grants.
+
+    ``by_name`` holds the shared functions (keyed by FunctionSpec name), ``predict`` the
+    per-model predict functions (keyed by model).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: ResourceNames,
+        settings: Settings,
+        models: tuple[str, ...],
+        inputs: BuildInputs,
+        data_bucket: s3.IBucket,
+        artifact_bucket: s3.IBucket,
+        registry_table: dynamodb.ITable,
+        idempotency_table: dynamodb.ITable,
+        bus: events.IEventBus,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        specs: Mapping[str, FunctionSpec] = FUNCTIONS,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        check_access_table()
+        self._names = names
+        self._inputs = inputs
+        self._settings_env = settings.to_env()
+        self._log_retention = log_retention
+        self._removal_policy = removal_policy
+        self._zip_layers: list[lambda_.ILayerVersion] | None = None
+        self.by_name: dict[str, lambda_.Function] = {}
+        self.per_model: dict[str, dict[str, lambda_.Function]] = {}
+        for spec in specs.values():
+            if spec.per_model:
+                self.per_model[spec.name] = {
+                    model: self._function(spec, names.predict_function(model) if spec.name == "predict"
+                                          else f"{names.prefix}-{_slug(spec.name)}-{model}", model=model)
+                    for model in models
+                }
+            else:
+                self.by_name[spec.name] = self._function(spec, f"{names.prefix}-{_slug(spec.name)}", model=None)
+        for name, fn, model in self.all_functions():
+            grant_access(
+                fn,
+                function=name,
+                model=model,
+                data_bucket=data_bucket,
+                artifact_bucket=artifact_bucket,
+                registry_table=registry_table,
+                idempotency_table=idempotency_table,
+                bus=bus,
+                predict_functions=self.predict.values(),
+            )
+
+    @property
+    def predict(self) -> dict[str, lambda_.Function]:
+        """The predict function of each model (the endpoints)."""
+        return self.per_model.get("predict", {})
+
+    def all_functions(self) -> list[tuple[str, lambda_.Function, str | None]]:
+        """(spec name, function, model or None) for every function."""
+        shared = [(name, fn, None) for name, fn in self.by_name.items()]
+        per_model = [(name, fn, model) for name, fns in self.per_model.items() for model, fn in fns.items()]
+        return [*shared, *per_model]
+
+    @property
+    def layers(self) -> list[lambda_.ILayerVersion]:
+        """The sluice layer and the serving dependency layer shared by every zip function."""
+        if self._zip_layers is None:
+            self._zip_layers = [
+                lambda_.LayerVersion(
+                    self,
+                    "SluiceLayer",
+                    code=lambda_.Code.from_asset(str(stage_sluice_layer(self._inputs))),
+                    compatible_runtimes=[RUNTIME],
+                    compatible_architectures=[ARCHITECTURE],
+                    description="The sluice library (python/sluice) and the project configuration (/opt/sluice.toml)",
+                    removal_policy=self._removal_policy,
+                ),
+                lambda_.LayerVersion(
+                    self,
+                    "ServingDepsLayer",
+                    code=lambda_.Code.from_asset(str(self._inputs.serving_deps())),
+                    compatible_runtimes=[RUNTIME],
+                    compatible_architectures=[ARCHITECTURE],
+                    description="numpy, onnxruntime and Powertools for manylinux x86_64 (make layers)",
+                    removal_policy=self._removal_policy,
+                ),
+            ]
+        return self._zip_layers
+
+    def _function(self, spec: FunctionSpec, function_name: str, *, model: str | None) -> lambda_.Function:
+        construct_id = _construct_id(spec.name, model)
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=self._log_retention,
+            removal_policy=self._removal_policy,
+        )
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {function_name}",
+        )
+        log_group.grant_write(role)
+        environment = {
+            **self._settings_env,
+            CONFIG_ENV_VAR: CONFIG_PATH_ON_LAMBDA,
+            "POWERTOOLS_SERVICE_NAME": spec.name,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "OMP_NUM_THREADS": "1",
+        }
+        if model is not None:
+            environment["SLUICE_MODEL"] = model
+        common: dict[str, Any] = {
+            "function_name": function_name,
+            "description": spec.description if model is None else f"{spec.description} ({model})",
+            "memory_size": spec.memory_mb,
+            "timeout": Duration.seconds(spec.timeout_s),
+            "environment": environment,
+            "tracing": lambda_.Tracing.ACTIVE,
+            "log_group": log_group,
+            "role": role,
+            "architecture": ARCHITECTURE,
+        }
+        if spec.packaging is Packaging.IMAGE:
+            return lambda_.DockerImageFunction(
+                self,
+                construct_id,
+                code=lambda_.DockerImageCode.from_image_asset(
+                    str(self._inputs.repo_root),
+                    file=self._inputs.dockerfile,
+                    cmd=[f"{spec.name}.app.lambda_handler"],
+                    exclude=list(PACKAGE_EXCLUDES),
+                    platform=ecr_assets.Platform.LINUX_AMD64,
+                ),
+                **common,
+            )
+        return lambda_.Function(
+            self,
+            construct_id,
+            runtime=RUNTIME,
+            handler="app.lambda_handler",
+            code=lambda_.Code.from_asset(
+                str(self._inputs.function_dir(spec.name)), exclude=["**/__pycache__", "**/*.pyc"]
+            ),
+            layers=self.layers,
+            **common,
+        )
+
+
+def _slug(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _construct_id(name: str, model: str | None) -> str:
+    words = [*name.split("_"), *(model.split("-") if model else [])]
+    return "".join(word.capitalize() for word in words)

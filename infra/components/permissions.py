@@ -1,0 +1,111 @@
+"""Least privilege per function: which bucket prefixes it touches and whether it controls the endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+
+from infra.components.storage import grant_prefix_read, grant_prefix_write
+from sluice.storage.keys import ACCEPTED, INCOMING, MODELS, REJECTED
+from sluice.wiring import FUNCTIONS, routes_for
+
+# What deploy_model and rollback_model may do to a predict function (its versions and aliases); see
+# sluice.endpoint.swap: ListVersionsByFunction finds a version already pinned, GetFunction backs the
+# function_updated_v2 waiter.
+ENDPOINT_CONTROL_ACTIONS = (
+    "lambda:GetAlias",
+    "lambda:CreateAlias",
+    "lambda:UpdateAlias",
+    "lambda:GetFunction",
+    "lambda:GetFunctionConfiguration",
+    "lambda:UpdateFunctionConfiguration",
+    "lambda:PublishVersion",
+    "lambda:ListVersionsByFunction",
+)
+MODEL_PLACEHOLDER = "{model}"
+
+
+@dataclass(frozen=True)
+class Access:
+    """Key prefixes a function reads or writes (``{model}`` is its own model) and its extra powers."""
+
+    data_read: tuple[str, ...] = ()
+    data_write: tuple[str, ...] = ()
+    artifacts_read: tuple[str, ...] = ()
+    artifacts_write: tuple[str, ...] = ()
+    controls_endpoint: bool = False
+
+
+ACCESS: dict[str, Access] = {
+    # reads accepted/ too: a data version already accepted is not written again (HeadObject needs GetObject)
+    "validate_dataset": Access(
+        data_read=(f"{INCOMING}/", f"{ACCEPTED}/"), data_write=(f"{ACCEPTED}/", f"{REJECTED}/")
+    ),
+    "train_model": Access(data_read=(f"{ACCEPTED}/",), artifacts_write=(f"{MODELS}/",)),
+    # writes the evaluation report next to the candidate's artifacts
+    "evaluate_model": Access(
+        data_read=(f"{ACCEPTED}/",), artifacts_read=(f"{MODELS}/",), artifacts_write=(f"{MODELS}/",)
+    ),
+    "deploy_model": Access(artifacts_read=(f"{MODELS}/",), controls_endpoint=True),
+    "rollback_model": Access(artifacts_read=(f"{MODELS}/",), controls_endpoint=True),
+    "predict": Access(artifacts_read=(f"{MODELS}/{MODEL_PLACEHOLDER}/",)),
+}
+
+
+def access_for(function: str) -> Access:
+    """The access of ``function``; every FunctionSpec must have an entry."""
+    try:
+        return ACCESS[function]
+    except KeyError:
+        raise KeyError(f"no IAM access declared for function {function!r} in infra/components/permissions.py") from None
+
+
+def grant_access(
+    fn: lambda_.IFunction,
+    *,
+    function: str,
+    model: str | None,
+    data_bucket: s3.IBucket,
+    artifact_bucket: s3.IBucket,
+    registry_table: dynamodb.ITable,
+    idempotency_table: dynamodb.ITable,
+    bus: events.IEventBus,
+    predict_functions: Iterable[lambda_.IFunction],
+) -> None:
+    """Grant ``fn`` exactly what its entry in ``ACCESS`` (and the wiring) says."""
+    access = access_for(function)
+
+    def expand(prefix: str) -> str:
+        if MODEL_PLACEHOLDER in prefix and model is None:
+            raise ValueError(f"{function}: prefix {prefix!r} names a model but the function is not per model")
+        return prefix.replace(MODEL_PLACEHOLDER, model or "")
+
+    for prefix in access.data_read:
+        grant_prefix_read(data_bucket, fn, expand(prefix))
+    for prefix in access.data_write:
+        grant_prefix_write(data_bucket, fn, expand(prefix))
+    for prefix in access.artifacts_read:
+        grant_prefix_read(artifact_bucket, fn, expand(prefix))
+    for prefix in access.artifacts_write:
+        grant_prefix_write(artifact_bucket, fn, expand(prefix))
+    if access.controls_endpoint:
+        arns = [arn for target in predict_functions for arn in (target.function_arn, f"{target.function_arn}:*")]
+        iam.Grant.add_to_principal(grantee=fn, actions=list(ENDPOINT_CONTROL_ACTIONS), resource_arns=arns)
+    if routes_for(function):  # event-triggered: registry, idempotency and the sluice bus
+        registry_table.grant_read_write_data(fn)
+        idempotency_table.grant_read_write_data(fn)
+        bus.grant_put_events_to(fn)
+
+
+def check_access_table() -> None:
+    """Every declared function has an access entry and every entry a function."""
+    missing = sorted(set(FUNCTIONS) - set(ACCESS))
+    unknown = sorted(set(ACCESS) - set(FUNCTIONS))
+    if missing or unknown:
+        raise KeyError(f"infra/components/permissions.py ACCESS is out of date: missing {missing}, unknown {unknown}")

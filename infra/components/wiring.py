@@ -1,0 +1,141 @@
+"""EventBridge rules generated from the wiring table (sluice.wiring.ROUTES) and the per-model schedules.
+
+Nothing here names a trigger or a function: every rule comes from a Route, so the template and the
+table cannot drift apart (tests/infra proves it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from sluice.config import ProjectConfig
+from sluice.wiring import ROUTES, PatternContext, Route, ScheduleTrigger
+
+# Event pattern keys (as AWS spells them) → aws_events.EventPattern fields.
+_PATTERN_FIELDS = {
+    "source": "source",
+    "detail-type": "detail_type",
+    "detail": "detail",
+    "account": "account",
+    "region": "region",
+    "resources": "resources",
+    "id": "id",
+    "time": "time",
+    "version": "version",
+}
+
+
+class WiringError(ValueError):
+    """The wiring table cannot be turned into rules."""
+
+
+def to_event_pattern(pattern: Mapping[str, Any]) -> events.EventPattern:
+    """Convert a raw event pattern (AWS JSON shape) into the CDK struct, unchanged."""
+    unknown = sorted(set(pattern) - set(_PATTERN_FIELDS))
+    if unknown:
+        raise WiringError(f"unsupported event pattern keys {unknown}")
+    return events.EventPattern(**{_PATTERN_FIELDS[key]: value for key, value in pattern.items()})
+
+
+class Wiring(Construct):
+    """One rule per route (per model for schedules), each with retries and a dead-letter queue.
+
+    Failed deliveries and failed asynchronous invocations of a function land in that function's
+    queue in ``dead_letter_queues``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: ProjectConfig,
+        context: PatternContext,
+        bus: events.IEventBus,
+        function: Callable[[str], lambda_.IFunction],
+        removal_policy: RemovalPolicy,
+        routes: tuple[Route, ...] = ROUTES,
+        retry_attempts: int = 4,
+        max_event_age: Duration = Duration.hours(6),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._function = function
+        self._removal_policy = removal_policy
+        self._retry_attempts = retry_attempts
+        self._max_event_age = max_event_age
+        self.rules: list[events.Rule] = []
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        declared: set[tuple[str, str, str]] = set()
+        for route in routes:
+            if isinstance(route.trigger, ScheduleTrigger):
+                for model, model_config in sorted(config.models.items()):
+                    expression = getattr(model_config.training, route.trigger.config_key, None)
+                    if not expression:
+                        continue
+                    self._claim(declared, ("schedule", context.names.retrain_rule(model), route.function))
+                    self.rules.append(self._rule(
+                        f"{_camel(route.name)}{_camel(model)}",
+                        route,
+                        rule_name=context.names.retrain_rule(model),
+                        description=f"{route.description} ({model}: {expression})",
+                        schedule=events.Schedule.expression(expression),
+                    ))
+                continue
+            pattern = route.trigger.pattern(context)
+            bus_key = "sluice" if route.on_sluice_bus else "default"
+            self._claim(declared, (bus_key, json.dumps(pattern, sort_keys=True), route.function))
+            self.rules.append(self._rule(
+                _camel(route.name),
+                route,
+                description=route.description,
+                event_bus=bus if route.on_sluice_bus else None,
+                event_pattern=to_event_pattern(pattern),
+            ))
+
+    @staticmethod
+    def _claim(declared: set[tuple[str, str, str]], key: tuple[str, str, str]) -> None:
+        if key in declared:
+            raise WiringError(f"rule declared twice: {key}")
+        declared.add(key)
+
+    def _rule(self, construct_id: str, route: Route, **rule_props: Any) -> events.Rule:
+        target = self._function(route.function)
+        rule = events.Rule(self, construct_id, **rule_props)
+        rule.add_target(targets.LambdaFunction(
+            target,
+            dead_letter_queue=self._dead_letter_queue(route.function, target),
+            retry_attempts=self._retry_attempts,
+            max_event_age=self._max_event_age,
+        ))
+        return rule
+
+    def _dead_letter_queue(self, function: str, target: lambda_.IFunction) -> sqs.Queue:
+        queue = self.dead_letter_queues.get(function)
+        if queue is None:
+            queue = sqs.Queue(
+                self,
+                f"{_camel(function)}DeadLetters",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=Duration.days(14),
+                removal_policy=self._removal_policy,
+            )
+            target.configure_async_invoke(
+                on_failure=destinations.SqsDestination(queue), retry_attempts=2, max_event_age=self._max_event_age
+            )
+            self.dead_letter_queues[function] = queue
+        return queue
+
+
+def _camel(name: str) -> str:
+    return "".join(word.capitalize() for word in name.replace("_", "-").split("-"))

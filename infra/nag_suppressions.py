@@ -1,0 +1,80 @@
+"""Every cdk-nag acknowledgment of the app, each with its reason (the only place they live).
+
+Findings are acknowledged on the narrowest construct that owns them, and wildcard resources are
+acknowledged one by one (rule id plus the exact resource), so a new wildcard still fails synth.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import IConstruct
+
+from infra.components.permissions import access_for
+
+if TYPE_CHECKING:
+    from infra.stack import SluiceStack
+
+XRAY_REASON = (
+    "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+    "permissions, so CDK grants them on '*' (the only '*' resource in the function policies; tests/infra checks it)."
+)
+PREFIX_REASON = (
+    "Least privilege by key prefix: the function may touch objects under {prefix} in this bucket only "
+    "(see infra/components/permissions.py)."
+)
+PREDICT_VERSIONS_REASON = (
+    "deploy_model and rollback_model publish versions of this predict function and move its alias live: "
+    "':*' covers exactly the function's own versions and aliases (qualified ARNs)."
+)
+DEAD_LETTER_REASON = (
+    "This queue is itself the dead-letter queue of its function's EventBridge targets and asynchronous "
+    "invocations; cdk-nag only recognizes queue-to-queue redrive."
+)
+RUNTIME_REASON = (
+    "Pinned to python3.11 on purpose: the container image (public.ecr.aws/lambda/python:3.11) and the "
+    "serving dependency layer (cp311 wheels from `make layers`) use the same interpreter; upgrade all together."
+)
+
+
+def acknowledge_nag_findings(stack: SluiceStack) -> None:
+    """Acknowledge the findings sluice accepts, as narrowly as cdk-nag allows."""
+    functions = stack.functions
+    _acknowledge(functions, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
+    for name, fn, model in functions.all_functions():
+        access = access_for(name)
+        role = fn.role
+        assert role is not None
+        for bucket, prefixes in (
+            (stack.storage.data_bucket, (*access.data_read, *access.data_write)),
+            (stack.storage.artifact_bucket, (*access.artifacts_read, *access.artifacts_write)),
+        ):
+            for prefix in dict.fromkeys(prefixes):
+                expanded = prefix.replace("{model}", model or "")
+                _acknowledge(
+                    role,
+                    f"AwsSolutions-IAM5[Resource::<{_logical_id(bucket)}.Arn>/{expanded}*]",
+                    PREFIX_REASON.format(prefix=expanded),
+                )
+        if access.controls_endpoint:
+            for predict in functions.predict.values():
+                _acknowledge(
+                    role, f"AwsSolutions-IAM5[Resource::<{_logical_id(predict)}.Arn>:*]", PREDICT_VERSIONS_REASON
+                )
+        if isinstance(fn, lambda_.Function) and fn.runtime.name == "python3.11":
+            _acknowledge(fn, "AwsSolutions-L1", RUNTIME_REASON)
+    for queue in stack.wiring.dead_letter_queues.values():
+        _acknowledge(queue, "AwsSolutions-SQS3", DEAD_LETTER_REASON)
+
+
+def _acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
+    Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def _logical_id(construct: s3.IBucket | lambda_.IFunction) -> str:
+    resource = construct.node.default_child
+    assert isinstance(resource, CfnResource)
+    return Stack.of(construct).get_logical_id(resource)

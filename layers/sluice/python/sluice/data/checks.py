@@ -1,0 +1,95 @@
+"""Table-level rules: column names, row counts and class balance."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sluice.config.model import DataContract
+from sluice.data.report import Example, Issue, Rule
+
+DELIMITER_HINTS = (";", "\t", "|", ",")
+
+
+def schema_issues(names: Sequence[str], contract: DataContract) -> list[Issue]:
+    """Duplicate, missing (features, then target) and unexpected columns."""
+    counts = Counter(names)
+    issues = [
+        Issue(Rule.DUPLICATE_COLUMN, name, count, (), f"column {name!r} appears {count} times")
+        for name, count in counts.items()
+        if count > 1
+    ]
+    hint = _delimiter_hint(names)
+    issues += [
+        Issue(Rule.MISSING_COLUMN, name, 1, (), f"required column {name!r} is missing{hint}")
+        for name in contract.feature_names
+        if name not in counts
+    ]
+    if contract.target not in counts:
+        message = f"target column {contract.target!r} is missing{hint}"
+        issues.append(Issue(Rule.MISSING_TARGET, contract.target, 1, (), message))
+    expected = {*contract.feature_names, contract.target}
+    issues += [
+        Issue(Rule.EXTRA_COLUMN, name, 1, (), f"column {name!r} is not in the contract and will be dropped",
+              severity="warning")
+        for name in counts
+        if name not in expected
+    ]
+    return issues
+
+
+def row_count_issues(rows: int, contract: DataContract) -> list[Issue]:
+    """Too few or too many rows."""
+    if rows < contract.min_rows:
+        message = f"{rows} rows, fewer than the minimum of {contract.min_rows}"
+        return [Issue(Rule.TOO_FEW_ROWS, None, rows, (), message)]
+    if rows > contract.max_rows:
+        message = f"{rows} rows, more than the maximum of {contract.max_rows}"
+        return [Issue(Rule.TOO_MANY_ROWS, None, rows, (), message)]
+    return []
+
+
+def has_classes(contract: DataContract) -> bool:
+    """Whether the target is a class label: declared values, a string/bool type, or a class-fraction floor."""
+    return (
+        contract.target_values is not None
+        or contract.target_type in ("string", "bool")
+        or contract.min_class_fraction > 0
+    )
+
+
+def class_balance_issues(
+    counts: Mapping[Any, int], classes: Sequence[Any], contract: DataContract
+) -> list[Issue]:
+    """A single class is an error; so is any class below ``min_class_fraction`` of the labelled rows.
+
+    ``counts`` holds rows per observed valid target value; ``classes`` the declared classes, or the
+    observed ones when none are declared.
+    """
+    total = sum(counts.get(value, 0) for value in classes)
+    present = [value for value in classes if counts.get(value, 0)]
+    target = contract.target
+    if not present:
+        return []
+    if len(present) == 1:
+        only = present[0]
+        message = f"every labelled row has target {only!r}; a classifier needs at least two classes"
+        return [Issue(Rule.SINGLE_CLASS, target, total, (Example(None, only),), message)]
+    issues = []
+    for value in classes:
+        count = counts.get(value, 0)
+        fraction = count / total
+        if fraction < contract.min_class_fraction:
+            message = (
+                f"class {value!r} is {fraction:.1%} of {total} labelled rows, "
+                f"below the minimum of {contract.min_class_fraction:.1%}"
+            )
+            issues.append(Issue(Rule.CLASS_IMBALANCE, target, count, (Example(None, value),), message))
+    return issues
+
+
+def _delimiter_hint(names: Sequence[str]) -> str:
+    if len(names) == 1 and any(mark in names[0] for mark in DELIMITER_HINTS):
+        return f" (the file has a single column {names[0][:60]!r}: is the delimiter right?)"
+    return ""

@@ -1,0 +1,77 @@
+"""Run an ONNX model on request instances with onnxruntime (one thread, sequential)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from sluice.serving.errors import ModelLoadError
+from sluice.serving.instances import build_inputs
+from sluice.serving.signature import ModelSignature
+
+_TENSOR_TYPES = {"float": "tensor(float)", "string": "tensor(string)"}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One output per instance: a class label (classification) or a value (regression)."""
+
+    outputs: list[Any]
+    probabilities: list[dict[str, float]] | None = None
+
+
+class OnnxModel:
+    """A loaded model and its signature; build it with :meth:`from_bytes`."""
+
+    def __init__(self, session: ort.InferenceSession, signature: ModelSignature) -> None:
+        _check_session(session, signature)
+        self._session = session
+        self._signature = signature
+        self._output_names = [output.name for output in session.get_outputs()]
+
+    @classmethod
+    def from_bytes(cls, onnx_bytes: bytes, signature: ModelSignature) -> OnnxModel:
+        """Load serialized ONNX bytes; raise ``ModelLoadError`` if unusable or not matching ``signature``."""
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(onnx_bytes, sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as error:
+            raise ModelLoadError(f"cannot load the ONNX model: {error}") from error
+        return cls(session, signature)
+
+    @property
+    def signature(self) -> ModelSignature:
+        return self._signature
+
+    def predict(self, instances: list[dict[str, Any]]) -> Prediction:
+        """Predict for a list of feature objects; raise ``InvalidInstances`` if they do not fit."""
+        results = self._session.run(self._output_names, build_inputs(instances, self._signature))
+        if self._signature.classes is None:
+            return Prediction(outputs=np.asarray(results[0], dtype=np.float64).reshape(-1).tolist())
+        labels = np.asarray(results[0]).reshape(-1)
+        outputs = labels.tolist() if labels.dtype == object else [str(label) for label in labels.tolist()]
+        classes = self._signature.classes
+        probabilities = [dict(zip(classes, row, strict=True)) for row in np.asarray(results[1]).tolist()]
+        return Prediction(outputs=outputs, probabilities=probabilities)
+
+
+def _check_session(session: ort.InferenceSession, signature: ModelSignature) -> None:
+    actual = {item.name: item.type for item in session.get_inputs()}
+    expected = {spec.name: _TENSOR_TYPES[spec.kind] for spec in signature.inputs}
+    if actual != expected:
+        missing = sorted(set(expected) - set(actual))
+        extra = sorted(set(actual) - set(expected))
+        mistyped = sorted(name for name in set(actual) & set(expected) if actual[name] != expected[name])
+        raise ModelLoadError(
+            f"the ONNX inputs do not match the signature (missing {missing}, unexpected {extra}, wrong type {mistyped})"
+        )
+    wanted = 2 if signature.task == "classification" else 1
+    if len(session.get_outputs()) < wanted:
+        raise ModelLoadError(f"a {signature.task} model needs {wanted} outputs, the ONNX model has fewer")
