@@ -16,10 +16,10 @@ if sys.path and Path(sys.path[0]).resolve() == _REPO_ROOT / "infra":
 from aws_cdk import App, Validations  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from infra.assets import BuildInputs  # noqa: E402
+from infra.assets import BuildInputs, PackagingError  # noqa: E402
 from infra.nag_suppressions import acknowledge_nag_findings  # noqa: E402
 from infra.stack import SluiceStack  # noqa: E402
-from infra.stages import stage_named  # noqa: E402
+from infra.stages import StageError, stage_named  # noqa: E402
 from sluice.config import load_config  # noqa: E402
 
 
@@ -41,7 +41,10 @@ def build(app: App, *, inputs: BuildInputs | None = None) -> SluiceStack:
 
 def main() -> None:
     app = App()
-    build(app)
+    try:
+        build(app)
+    except (PackagingError, StageError) as error:
+        sys.exit(f"sluice synth: {error}")
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()
 

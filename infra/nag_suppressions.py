@@ -13,6 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
+from infra.components.functions import RUNTIME
 from infra.components.permissions import access_for
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def acknowledge_nag_findings(stack: SluiceStack) -> None:
                 _acknowledge(
                     role, f"AwsSolutions-IAM5[Resource::<{_logical_id(predict)}.Arn>:*]", PREDICT_VERSIONS_REASON
                 )
-        if isinstance(fn, lambda_.Function) and fn.runtime.name == "python3.11":
+        if isinstance(fn, lambda_.Function) and fn.runtime.name == RUNTIME.name:
             _acknowledge(fn, "AwsSolutions-L1", RUNTIME_REASON)
     for queue in stack.wiring.dead_letter_queues.values():
         _acknowledge(queue, "AwsSolutions-SQS3", DEAD_LETTER_REASON)

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sluice.artifacts import load_verified_model
 from sluice.endpoint import PinnedModel
 from sluice.observability import logger, metrics

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sluice.idempotency import SCHEDULED_KEY, SLUICE_EVENT_KEY, idempotency_config, persistence_layer
 from sluice.observability import logger, metrics, tracer
 from sluice.steps.context import StepContext

@@ -20,6 +20,9 @@ from constructs import Construct
 from sluice.naming import LIVE_ALIAS, ResourceNames
 
 FUNCTION_URL_AUTH = "AWS_IAM"  # never public
+ALIAS_DESCRIPTION = "Owned by the sluice runtime (deploy_model, rollback_model); never by CloudFormation"
+DEFAULT_LATENCY_P99 = Duration.seconds(1)
+DEFAULT_PERIOD = Duration.minutes(1)
 
 
 class Endpoint(Construct):
@@ -53,7 +56,7 @@ class Endpoint(Construct):
                     "FunctionName": function.function_name,
                     "Name": LIVE_ALIAS,
                     "FunctionVersion": "$LATEST",
-                    "Description": "Owned by the sluice runtime (deploy_model, rollback_model); never by CloudFormation",
+                    "Description": ALIAS_DESCRIPTION,
                 },
                 physical_resource_id=cr.PhysicalResourceId.of(f"{function_name}:{LIVE_ALIAS}"),
                 ignore_error_codes_matching="ResourceConflictException",
@@ -121,8 +124,8 @@ class Endpoints(Construct):
         names: ResourceNames,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
-        latency_p99_threshold: Duration = Duration.seconds(1),
-        period: Duration = Duration.minutes(1),
+        latency_p99_threshold: Duration = DEFAULT_LATENCY_P99,
+        period: Duration = DEFAULT_PERIOD,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alias_provider_logs = logs.LogGroup(

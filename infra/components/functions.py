@@ -15,8 +15,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.components.permissions import check_access_table, grant_access
 from infra.assets import PACKAGE_EXCLUDES, BuildInputs, stage_sluice_layer
+from infra.components.permissions import check_access_table, grant_access
 from sluice.config.loader import CONFIG_ENV_VAR
 from sluice.naming import ResourceNames
 from sluice.settings import Settings

@@ -35,6 +35,9 @@ _PATTERN_FIELDS = {
 }
 
 
+DEFAULT_MAX_EVENT_AGE = Duration.hours(6)
+
+
 class WiringError(ValueError):
     """The wiring table cannot be turned into rules."""
 
@@ -66,7 +69,7 @@ class Wiring(Construct):
         removal_policy: RemovalPolicy,
         routes: tuple[Route, ...] = ROUTES,
         retry_attempts: int = 4,
-        max_event_age: Duration = Duration.hours(6),
+        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
     ) -> None:
         super().__init__(scope, construct_id)
         self._function = function

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from sluice.demo import samples
 from sluice.local.http import EndpointServer
 
@@ -19,7 +20,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[Any]:
     from sluice.local import LocalCloud
-
     from tests.conftest import CONFIG, REPO
 
     with LocalCloud(CONFIG, functions_dir=REPO / "functions") as cloud:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+
 from sluice.demo import samples
 from sluice.registry import DynamoDBRegistry, Status
 

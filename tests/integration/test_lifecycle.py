@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from sluice.demo import samples
 from sluice.registry import DynamoDBRegistry, Status
 from sluice.storage import accepted_data_key

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from sluice.config import ConfigError, load_config, load_config_text
 
 MINIMAL = """

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from sluice.data import DatasetReadError, Format, detect_kind, read_dataset
 
 DATA = Path(__file__).resolve().parents[2] / "layers/sluice/python/sluice/demo/data"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from sluice.config import load_config
 from sluice.data import Example, Issue, ValidationReport, read_dataset, validate
 

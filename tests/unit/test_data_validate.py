@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from sluice.config import ColumnSpec, DataContract, load_config
 from sluice.data import ContractValidator, DatasetReadError, Issue, ValidationReport, read_dataset, validate
 

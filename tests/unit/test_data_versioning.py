@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
+
 from sluice.config import load_config
 from sluice.data import (
     ContractViolationError,

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import sluice.evaluation.metrics as metrics_module
 from sklearn.metrics import f1_score, mean_absolute_error, roc_auc_score, root_mean_squared_error
+
+import sluice.evaluation.metrics as metrics_module
 from sluice.config import (
     ColumnSpec,
     DataContract,

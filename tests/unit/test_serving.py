@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+
 from sluice.config import ColumnSpec, DataContract, EvaluationGates, ModelConfig, TrainingSettings
 from sluice.serving import (
     MAX_INSTANCES,

@@ -10,9 +10,10 @@ import numpy as np
 import onnx
 import pandas as pd
 import pytest
-import sluice.training.export as export_module
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
+
+import sluice.training.export as export_module
 from sluice.config import (
     ColumnSpec,
     DataContract,

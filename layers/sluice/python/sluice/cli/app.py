@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import threading
@@ -86,6 +87,7 @@ def local(
     from sluice.local import LocalCloud
     from sluice.local.http import EndpointServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
     moto_server.start()
     printer = render.TimelinePrinter()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sluice.local import TimelineEntry
 from sluice.registry import AuditEntry, ModelVersion
 
-console = Console(highlight=False)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 _EVENT_STYLES = {
     "DatasetRejected": "yellow", "TrainingFailed": "red", "DeploymentAborted": "red",
@@ -42,7 +44,7 @@ class TimelinePrinter:
     def info(self, text: str) -> None:
         if self._enabled:
             for line in text.splitlines():
-                console.print(f"          [dim]│[/dim] {line}", markup=False, highlight=False)
+                console.print(f"          [dim]│[/dim] {escape(line)}")
 
     def check(self, passed: bool, text: str) -> None:
         if self._enabled:
@@ -67,7 +69,8 @@ class TimelinePrinter:
 
 def describe_event(detail: dict[str, Any]) -> str:
     parts = [str(detail.get("model", ""))]
-    for key in ("version", "data_version", "rows", "family", "approved", "rolled_back_version", "lambda_version"):
+    for key in ("version", "data_version", "rows", "family", "approved", "rolled_back_version", "lambda_version",
+                "alarm", "state", "rule", "key"):
         if detail.get(key) not in (None, ""):
             parts.append(f"{key}={detail[key]}")
     if detail.get("reasons"):
@@ -79,14 +82,15 @@ def describe_event(detail: dict[str, Any]) -> str:
 
 def versions_table(model: str, versions: list[ModelVersion], live: int | None, previous: int | None) -> Table:
     table = Table(title=f"{model}", title_justify="left")
-    for column in ("version", "status", "alias", "family", "metrics", "data", "lambda", "sha256", "created"):
-        table.add_column(column)
+    for column in ("ver", "status", "alias", "family", "holdout metrics", "data version", "λ ver", "sha256", "created"):
+        wraps = column == "holdout metrics"
+        table.add_column(column, no_wrap=not wraps, min_width=28 if wraps else None)
     for version in versions:
         alias = "live" if version.version == live else "previous" if version.version == previous else ""
         metrics = " ".join(f"{name}={value:.3f}" for name, value in sorted(version.metrics.items()))
         table.add_row(str(version.version), version.status.value, alias, version.family, metrics,
-                      version.data_version, version.lambda_version, version.artifact_sha256[:12],
-                      version.created_at[:19])
+                      version.data_version, version.lambda_version, version.artifact_sha256[:8],
+                      version.created_at[:19].replace("T", " "))
     return table
 
 

@@ -101,7 +101,7 @@ def _drop_data(cloud: LocalCloud, reporter: DemoReporter, workdir: Path, check: 
 
 def _predict(url: str, reporter: DemoReporter, check: Any, *, number: int, expected_version: str) -> None:
     reporter.step(number, f"POST /v1/models/{MODEL}:predict over local HTTP")
-    features, truth = samples.instances(samples.BREAST_CANCER, "diagnosis", 4, start=10)
+    features, truth = samples.instances(samples.BREAST_CANCER, "diagnosis", 4, start=17)
     request = urllib.request.Request(f"{url}/v1/models/{MODEL}:predict", method="POST",
                                      data=json.dumps({"instances": features}).encode(),
                                      headers={"Content-Type": "application/json"})
@@ -117,7 +117,7 @@ def _predict(url: str, reporter: DemoReporter, check: Any, *, number: int, expec
 
 
 def _redeliver(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, check: Any) -> None:
-    reporter.step(4, "The same file arrives again (at-least-once delivery): nothing is retrained")
+    reporter.step(4, "The same file is dropped again: same content, same data version — nothing is retrained")
     before = len(registry.list_versions(MODEL))
     cloud.drop(samples.BREAST_CANCER, MODEL)
     cloud.run_until_idle()

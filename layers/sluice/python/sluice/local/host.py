@@ -26,7 +26,7 @@ def find_functions_dir(start: Path | None = None) -> Path:
     candidates = [Path(explicit)] if explicit else []
     here = (start or Path.cwd()).resolve()
     candidates += [parent / "functions" for parent in (here, *here.parents)]
-    candidates.append(Path(__file__).resolve().parents[4] / "functions")
+    candidates.append(Path(__file__).resolve().parents[5] / "functions")
     for candidate in candidates:
         if (candidate / "validate_dataset" / "app.py").is_file():
             return candidate

@@ -19,7 +19,7 @@ from sluice.config import ProjectConfig, load_config
 from sluice.local import aws_events
 from sluice.local.host import FunctionHost, find_functions_dir
 from sluice.local.provision import Provisioned, provision
-from sluice.naming import LIVE_ALIAS
+from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.settings import Settings
 from sluice.wiring import ROUTES, ScheduleTrigger
 
@@ -82,11 +82,12 @@ class LocalCloud:
 
             self._mock = mock_aws()
             self._mock.start()
-        self.clients = SimpleNamespace(**{
-            name: boto3.client(service, region_name=REGION)
-            for name, service in (("s3", "s3"), ("dynamodb", "dynamodb"), ("events", "events"), ("sqs", "sqs"),
-                                  ("iam", "iam"), ("awslambda", "lambda"), ("cloudwatch", "cloudwatch"))
-        })
+        self.clients = SimpleNamespace(
+            s3=boto3.client("s3", region_name=REGION), dynamodb=boto3.client("dynamodb", region_name=REGION),
+            events=boto3.client("events", region_name=REGION), sqs=boto3.client("sqs", region_name=REGION),
+            iam=boto3.client("iam", region_name=REGION), awslambda=boto3.client("lambda", region_name=REGION),
+            cloudwatch=boto3.client("cloudwatch", region_name=REGION),
+        )
         if provision_resources:
             self.provisioned = provision(self.clients, self.settings, self.config, self.functions_dir)
         else:
@@ -186,11 +187,15 @@ class LocalCloud:
                     self.clients.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                     moved += 1
                     delivered += 1
+                    if event.get("source") != EVENT_SOURCE:
+                        self.record("event", str(event.get("detail-type")), _aws_event_summary(event))
                     try:
                         self.invoke(route.function, event)
                     except Exception:
                         if raise_errors:
                             raise
+                    finally:
+                        moved += self._drain_observer()
             if moved == 0:
                 return delivered
         raise RuntimeError(f"events still flowing after {MAX_DISPATCH_ROUNDS} rounds")
@@ -272,6 +277,15 @@ class LocalCloud:
             except self.clients.events.exceptions.ResourceNotFoundException:
                 continue
         return found
+
+
+def _aws_event_summary(event: dict[str, Any]) -> dict[str, Any]:
+    detail = event.get("detail") or {}
+    if "object" in detail:
+        return {"key": detail["object"].get("key"), "bucket": (detail.get("bucket") or {}).get("name")}
+    if "alarmName" in detail:
+        return {"alarm": detail["alarmName"], "state": (detail.get("state") or {}).get("value")}
+    return {"resources": event.get("resources", [])}
 
 
 def _model_in_path(path: str) -> str | None:

@@ -44,8 +44,7 @@ def to_item(document: dict[str, Any]) -> dict[str, Any]:
 
 def to_value(value: Any) -> dict[str, Any]:
     clean = json.loads(json.dumps(value, default=str), parse_float=Decimal)
-    serialized: dict[str, Any] = _serializer.serialize(clean)
-    return serialized
+    return dict(_serializer.serialize(clean))
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -104,7 +104,8 @@ def _quarantine(ctx: StepContext, dropped: DroppedObject, drop: IncomingObject, 
 
 def _failure_report(rule: str, message: str) -> dict[str, Any]:
     summary = f"REJECTED: {rule}: {message}"
-    issue = {"rule": rule, "column": None, "count": 0, "examples": [], "message": message, "severity": "error"}
+    issue: dict[str, Any] = {"rule": rule, "column": None, "count": 0, "examples": [], "message": message,
+                             "severity": "error"}
     return {"accepted": False, "rows": 0, "columns": 0, "issues": [issue], "summary": summary}
 
 

@@ -1,0 +1,7 @@
+"""`python -m sluice.cli`."""
+
+from __future__ import annotations
+
+from sluice.cli.app import main
+
+main()

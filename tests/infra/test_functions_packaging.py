@@ -1,0 +1,78 @@
+"""Every FunctionSpec becomes functions packaged as declared: images for heavy ML, zip + layers otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluice.config import load_config
+from sluice.naming import ResourceNames
+from sluice.wiring import FUNCTIONS, Packaging
+from tests.infra.conftest import REPO, Synth, sluice_functions
+
+NAMES = ResourceNames("sluice-dev")
+MODELS = sorted(load_config(REPO / "sluice.toml").models)
+
+
+def _by_service(synth: Synth) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for props in sluice_functions(synth).values():
+        grouped.setdefault(props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"], []).append(props)
+    return grouped
+
+
+def test_one_function_per_spec_and_one_predict_function_per_model(synth: Synth) -> None:
+    grouped = _by_service(synth)
+    assert set(grouped) == set(FUNCTIONS)
+    for name, spec in FUNCTIONS.items():
+        assert len(grouped[name]) == (len(MODELS) if spec.per_model else 1)
+        for props in grouped[name]:
+            assert props["MemorySize"] == spec.memory_mb
+            assert props["Timeout"] == spec.timeout_s
+
+
+def test_predict_functions_are_named_per_model_zip_with_layers_never_the_image(synth: Synth) -> None:
+    predict = {props["FunctionName"]: props for props in _by_service(synth)["predict"]}
+    assert set(predict) == {NAMES.predict_function(model) for model in MODELS}
+    for model in MODELS:
+        props = predict[NAMES.predict_function(model)]
+        assert props.get("PackageType", "Zip") == "Zip"
+        assert "ImageUri" not in props["Code"]
+        assert props["Runtime"] == "python3.11"
+        assert props["Handler"] == "app.lambda_handler"
+        assert len(props["Layers"]) == 2
+        assert props["Environment"]["Variables"]["SLUICE_MODEL"] == model
+
+
+def test_image_functions_use_the_image_with_their_own_handler(synth: Synth) -> None:
+    grouped = _by_service(synth)
+    images = set()
+    for name, spec in FUNCTIONS.items():
+        for props in grouped[name]:
+            if spec.packaging is Packaging.IMAGE:
+                assert props["PackageType"] == "Image"
+                assert props["ImageConfig"]["Command"] == [f"{name}.app.lambda_handler"]
+                assert "Layers" not in props and "Runtime" not in props
+                images.add(str(props["Code"]["ImageUri"]))
+            else:
+                assert props.get("PackageType", "Zip") == "Zip"
+                assert props["Handler"] == "app.lambda_handler"
+    assert len(images) == 1  # one image serves every heavy function
+
+
+def test_every_function_gets_settings_config_observability_and_limits(synth: Synth) -> None:
+    log_groups = synth.of_type("AWS::Logs::LogGroup")
+    for props in sluice_functions(synth).values():
+        variables = props["Environment"]["Variables"]
+        assert variables["SLUICE_PREFIX"] == "sluice-dev"
+        for key in ("SLUICE_DATA_BUCKET", "SLUICE_ARTIFACT_BUCKET", "SLUICE_REGISTRY_TABLE",
+                    "SLUICE_IDEMPOTENCY_TABLE", "SLUICE_EVENT_BUS", "SLUICE_CODE_VERSION"):
+            assert variables[key], key
+        assert variables["SLUICE_CONFIG"] == "/opt/sluice.toml"
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "sluice"
+        assert variables["OMP_NUM_THREADS"] == "1"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Architectures"] == ["x86_64"]
+        log_group = log_groups[props["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
+        assert log_group["LogGroupName"] == f"/aws/lambda/{props['FunctionName']}"
+        assert log_group["RetentionInDays"] > 0
+

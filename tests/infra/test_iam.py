@@ -1,0 +1,107 @@
+"""Least privilege: explicit actions only, '*' resources only for X-Ray, prefixes per function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluice.config import load_config
+from sluice.naming import ResourceNames
+from tests.infra.conftest import REPO, Synth, sluice_functions
+
+NAMES = ResourceNames("sluice-dev")
+MODELS = sorted(load_config(REPO / "sluice.toml").models)
+XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def _listify(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _identity_statements(synth: Synth) -> list[tuple[str, dict[str, Any]]]:
+    """(policy logical id, statement) for every identity policy statement in the template."""
+    statements = []
+    for key, policy in synth.of_type("AWS::IAM::Policy").items():
+        statements += [(key, s) for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    for key, role in synth.of_type("AWS::IAM::Role").items():
+        for inline in role["Properties"].get("Policies", []):
+            statements += [(key, s) for s in inline["PolicyDocument"]["Statement"]]
+    return statements
+
+
+def _statements_of_role(synth: Synth, role_id: str) -> list[dict[str, Any]]:
+    found = []
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def _role_of_function(synth: Synth, function_name: str) -> str:
+    (props,) = [p for p in sluice_functions(synth).values() if p["FunctionName"] == function_name]
+    role_id: str = props["Role"]["Fn::GetAtt"][0]
+    return role_id
+
+
+def _joined(resource: Any) -> str:
+    """A readable form of a resource ARN: '<LogicalId>/models/diabetes/*'."""
+    if isinstance(resource, str):
+        return resource
+    if "Fn::GetAtt" in resource:
+        return f"<{resource['Fn::GetAtt'][0]}>"
+    if "Fn::Join" in resource:
+        return "".join(_joined(part) for part in resource["Fn::Join"][1])
+    return str(resource)
+
+
+def test_no_identity_policy_has_a_wildcard_action(synth: Synth) -> None:
+    for key, statement in _identity_statements(synth):
+        for action in _listify(statement.get("Action", [])):
+            assert "*" not in action, (key, action)
+        assert "NotAction" not in statement
+
+
+def test_only_xray_is_granted_on_every_resource(synth: Synth) -> None:
+    for key, statement in _identity_statements(synth):
+        if "*" in _listify(statement["Resource"]):
+            assert set(_listify(statement["Action"])) <= XRAY, key
+
+
+def test_no_role_uses_managed_policies(synth: Synth) -> None:
+    for key, role in synth.of_type("AWS::IAM::Role").items():
+        assert not role["Properties"].get("ManagedPolicyArns"), key
+
+
+def test_predict_reads_only_its_own_model_artifacts(synth: Synth) -> None:
+    for model in MODELS:
+        statements = _statements_of_role(synth, _role_of_function(synth, NAMES.predict_function(model)))
+        s3 = [s for s in statements if any(a.startswith("s3:") for a in _listify(s["Action"]))]
+        objects = [s for s in s3 if s["Action"] == "s3:GetObject"]
+        assert [_joined(s["Resource"]).split(">", 1)[1] for s in objects] == [f"/models/{model}/*"]
+        assert {a for s in s3 for a in _listify(s["Action"])} == {"s3:GetObject", "s3:ListBucket"}
+        actions = {a for s in statements for a in _listify(s["Action"])}
+        assert not [a for a in actions if a.split(":")[0] in ("dynamodb", "events", "lambda")]
+
+
+def test_endpoint_control_is_limited_to_the_predict_functions(synth: Synth) -> None:
+    predict_functions = {
+        key for key, props in synth.of_type("AWS::Lambda::Function").items()
+        if props["Properties"].get("FunctionName") in {NAMES.predict_function(m) for m in MODELS}
+    }
+    for _key, statement in _identity_statements(synth):
+        if any(a.startswith("lambda:") for a in _listify(statement["Action"])):
+            targets = {_joined(r).split(">")[0].lstrip("<") for r in _listify(statement["Resource"])}
+            assert targets <= predict_functions, targets
+    # and only deploy_model and rollback_model may move an alias
+    services = set()
+    for props in sluice_functions(synth).values():
+        role_id = props["Role"]["Fn::GetAtt"][0]
+        if any("lambda:UpdateAlias" in _listify(s["Action"]) for s in _statements_of_role(synth, role_id)):
+            services.add(props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"])
+    assert services == {"deploy_model", "rollback_model"}
+
+
+def test_event_triggered_functions_put_events_only_on_the_sluice_bus(synth: Synth) -> None:
+    (bus_id,) = synth.of_type("AWS::Events::EventBus")
+    for _key, statement in _identity_statements(synth):
+        if "events:PutEvents" in _listify(statement["Action"]):
+            assert statement["Resource"] == {"Fn::GetAtt": [bus_id, "Arn"]}

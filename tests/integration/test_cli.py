@@ -1,0 +1,108 @@
+"""The `sluice` command line, as a user runs it: a long-running `sluice local` and commands beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from sluice.cli import app
+from sluice.demo import samples
+
+pytestmark = pytest.mark.slow
+SLUICE = [sys.executable, "-m", "sluice.cli"]
+COMMANDS = ("demo", "local", "drop", "models", "predict", "rollback", "invoke")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _run(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SLUICE, *args], cwd=workdir, capture_output=True, text=True, timeout=300, check=check,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def _json(workdir: Path, *args: str) -> Any:
+    return json.loads(_run(workdir, *args, "--json").stdout)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert (result.exit_code == 0 and "--json" in result.output) or command == "local"
+
+
+@pytest.fixture
+def local_stack(tmp_path: Path, repo_root: Path) -> Iterator[Path]:
+    """`sluice local` running in tmp_path (its state file lives there), stopped at the end."""
+    (tmp_path / "sluice.toml").write_text((repo_root / "sluice.toml").read_text())
+    process = subprocess.Popen(
+        [*SLUICE, "local", "--port", str(_free_port()), "--aws-port", str(_free_port())], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "SLUICE_FUNCTIONS_DIR": str(repo_root / "functions")})
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / ".sluice" / "local.json").exists():
+            assert process.poll() is None and time.monotonic() < deadline, "sluice local did not start"
+            time.sleep(0.2)
+        yield tmp_path
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, repo_root: Path) -> None:
+    # GIVEN `sluice local` running WHEN a user drops data
+    dropped = _json(local_stack, "drop", str(samples.BREAST_CANCER), "--model", "breast-cancer")
+    assert dropped["dropped"].endswith("incoming/breast-cancer/breast_cancer.csv")
+    # THEN the pipeline deploys v1 (the local process dispatches the events)
+    _wait_until_live(local_stack, 1)
+    # AND predict answers over HTTP
+    features, _ = samples.instances(samples.BREAST_CANCER, "diagnosis", 2)
+    answer = _json(local_stack, "predict", "breast-cancer", "--instances", json.dumps(features))
+    assert answer["status"] == 200 and answer["model_version"] == "1"
+    # AND a bad request is refused with a message and a non-zero exit
+    refused = _run(local_stack, "predict", "breast-cancer", "--instances", '[{"nope": 1}]', "--json", check=False)
+    assert refused.returncode == 1 and json.loads(refused.stdout)["status"] == 400
+    # AND invoking a handler on a sample event works against the running stack
+    invoked = _json(local_stack, "invoke", "train_model", "--event", str(repo_root / "events/scheduled_retrain.json"))
+    assert invoked["result"]["outcome"] == "trained" and invoked["result"]["version"] == 2
+    # AND the running stack carries v2 through evaluation to live; a manual rollback returns to v1
+    _wait_until_live(local_stack, 2)
+    rolled = _json(local_stack, "rollback", "breast-cancer", "--reason", "manual check")
+    assert (rolled["outcome"], rolled["from_version"], rolled["to_version"]) == ("rolled_back", 2, 1)
+    history = _json(local_stack, "models", "breast-cancer", "--history")["breast-cancer"]["history"]
+    assert any(entry["change"] == "approved → live" for entry in history)
+
+
+def _wait_until_live(workdir: Path, version: int) -> None:
+    deadline = time.monotonic() + 180
+    while True:
+        listing = _json(workdir, "models", "breast-cancer")
+        if listing["breast-cancer"]["live"] == version:
+            return
+        assert time.monotonic() < deadline, listing
+        time.sleep(0.5)
+
+
+def test_commands_without_a_stack_say_what_to_do(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+    result = subprocess.run([*SLUICE, "models"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2 and "sluice local" in result.stdout
+
+
+def test_the_demo_passes_and_reports_json(repo_root: Path) -> None:
+    document = _json(repo_root, "demo")
+    assert document["passed"] is True and document["live"] == {"breast-cancer": 1, "diabetes": 1}
