@@ -19,6 +19,13 @@ PACKAGE_EXCLUDES: tuple[str, ...] = (
 )
 
 
+# glibc of the Lambda OS under each Python runtime: python3.11 and older run on Amazon Linux 2, newer on AL2023.
+RUNTIME_GLIBC: dict[str, tuple[int, int]] = {
+    "3.10": (2, 26), "3.11": (2, 26), "3.12": (2, 34), "3.13": (2, 34), "3.14": (2, 34),
+}
+_LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
 class PackagingError(RuntimeError):
     """A package input is missing; the message says how to build it."""
 
@@ -55,12 +62,22 @@ class BuildInputs:
             raise PackagingError(f"{path}/app.py is missing: every function lives in functions/<name>/app.py")
         return path
 
-    def serving_deps(self) -> Path:
-        """The dependency layer built by ``make layers`` (``python/`` inside, manylinux x86_64 wheels)."""
+    def serving_deps(self, *, python_version: str) -> Path:
+        """The dependency layer built by ``make layers`` (``python/`` inside), checked against the runtime.
+
+        Every installed wheel must run on Lambda ``python<python_version>`` x86_64 (its glibc included).
+        """
         python = self.serving_deps_dir / "python"
         if not python.is_dir() or not any(python.iterdir()):
             raise PackagingError(
                 f"the serving dependency layer is missing ({python}): run `make layers` before synth"
+            )
+        unfit = sorted(incompatible_wheels(python, python_version))
+        if unfit:
+            glibc = ".".join(map(str, RUNTIME_GLIBC[python_version]))
+            raise PackagingError(
+                f"{python} holds wheels that cannot run on Lambda python{python_version} x86_64 (glibc {glibc}): "
+                f"{', '.join(unfit)}; rebuild it for that target with `make layers`"
             )
         return self.serving_deps_dir
 
@@ -105,3 +122,37 @@ def _layer_files(inputs: BuildInputs) -> Iterator[tuple[str, Path]]:
             continue
         yield f"python/sluice/{relative.as_posix()}", path
     yield "sluice.toml", inputs.config_file
+
+
+def incompatible_wheels(site: Path, python_version: str) -> Iterator[str]:
+    """Installed distributions under ``site`` none of whose wheel tags runs on the Lambda runtime."""
+    if python_version not in RUNTIME_GLIBC:
+        raise PackagingError(f"unknown Lambda Python runtime {python_version!r}")
+    for wheel in sorted(site.glob("*.dist-info/WHEEL")):
+        tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
+        if tags and not any(_runs_on_lambda(tag, python_version) for tag in tags):
+            yield wheel.parent.name.removesuffix(".dist-info")
+
+
+def _runs_on_lambda(tag: str, python_version: str) -> bool:
+    python, abi, platform = tag.split("-", 2)
+    minor = int(python_version.split(".")[1])
+    if python.startswith("cp3") and python[3:].isdigit():
+        tagged = int(python[3:])
+        if not (tagged == minor or (abi == "abi3" and tagged <= minor)):
+            return False
+    elif not python.startswith("py3"):
+        return False
+    if platform == "any":
+        return True
+    name, _, arch = platform.partition("_x86_64")
+    if arch or not platform.endswith("_x86_64"):
+        return False
+    if name in _LEGACY_MANYLINUX:
+        needed = _LEGACY_MANYLINUX[name]
+    elif name.startswith("manylinux_"):
+        major, minor_glibc = name.removeprefix("manylinux_").split("_")
+        needed = (int(major), int(minor_glibc))
+    else:  # linux_x86_64 (built locally), musllinux: not for Lambda
+        return False
+    return needed <= RUNTIME_GLIBC[python_version]

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sluice.artifacts import load_verified_model
 from sluice.endpoint import PinnedModel
-from sluice.observability import logger, metrics
+from sluice.observability import logger, metrics, tracer
 from sluice.predict import PredictService
 from sluice.serving import OnnxModel
 from sluice.settings import ENV_ARTIFACT_BUCKET
@@ -33,6 +33,7 @@ service.warm()
 
 @logger.inject_lambda_context
 @metrics.log_metrics
+@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = service.handle(event)
     metrics.add_metric(name=f"Responses_{response['statusCode'] // 100}xx", unit=MetricUnit.Count, value=1)

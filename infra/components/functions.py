@@ -24,7 +24,9 @@ from sluice.wiring import FUNCTIONS, FunctionSpec, Packaging
 
 CONFIG_PATH_ON_LAMBDA = "/opt/sluice.toml"  # the sluice layer's root, or copied there by the Dockerfile
 METRICS_NAMESPACE = "sluice"
+# One Python for every function: the zip runtime, the image's base (build arg) and the serving-deps wheels.
 RUNTIME = lambda_.Runtime.PYTHON_3_11
+PYTHON_VERSION = RUNTIME.name.removeprefix("python")
 ARCHITECTURE = lambda_.Architecture.X86_64
 
 
@@ -113,7 +115,7 @@ class Functions(Construct):
                 lambda_.LayerVersion(
                     self,
                     "ServingDepsLayer",
-                    code=lambda_.Code.from_asset(str(self._inputs.serving_deps())),
+                    code=lambda_.Code.from_asset(str(self._inputs.serving_deps(python_version=PYTHON_VERSION))),
                     compatible_runtimes=[RUNTIME],
                     compatible_architectures=[ARCHITECTURE],
                     description="numpy, onnxruntime and Powertools for manylinux x86_64 (make layers)",
@@ -166,6 +168,7 @@ class Functions(Construct):
                     str(self._inputs.repo_root),
                     file=self._inputs.dockerfile,
                     cmd=[f"{spec.name}.app.lambda_handler"],
+                    build_args={"PYTHON_VERSION": PYTHON_VERSION},
                     exclude=list(PACKAGE_EXCLUDES),
                     platform=ecr_assets.Platform.LINUX_AMD64,
                 ),

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.assets import BuildInputs, PackagingError, stage_sluice_layer
+from infra.assets import BuildInputs, PackagingError, incompatible_wheels, stage_sluice_layer
+from infra.components.functions import PYTHON_VERSION
 from tests.infra.conftest import REPO
 
 
@@ -33,10 +34,41 @@ def test_staging_is_deterministic_and_idempotent(tmp_path: Path) -> None:
 def test_missing_serving_deps_layer_fails_synth_with_the_fix(tmp_path: Path) -> None:
     inputs = BuildInputs(serving_deps_dir=tmp_path / "serving-deps", staging_dir=tmp_path / "staging")
     with pytest.raises(PackagingError, match="make layers"):
-        inputs.serving_deps()
+        inputs.serving_deps(python_version="3.11")
     (tmp_path / "serving-deps" / "python").mkdir(parents=True)
     with pytest.raises(PackagingError, match="make layers"):  # built but empty
-        inputs.serving_deps()
+        inputs.serving_deps(python_version="3.11")
+
+
+def _installed(site: Path, name: str, *tags: str) -> None:
+    info = site / f"{name}.dist-info"
+    info.mkdir(parents=True)
+    (info / "WHEEL").write_text("Wheel-Version: 1.0\n" + "".join(f"Tag: {tag}\n" for tag in tags))
+
+
+def test_serving_deps_must_run_on_the_lambda_runtime(tmp_path: Path) -> None:
+    # GIVEN a layer built with wheels for glibc 2.17, 2.28 (onnxruntime >= 1.17) and pure Python
+    site = tmp_path / "serving-deps" / "python"
+    _installed(site, "numpy-2.2.6", "cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64")
+    _installed(site, "onnxruntime-1.32.0", "cp311-cp311-manylinux_2_28_x86_64")
+    _installed(site, "aws_lambda_powertools-3.37.0", "py3-none-any")
+    _installed(site, "protobuf-7.36.2", "cp310-abi3-manylinux2014_x86_64")
+    # THEN python3.11 (Amazon Linux 2, glibc 2.26) cannot load onnxruntime
+    assert list(incompatible_wheels(site, "3.11")) == ["onnxruntime-1.32.0"]
+    # and python3.12 (AL2023, glibc 2.34) cannot load cp311 extension modules at all (abi3 is fine)
+    assert list(incompatible_wheels(site, "3.12")) == ["numpy-2.2.6", "onnxruntime-1.32.0"]
+    inputs = BuildInputs(serving_deps_dir=tmp_path / "serving-deps")
+    with pytest.raises(PackagingError, match=r"onnxruntime-1\.32\.0.*make layers"):
+        inputs.serving_deps(python_version="3.11")
+
+
+def test_other_platforms_are_refused(tmp_path: Path) -> None:
+    site = tmp_path / "python"
+    _installed(site, "a-1", "cp311-cp311-manylinux_2_17_aarch64")
+    _installed(site, "b-1", "cp311-cp311-linux_x86_64")
+    _installed(site, "c-1", "cp311-cp311-musllinux_1_2_x86_64")
+    _installed(site, "d-1", "cp311-cp311-macosx_11_0_arm64")
+    assert list(incompatible_wheels(site, "3.11")) == ["a-1", "b-1", "c-1", "d-1"]
 
 
 def test_the_stack_refuses_to_synthesize_without_serving_deps(tmp_path: Path) -> None:
@@ -53,7 +85,8 @@ def test_the_stack_refuses_to_synthesize_without_serving_deps(tmp_path: Path) ->
 
 def test_dockerfile_builds_the_image_functions_as_the_architecture_says() -> None:
     dockerfile = (REPO / "functions" / "Dockerfile").read_text()
-    assert "FROM --platform=linux/amd64 public.ecr.aws/lambda/python:3.11" in dockerfile
+    assert f"ARG PYTHON_VERSION={PYTHON_VERSION}\n" in dockerfile
+    assert "FROM --platform=linux/amd64 public.ecr.aws/lambda/python:${PYTHON_VERSION}" in dockerfile
     assert '[ml]"' in dockerfile  # the project's own pins, extra ml
     assert "COPY layers/sluice/python/sluice ${LAMBDA_TASK_ROOT}/sluice" in dockerfile
     assert "COPY functions/ ${LAMBDA_TASK_ROOT}/" in dockerfile
