@@ -12,7 +12,7 @@ export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: help install demo test test-fast lint format synth layers deploy destroy local clean
+.PHONY: help install demo test test-fast lint format synth layers deploy destroy local bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -69,6 +69,14 @@ deploy: synth ## deploy to the AWS account of your credentials (cdk bootstrap on
 
 destroy: $(INSTALLED) $(NODE_INSTALLED) layers ## tear the stack down (the data bucket is retained)
 	PATH=$(abspath $(BIN)):$$PATH npx cdk destroy
+
+BENCH_INSTALLED := $(VENV)/.bench-installed
+$(BENCH_INSTALLED): pyproject.toml $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e ".[ml,local,infra,dev,bench]"
+	touch $@
+
+bench: $(BENCH_INSTALLED) ## run every benchmark against its reference; records benchmarks/RESULTS.md
+	@set -e; for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python -m benchmarks.$$(basename $$script .py); done
 
 clean: ## remove build output (keeps the venv)
 	rm -rf build cdk.out .pytest_cache .mypy_cache .ruff_cache

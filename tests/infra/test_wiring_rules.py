@@ -5,6 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+
+from infra.components.wiring import Wiring, WiringError, to_event_pattern
 from sluice.config import load_config
 from sluice.naming import ResourceNames
 from sluice.wiring import ROUTES, PatternContext, ScheduleTrigger
@@ -115,3 +121,30 @@ def test_event_functions_send_failed_async_invocations_to_their_dead_letter_queu
     with_destination = {c["Properties"]["FunctionName"]["Ref"] for c in configs
                         if "OnFailure" in c["Properties"]["DestinationConfig"]}
     assert with_destination == targeted
+
+
+def test_a_route_declared_twice_is_refused() -> None:
+    # GIVEN a wiring table where one route appears twice
+    stack = Stack()
+    function = lambda_.Function(
+        stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_11, handler="app.lambda_handler",
+        code=lambda_.Code.from_inline("def lambda_handler(event, context): pass"),
+    )
+    route = next(r for r in ROUTES if not isinstance(r.trigger, ScheduleTrigger))
+    # WHEN the rules are generated THEN the duplicate is refused
+    with pytest.raises(WiringError, match="declared twice"):
+        Wiring(
+            stack, "Wiring",
+            config=load_config(REPO / "sluice.toml"),
+            context=PatternContext(data_bucket="bucket", names=ResourceNames("sluice-test")),
+            bus=events.EventBus(stack, "Bus"),
+            function=lambda _name: function,
+            removal_policy=RemovalPolicy.DESTROY,
+            routes=(route, route),
+        )
+
+
+def test_unknown_pattern_keys_are_refused() -> None:
+    assert to_event_pattern({"source": ["sluice"], "detail-type": ["X"]}).detail_type == ["X"]
+    with pytest.raises(WiringError, match="unsupported"):
+        to_event_pattern({"source": ["sluice"], "detail_type": ["X"]})

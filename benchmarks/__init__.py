@@ -1,0 +1,1 @@
+"""Reproducible performance comparisons; results are recorded in benchmarks/RESULTS.md."""
