@@ -11,6 +11,7 @@ SERVING_DEPS := build/layers/serving-deps
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help install demo test test-fast lint format synth layers deploy destroy local bench clean
 
@@ -53,11 +54,17 @@ format: $(INSTALLED)
 
 layers: $(SERVING_DEPS)/.built ## build the Lambda dependency layer for linux x86_64 (manylinux wheels, no Docker)
 
+# Lambda python3.12 runs on Amazon Linux 2023 (glibc 2.34): pip does not widen manylinux_2_X tags, so list them all.
+LAMBDA_PLATFORMS := $(foreach tag,manylinux2014_x86_64 manylinux_2_24_x86_64 manylinux_2_26_x86_64 \
+	manylinux_2_27_x86_64 manylinux_2_28_x86_64 manylinux_2_34_x86_64,--platform $(tag))
+
 $(SERVING_DEPS)/.built: pyproject.toml | $(BIN)/python
 	rm -rf $(SERVING_DEPS) && mkdir -p $(SERVING_DEPS)/python
-	$(BIN)/python -m pip install --quiet --target $(SERVING_DEPS)/python \
-		--platform manylinux2014_x86_64 --implementation cp --python-version 3.11 --only-binary=:all: \
+	$(BIN)/python -m pip install --quiet --target $(SERVING_DEPS)/python --implementation cp --python-version 3.12 \
+		--only-binary=:all: $(LAMBDA_PLATFORMS) \
 		"numpy>=1.26" "onnxruntime>=1.18" "aws-lambda-powertools[tracer]>=3.20,<4"
+	# the Lambda runtime already provides boto3/botocore; drop the copies and the caches
+	cd $(SERVING_DEPS)/python && rm -rf boto3 boto3-* botocore botocore-* s3transfer s3transfer-* bin
 	find $(SERVING_DEPS)/python -name '__pycache__' -type d -prune -exec rm -rf {} +
 	touch $@
 

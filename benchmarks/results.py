@@ -15,7 +15,8 @@ HEADER = "# Benchmark results\n\nEvery number below was measured by the command 
 
 def machine() -> str:
     threads = os.environ.get("OMP_NUM_THREADS", "unset")
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, OMP_NUM_THREADS={threads}"
+    cores = os.cpu_count()
+    return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}, OMP_NUM_THREADS={threads}"
 
 
 def write_section(topic: str, title: str, command: str, body: str) -> None:

@@ -23,6 +23,7 @@ PACKAGE_EXCLUDES: tuple[str, ...] = (
 RUNTIME_GLIBC: dict[str, tuple[int, int]] = {
     "3.10": (2, 26), "3.11": (2, 26), "3.12": (2, 34), "3.13": (2, 34), "3.14": (2, 34),
 }
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # a zip function and all its layers, unzipped
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
@@ -122,6 +123,21 @@ def _layer_files(inputs: BuildInputs) -> Iterator[tuple[str, Path]]:
             continue
         yield f"python/sluice/{relative.as_posix()}", path
     yield "sluice.toml", inputs.config_file
+
+
+def unzipped_size(folder: Path) -> int:
+    """Bytes of every file under ``folder`` (what Lambda unpacks)."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def check_unzipped_limit(function: str, parts: dict[str, int], limit: int = LAMBDA_UNZIPPED_LIMIT) -> None:
+    """Fail synth when a zip function plus its layers exceeds Lambda's unzipped limit."""
+    total = sum(parts.values())
+    if total > limit:
+        detail = ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in parts.items())
+        raise PackagingError(
+            f"{function} unzips to {total / 2**20:.1f} MiB, over Lambda's {limit / 2**20:.0f} MiB ({detail})"
+        )
 
 
 def incompatible_wheels(site: Path, python_version: str) -> Iterator[str]:

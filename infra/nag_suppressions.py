@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
-from infra.components.functions import RUNTIME
+from infra.components.functions import PYTHON_VERSION, RUNTIME
 from infra.components.permissions import access_for
 
 if TYPE_CHECKING:
@@ -36,8 +36,9 @@ DEAD_LETTER_REASON = (
     "invocations; cdk-nag only recognizes queue-to-queue redrive."
 )
 RUNTIME_REASON = (
-    "Pinned to python3.11 on purpose: the container image (public.ecr.aws/lambda/python:3.11) and the "
-    "serving dependency layer (cp311 wheels from `make layers`) use the same interpreter; upgrade all together."
+    f"Pinned to {RUNTIME.name} on purpose: the container image (public.ecr.aws/lambda/python:{PYTHON_VERSION}) "
+    "and the serving dependency layer (wheels from `make layers`, checked at synth) use the same interpreter; "
+    "RUNTIME in infra/components/functions.py moves them together."
 )
 
 

@@ -15,7 +15,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.assets import PACKAGE_EXCLUDES, BuildInputs, stage_sluice_layer
+from infra.assets import (
+    PACKAGE_EXCLUDES,
+    BuildInputs,
+    check_unzipped_limit,
+    stage_sluice_layer,
+    unzipped_size,
+)
 from infra.components.permissions import check_access_table, grant_access
 from sluice.config.loader import CONFIG_ENV_VAR
 from sluice.naming import ResourceNames
@@ -25,7 +31,7 @@ from sluice.wiring import FUNCTIONS, FunctionSpec, Packaging
 CONFIG_PATH_ON_LAMBDA = "/opt/sluice.toml"  # the sluice layer's root, or copied there by the Dockerfile
 METRICS_NAMESPACE = "sluice"
 # One Python for every function: the zip runtime, the image's base (build arg) and the serving-deps wheels.
-RUNTIME = lambda_.Runtime.PYTHON_3_11
+RUNTIME = lambda_.Runtime.PYTHON_3_12
 PYTHON_VERSION = RUNTIME.name.removeprefix("python")
 ARCHITECTURE = lambda_.Architecture.X86_64
 
@@ -63,17 +69,16 @@ class Functions(Construct):
         self._log_retention = log_retention
         self._removal_policy = removal_policy
         self._zip_layers: list[lambda_.ILayerVersion] | None = None
+        self._layer_sizes: dict[str, int] = {}
         self.by_name: dict[str, lambda_.Function] = {}
         self.per_model: dict[str, dict[str, lambda_.Function]] = {}
         for spec in specs.values():
             if spec.per_model:
                 self.per_model[spec.name] = {
-                    model: self._function(spec, names.predict_function(model) if spec.name == "predict"
-                                          else f"{names.prefix}-{_slug(spec.name)}-{model}", model=model)
-                    for model in models
+                    model: self._function(spec, _function_name(names, spec, model), model=model) for model in models
                 }
             else:
-                self.by_name[spec.name] = self._function(spec, f"{names.prefix}-{_slug(spec.name)}", model=None)
+                self.by_name[spec.name] = self._function(spec, _function_name(names, spec, None), model=None)
         for name, fn, model in self.all_functions():
             grant_access(
                 fn,
@@ -102,11 +107,15 @@ class Functions(Construct):
     def layers(self) -> list[lambda_.ILayerVersion]:
         """The sluice layer and the serving dependency layer shared by every zip function."""
         if self._zip_layers is None:
+            sluice_layer = stage_sluice_layer(self._inputs)
+            serving_deps = self._inputs.serving_deps(python_version=PYTHON_VERSION)
+            self._layer_sizes = {"sluice layer": unzipped_size(sluice_layer),
+                                 "serving-deps layer": unzipped_size(serving_deps)}
             self._zip_layers = [
                 lambda_.LayerVersion(
                     self,
                     "SluiceLayer",
-                    code=lambda_.Code.from_asset(str(stage_sluice_layer(self._inputs))),
+                    code=lambda_.Code.from_asset(str(sluice_layer)),
                     compatible_runtimes=[RUNTIME],
                     compatible_architectures=[ARCHITECTURE],
                     description="The sluice library (python/sluice) and the project configuration (/opt/sluice.toml)",
@@ -115,7 +124,7 @@ class Functions(Construct):
                 lambda_.LayerVersion(
                     self,
                     "ServingDepsLayer",
-                    code=lambda_.Code.from_asset(str(self._inputs.serving_deps(python_version=PYTHON_VERSION))),
+                    code=lambda_.Code.from_asset(str(serving_deps)),
                     compatible_runtimes=[RUNTIME],
                     compatible_architectures=[ARCHITECTURE],
                     description="numpy, onnxruntime and Powertools for manylinux x86_64 (make layers)",
@@ -174,21 +183,27 @@ class Functions(Construct):
                 ),
                 **common,
             )
+        source = self._inputs.function_dir(spec.name)
+        layers = self.layers
+        check_unzipped_limit(function_name, {"handler": unzipped_size(source), **self._layer_sizes})
         return lambda_.Function(
             self,
             construct_id,
             runtime=RUNTIME,
             handler="app.lambda_handler",
-            code=lambda_.Code.from_asset(
-                str(self._inputs.function_dir(spec.name)), exclude=["**/__pycache__", "**/*.pyc"]
-            ),
-            layers=self.layers,
+            code=lambda_.Code.from_asset(str(source), exclude=["**/__pycache__", "**/*.pyc"]),
+            layers=layers,
             **common,
         )
 
 
-def _slug(name: str) -> str:
-    return name.replace("_", "-")
+def _function_name(names: ResourceNames, spec: FunctionSpec, model: str | None) -> str:
+    """Physical names: handlers derive the per-model ones through ResourceNames."""
+    if model is None:
+        return f"{names.prefix}-{spec.name.replace('_', '-')}"
+    if spec.name == "predict":
+        return names.predict_function(model)
+    raise ValueError(f"per-model function {spec.name!r} has no name in sluice.naming.ResourceNames")
 
 
 def _construct_id(name: str, model: str | None) -> str:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from infra.assets import BuildInputs, PackagingError, incompatible_wheels, stage_sluice_layer
+from infra.assets import (
+    BuildInputs,
+    PackagingError,
+    check_unzipped_limit,
+    incompatible_wheels,
+    stage_sluice_layer,
+)
 from infra.components.functions import PYTHON_VERSION
 from tests.infra.conftest import REPO
 
@@ -99,3 +105,9 @@ def test_image_context_sends_only_what_the_image_needs() -> None:
     assert ignore[0] == "*"  # an allowlist
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
     assert allowed == {"pyproject.toml", "sluice.toml", "functions", "layers/sluice/python/sluice"}
+
+
+def test_zip_functions_must_fit_the_unzipped_limit() -> None:
+    check_unzipped_limit("fn", {"handler": 10, "layer": 240 * 2**20})
+    with pytest.raises(PackagingError, match="over Lambda's 250 MiB"):
+        check_unzipped_limit("fn", {"handler": 10, "layer": 250 * 2**20})

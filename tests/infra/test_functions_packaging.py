@@ -37,7 +37,7 @@ def test_predict_functions_are_named_per_model_zip_with_layers_never_the_image(s
         props = predict[NAMES.predict_function(model)]
         assert props.get("PackageType", "Zip") == "Zip"
         assert "ImageUri" not in props["Code"]
-        assert props["Runtime"] == "python3.11"
+        assert props["Runtime"] == "python3.12"
         assert props["Handler"] == "app.lambda_handler"
         assert len(props["Layers"]) == 2
         assert props["Environment"]["Variables"]["SLUICE_MODEL"] == model
