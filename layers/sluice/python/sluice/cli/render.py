@@ -90,7 +90,7 @@ def versions_table(model: str, versions: list[ModelVersion], live: int | None, p
         metrics = " ".join(f"{name}={value:.3f}" for name, value in sorted(version.metrics.items()))
         table.add_row(str(version.version), version.status.value, alias, version.family, metrics,
                       version.data_version, version.lambda_version, version.artifact_sha256[:8],
-                      version.created_at[:19].replace("T", " "))
+                      version.created_at[5:16].replace("T", " "))
     return table
 
 
