@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 SERVING_DEPS := build/layers/serving-deps
+IMAGE_REQUIREMENTS := build/layers/image-requirements.json
 
 # Native thread pools stall on small machines (HistGradientBoosting with 2 OpenMP threads): cap them everywhere.
 export OMP_NUM_THREADS := 1
@@ -13,7 +14,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install demo test test-fast lint format synth layers deploy destroy local bench clean
+.PHONY: help install demo test test-fast lint format synth layers deploy destroy local bench clean browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -38,7 +39,10 @@ demo: $(INSTALLED) ## run the whole model lifecycle on the embedded local AWS
 local: $(INSTALLED) ## start the local stack and endpoint; keep running
 	$(BIN)/sluice local
 
-test: $(INSTALLED) $(NODE_INSTALLED) lint ## lint, type-check and run every test
+browser: ## headless Chromium for the model-card rendering test (Debian package; idempotent)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: $(INSTALLED) $(NODE_INSTALLED) lint browser layers ## lint, type-check and run every test (the package-size test needs the layers)
 	$(BIN)/python -m pytest
 
 test-fast: $(INSTALLED) ## unit tests only
@@ -52,7 +56,7 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-layers: $(SERVING_DEPS)/.built ## build the Lambda dependency layer for linux x86_64 (manylinux wheels, no Docker)
+layers: $(SERVING_DEPS)/.built $(IMAGE_REQUIREMENTS) ## build the Lambda dependency layer for linux x86_64 (manylinux wheels, no Docker); resolve the image's
 
 # Lambda python3.12 runs on Amazon Linux 2023 (glibc 2.34): pip does not widen manylinux_2_X tags, so list them all.
 LAMBDA_PLATFORMS := $(foreach tag,manylinux2014_x86_64 manylinux_2_24_x86_64 manylinux_2_26_x86_64 \
@@ -68,14 +72,25 @@ $(SERVING_DEPS)/.built: pyproject.toml | $(BIN)/python
 	find $(SERVING_DEPS)/python -name '__pycache__' -type d -prune -exec rm -rf {} +
 	touch $@
 
-synth: $(INSTALLED) $(NODE_INSTALLED) layers ## synthesize the CloudFormation template (offline)
-	PATH=$(abspath $(BIN)):$$PATH npx cdk synth --quiet
+# The image functions' requirements (pyproject [ml]) resolved for the image's platform, without Docker:
+# tests/infra/test_package_sizes.py checks every wheel in the report runs on Lambda python3.12 x86_64.
+$(IMAGE_REQUIREMENTS): pyproject.toml | $(BIN)/python
+	mkdir -p $(dir $@)
+	$(BIN)/python -m pip install --quiet --dry-run --ignore-installed --report $@.tmp --implementation cp \
+		--python-version 3.12 --only-binary=:all: $(LAMBDA_PLATFORMS) ".[ml]"
+	mv $@.tmp $@
 
-deploy: synth ## deploy to the AWS account of your credentials (cdk bootstrap once first)
-	PATH=$(abspath $(BIN)):$$PATH npx cdk deploy --require-approval broadening
+STAGE ?= dev
+CDK_DEPLOY_ARGS ?= --require-approval broadening
 
-destroy: $(INSTALLED) $(NODE_INSTALLED) layers ## tear the stack down (the data bucket is retained)
-	PATH=$(abspath $(BIN)):$$PATH npx cdk destroy
+synth: $(INSTALLED) $(NODE_INSTALLED) layers ## synthesize the CloudFormation template (offline; STAGE=dev|prod)
+	PATH=$(abspath $(BIN)):$$PATH npx cdk synth --quiet -c stage=$(STAGE)
+
+deploy: synth ## deploy STAGE (default dev) to the AWS account of your credentials (cdk bootstrap once first)
+	PATH=$(abspath $(BIN)):$$PATH npx cdk deploy -c stage=$(STAGE) $(CDK_DEPLOY_ARGS)
+
+destroy: $(INSTALLED) $(NODE_INSTALLED) layers ## tear STAGE down (buckets and the registry are retained)
+	PATH=$(abspath $(BIN)):$$PATH npx cdk destroy -c stage=$(STAGE)
 
 BENCH_INSTALLED := $(VENV)/.bench-installed
 $(BENCH_INSTALLED): pyproject.toml $(INSTALLED)

@@ -14,10 +14,9 @@ if sys.path and Path(sys.path[0]).resolve() == _REPO_ROOT / "infra":
     sys.path[0] = str(_REPO_ROOT)  # run as a script: import infra.* from the repo root, shadow nothing
 
 from aws_cdk import App, Validations  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from infra.assets import BuildInputs, PackagingError  # noqa: E402
-from infra.nag_suppressions import acknowledge_nag_findings  # noqa: E402
+from infra.nag_suppressions import acknowledge_nag_findings, nag_packs  # noqa: E402
 from infra.stack import SluiceStack  # noqa: E402
 from infra.stages import StageError, stage_named  # noqa: E402
 from sluice.config import load_config  # noqa: E402
@@ -45,7 +44,7 @@ def main() -> None:
         build(app)
     except (PackagingError, StageError) as error:
         sys.exit(f"sluice synth: {error}")
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    Validations.of(app).add_plugins(*nag_packs(app))
     app.synth()
 
 

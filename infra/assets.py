@@ -6,7 +6,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,6 +148,17 @@ def incompatible_wheels(site: Path, python_version: str) -> Iterator[str]:
         tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
         if tags and not any(_runs_on_lambda(tag, python_version) for tag in tags):
             yield wheel.parent.name.removesuffix(".dist-info")
+
+
+def unfit_wheel_files(filenames: Iterable[str], python_version: str) -> Iterator[str]:
+    """Wheel file names (PEP 427, compressed tag sets expanded) none of whose tags runs on the Lambda runtime."""
+    if python_version not in RUNTIME_GLIBC:
+        raise PackagingError(f"unknown Lambda Python runtime {python_version!r}")
+    for filename in filenames:
+        python, abi, platform = filename.removesuffix(".whl").split("-")[-3:]
+        tags = [f"{p}-{a}-{pl}" for p in python.split(".") for a in abi.split(".") for pl in platform.split(".")]
+        if not any(_runs_on_lambda(tag, python_version) for tag in tags):
+            yield filename
 
 
 def _runs_on_lambda(tag: str, python_version: str) -> bool:

@@ -1,7 +1,8 @@
-"""Every cdk-nag acknowledgment of the app, each with its reason (the only place they live).
+"""Every acknowledgment of the app's checks, each with its reason (the only place they live).
 
-Findings are acknowledged on the narrowest construct that owns them, and wildcard resources are
-acknowledged one by one (rule id plus the exact resource), so a new wildcard still fails synth.
+cdk-nag (packs in ``NAG_PACKS``): findings are acknowledged on the narrowest construct that owns them,
+and wildcard resources one by one (rule id plus the exact resource), so a new wildcard still fails synth.
+cfn-lint: the rules ignored on the synthesized template are in ``CFN_LINT_IGNORED``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from typing import TYPE_CHECKING
 from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import custom_resources as cr
+from cdk_nag import AwsSolutionsChecks, NagPack, ServerlessChecks
 from constructs import IConstruct
 
 from infra.components.functions import PYTHON_VERSION, RUNTIME
 from infra.components.permissions import access_for
+from sluice.wiring import routes_for
 
 if TYPE_CHECKING:
     from infra.stack import SluiceStack
@@ -40,6 +44,30 @@ RUNTIME_REASON = (
     "and the serving dependency layer (wheels from `make layers`, checked at synth) use the same interpreter; "
     "RUNTIME in infra/components/functions.py moves them together."
 )
+
+
+ON_FAILURE_REASON = (
+    "Asynchronous invocations that fail (after 2 retries) go to this function's on-failure destination "
+    "(EventInvokeConfig → its SQS dead-letter queue, alarmed on depth), which records the request and the error; "
+    "a DeadLetterConfig would park every failed event a second time."
+)
+SYNCHRONOUS_REASON = (
+    "predict is only invoked synchronously (its IAM Function URL on alias live): a failed request returns the "
+    "error to its caller, so there is no asynchronous event to park."
+)
+PROVIDER_REASON = (
+    "CDK's AwsCustomResource provider: CloudFormation invokes it synchronously, once, to create alias live; "
+    "CloudFormation reports its failure, and the construct offers no tracing option."
+)
+CFN_LINT_IGNORED: dict[str, str] = {
+    "W3005": "CDK declares DependsOn on a function's role next to the GetAtt of it (aws-lambda Function); "
+    "the redundant dependency is harmless and not removable from the L2 construct.",
+}
+
+
+def nag_packs(scope: IConstruct | None = None) -> list[NagPack]:
+    """The cdk-nag packs every synth and tests/infra run (cdk-nag is pinned in pyproject.toml)."""
+    return [AwsSolutionsChecks(scope), ServerlessChecks(scope)]
 
 
 def acknowledge_nag_findings(stack: SluiceStack) -> None:
@@ -68,8 +96,19 @@ def acknowledge_nag_findings(stack: SluiceStack) -> None:
                 )
         if isinstance(fn, lambda_.Function) and fn.runtime.name == RUNTIME.name:
             _acknowledge(fn, "AwsSolutions-L1", RUNTIME_REASON)
+            _acknowledge(fn, "Serverless-LambdaLatestVersion", RUNTIME_REASON)
+        _acknowledge(fn, "Serverless-LambdaDLQ", ON_FAILURE_REASON if routes_for(name) else SYNCHRONOUS_REASON)
+    for model, role in stack.captures.roles.items():  # Firehose writes captures under the model's prefixes only
+        for prefix in (f"captures/{model}/", f"capture-errors/{model}/"):
+            _acknowledge(role, f"AwsSolutions-IAM5[Resource::<{_logical_id(stack.storage.data_bucket)}.Arn>/{prefix}*]",
+                         PREFIX_REASON.format(prefix=prefix))
     for queue in stack.wiring.dead_letter_queues.values():
         _acknowledge(queue, "AwsSolutions-SQS3", DEAD_LETTER_REASON)
+        _acknowledge(queue, "Serverless-SQSRedrivePolicy", DEAD_LETTER_REASON)
+    provider = stack.node.try_find_child("AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", ""))
+    if provider is not None:
+        for rule_id in ("Serverless-LambdaDLQ", "Serverless-LambdaTracing"):
+            _acknowledge(provider, rule_id, PROVIDER_REASON)
 
 
 def _acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:

@@ -12,6 +12,8 @@ from infra.assets import BuildInputs
 from infra.components.bus import EventBusWithArchive
 from infra.components.endpoint import Endpoints
 from infra.components.functions import Functions
+from infra.components.monitoring import CaptureStreams, Dashboards
+from infra.components.releases import Notifications, ReleaseAlarms
 from infra.components.state import StateTables
 from infra.components.storage import Storage
 from infra.components.wiring import Wiring, WiringError
@@ -47,6 +49,8 @@ class SluiceStack(Stack):
         self.events = EventBusWithArchive(
             self, "Events", bus_name=self.names.event_bus, archive_retention=Duration.days(90)
         )
+        self.notifications = Notifications(self, "Notifications", topic_name=self.names.notifications_topic,
+                                           removal_policy=stage.removal_policy)
         self.settings = Settings(
             prefix=self.names.prefix,
             data_bucket=self.storage.data_bucket.bucket_name,
@@ -55,6 +59,7 @@ class SluiceStack(Stack):
             idempotency_table=self.state.idempotency_table.table_name,
             event_bus=self.events.bus.event_bus_name,
             code_version=__version__,
+            notifications_topic=self.notifications.topic.topic_arn,
         )
         self.functions = Functions(
             self,
@@ -70,7 +75,11 @@ class SluiceStack(Stack):
             bus=self.events.bus,
             log_retention=stage.log_retention,
             removal_policy=stage.removal_policy,
+            capture_rates={name: model.monitoring.capture_rate for name, model in config.models.items()},
         )
+        self.captures = CaptureStreams(self, "Captures", config=config, names=self.names,
+                                       data_bucket=self.storage.data_bucket)
+        self.dashboards = Dashboards(self, "Dashboards", config=config, names=self.names)
         self.endpoints = Endpoints(
             self,
             "Endpoints",
@@ -79,6 +88,10 @@ class SluiceStack(Stack):
             log_retention=stage.log_retention,
             removal_policy=stage.removal_policy,
         )
+        self.release_alarms = ReleaseAlarms(self, "ReleaseAlarms", config=config, endpoints=self.endpoints,
+                                            names=self.names, topic=self.notifications.topic)
+        for function in ("deploy_model", "rollback_model"):
+            self.notifications.grant_publish(self.functions.by_name[function])
         self.pattern_context = PatternContext(data_bucket=self.storage.data_bucket.bucket_name, names=self.names)
         self.wiring = Wiring(
             self,

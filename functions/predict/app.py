@@ -15,19 +15,29 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sluice.artifacts import load_verified_model
 from sluice.endpoint import PinnedModel
 from sluice.observability import logger, metrics, tracer
-from sluice.predict import PredictService
-from sluice.serving import OnnxModel
-from sluice.settings import ENV_ARTIFACT_BUCKET
+from sluice.predict import PredictService, buffer_from_env
+from sluice.predict.release import ReleaseTelemetry, registry_shadow_source
+from sluice.registry import DynamoDBRegistry
+from sluice.serving import ServedModel
+from sluice.settings import ENV_ARTIFACT_BUCKET, ENV_REGISTRY_TABLE
 from sluice.storage import ObjectStore
 
 artifacts = ObjectStore(boto3.client("s3"), os.environ[ENV_ARTIFACT_BUCKET])
 
 
-def load_pinned(pinned: PinnedModel) -> OnnxModel:
+def load_pinned(pinned: PinnedModel) -> ServedModel:
     return load_verified_model(artifacts, pinned.model, pinned.version, pinned.sha256)
 
 
-service = PredictService(os.environ["SLUICE_MODEL"], PinnedModel.from_env(os.environ), load_pinned)
+pinned_model = PinnedModel.from_env(os.environ)
+# per-version prediction metrics for bake checks, and shadow scoring while a shadow release is in progress
+telemetry = ReleaseTelemetry(
+    os.environ["SLUICE_MODEL"], pinned_model, loader=load_pinned,
+    shadow_source=registry_shadow_source(DynamoDBRegistry(boto3.client("dynamodb"), os.environ[ENV_REGISTRY_TABLE])),
+    log=lambda record: logger.info("shadow prediction", extra=record),
+)
+service = PredictService(os.environ["SLUICE_MODEL"], pinned_model, load_pinned, observer=telemetry.observe,
+                         capture=buffer_from_env(os.environ, lambda: boto3.client("firehose")))
 service.warm()
 
 

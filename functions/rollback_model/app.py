@@ -1,4 +1,5 @@
-"""rollback_model: "CloudWatch Alarm State Change" to ALARM on a model's endpoint → ModelRolledBack."""
+"""rollback_model: "CloudWatch Alarm State Change" to ALARM on a model's endpoint → abort the release in
+progress, or roll live back (ModelRolledBack); stale and duplicate alarms act not at all or once."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     alarm = str(detail["alarmName"])
     state = detail.get("state") or {}
     if state.get("value") != "ALARM":
-        return {"outcome": "ignored", "reason": f"{alarm} is not in ALARM"}
+        return {"outcome": "ignored", "reason": f"{alarm} is {state.get('value')}, not ALARM (OK never rolls forward)"}
     model = step_context.settings.names.model_of_alarm(alarm, step_context.config.names)
     if model is None:
         return {"outcome": "ignored", "reason": f"{alarm} is not a sluice endpoint alarm"}
     reason = f"alarm {alarm}: {state.get('reason', 'state ALARM')}"
-    return rollback(step_context, model, reason=reason[:500], correlation_id=str(event.get("id", alarm)))
+    return rollback(step_context, model, reason=reason[:500], correlation_id=str(event.get("id", alarm)),
+                    trigger=f"CloudWatch Alarm State Change {event.get('id', '')}".strip(),
+                    alarm_at=state.get("timestamp"))

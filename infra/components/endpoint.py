@@ -67,6 +67,7 @@ class Endpoint(Construct):
             ),
             role=alias_provider_role,
             log_group=alias_provider_logs,
+            memory_size=256,
             install_latest_aws_sdk=False,
         )
         self.url = lambda_.CfnUrl(

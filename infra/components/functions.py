@@ -22,9 +22,11 @@ from infra.assets import (
     stage_sluice_layer,
     unzipped_size,
 )
+from infra.components.monitoring import capture_stream_arn
 from infra.components.permissions import check_access_table, grant_access
 from sluice.config.loader import CONFIG_ENV_VAR
 from sluice.naming import ResourceNames
+from sluice.predict.capture import ENV_CAPTURE_RATE, ENV_CAPTURE_STREAM
 from sluice.settings import Settings
 from sluice.wiring import FUNCTIONS, FunctionSpec, Packaging
 
@@ -60,10 +62,12 @@ class Functions(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         specs: Mapping[str, FunctionSpec] = FUNCTIONS,
+        capture_rates: Mapping[str, float] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         check_access_table()
         self._names = names
+        self._capture_rates = dict(capture_rates or {})
         self._inputs = inputs
         self._settings_env = settings.to_env()
         self._log_retention = log_retention
@@ -90,6 +94,7 @@ class Functions(Construct):
                 idempotency_table=idempotency_table,
                 bus=bus,
                 predict_functions=self.predict.values(),
+                capture_streams={m: capture_stream_arn(self, names, m) for m in models},
             )
 
     @property
@@ -158,6 +163,9 @@ class Functions(Construct):
         }
         if model is not None:
             environment["SLUICE_MODEL"] = model
+        if spec.name == "predict" and model is not None:  # capture (sluice.predict.capture)
+            environment[ENV_CAPTURE_STREAM] = self._names.capture_stream(model)
+            environment[ENV_CAPTURE_RATE] = str(self._capture_rates.get(model, 0.0))
         common: dict[str, Any] = {
             "function_name": function_name,
             "description": spec.description if model is None else f"{spec.description} ({model})",
@@ -168,6 +176,7 @@ class Functions(Construct):
             "log_group": log_group,
             "role": role,
             "architecture": ARCHITECTURE,
+            "reserved_concurrent_executions": spec.reserved_concurrency,
         }
         if spec.packaging is Packaging.IMAGE:
             return lambda_.DockerImageFunction(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from aws_cdk import aws_dynamodb as dynamodb
@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
 from infra.components.storage import grant_prefix_read, grant_prefix_write
-from sluice.storage.keys import ACCEPTED, INCOMING, MODELS, REJECTED
+from sluice.storage.keys import ACCEPTED, CAPTURES, DRIFT, FEEDBACK, INCOMING, MODELS, QUALITY, REJECTED
 from sluice.wiring import FUNCTIONS, routes_for
 
 # What deploy_model and rollback_model may do to a predict function (its versions and aliases); see
@@ -40,6 +40,9 @@ class Access:
     artifacts_read: tuple[str, ...] = ()
     artifacts_write: tuple[str, ...] = ()
     controls_endpoint: bool = False
+    captures: bool = False  # puts records to its model's capture stream (firehose:PutRecordBatch)
+    release_checks: bool = False  # reads per-version metrics of releases in progress (cloudwatch:GetMetricData)
+    registry_read: bool = False  # reads the registry without being event-triggered (predict: shadow releases)
 
 
 ACCESS: dict[str, Access] = {
@@ -52,9 +55,15 @@ ACCESS: dict[str, Access] = {
     "evaluate_model": Access(
         data_read=(f"{ACCEPTED}/",), artifacts_read=(f"{MODELS}/",), artifacts_write=(f"{MODELS}/",)
     ),
-    "deploy_model": Access(artifacts_read=(f"{MODELS}/",), controls_endpoint=True),
+    # writes A/B and shadow reports next to the candidate's artifacts
+    "deploy_model": Access(artifacts_read=(f"{MODELS}/",), artifacts_write=(f"{MODELS}/",), controls_endpoint=True,
+                           release_checks=True),
     "rollback_model": Access(artifacts_read=(f"{MODELS}/",), controls_endpoint=True),
-    "predict": Access(artifacts_read=(f"{MODELS}/{MODEL_PLACEHOLDER}/",)),
+    "predict": Access(artifacts_read=(f"{MODELS}/{MODEL_PLACEHOLDER}/",), captures=True, registry_read=True),
+    # reads captures and the live version's baseline; writes drift reports
+    "detect_drift": Access(data_read=(f"{CAPTURES}/",), data_write=(f"{DRIFT}/",), artifacts_read=(f"{MODELS}/",)),
+    # reads the dropped labels and the captures they join; writes the quality report
+    "record_feedback": Access(data_read=(f"{FEEDBACK}/", f"{CAPTURES}/"), data_write=(f"{QUALITY}/",)),
 }
 
 
@@ -77,6 +86,7 @@ def grant_access(
     idempotency_table: dynamodb.ITable,
     bus: events.IEventBus,
     predict_functions: Iterable[lambda_.IFunction],
+    capture_streams: Mapping[str, str] | None = None,
 ) -> None:
     """Grant ``fn`` exactly what its entry in ``ACCESS`` (and the wiring) says."""
     access = access_for(function)
@@ -97,6 +107,15 @@ def grant_access(
     if access.controls_endpoint:
         arns = [arn for target in predict_functions for arn in (target.function_arn, f"{target.function_arn}:*")]
         iam.Grant.add_to_principal(grantee=fn, actions=list(ENDPOINT_CONTROL_ACTIONS), resource_arns=arns)
+    if access.captures:
+        if model is None or model not in (capture_streams or {}):
+            raise ValueError(f"{function}: captures need its model's capture stream")
+        iam.Grant.add_to_principal(grantee=fn, actions=["firehose:PutRecordBatch"],
+                                   resource_arns=[(capture_streams or {})[model]])
+    if access.release_checks:  # GetMetricData has no resource-level permissions
+        iam.Grant.add_to_principal(grantee=fn, actions=["cloudwatch:GetMetricData"], resource_arns=["*"])
+    if access.registry_read:  # single items only: the release record and a version's sha256
+        iam.Grant.add_to_principal(grantee=fn, actions=["dynamodb:GetItem"], resource_arns=[registry_table.table_arn])
     if routes_for(function):  # event-triggered: registry, idempotency and the sluice bus
         registry_table.grant_read_write_data(fn)
         idempotency_table.grant_read_write_data(fn)

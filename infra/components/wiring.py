@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
@@ -35,7 +36,8 @@ _PATTERN_FIELDS = {
 }
 
 
-DEFAULT_MAX_EVENT_AGE = Duration.hours(6)
+DEFAULT_MAX_EVENT_AGE = Duration.hours(6)  # well inside the 24 h idempotency window (sluice.idempotency)
+ASYNC_RETRY_ATTEMPTS = 2
 
 
 class WiringError(ValueError):
@@ -54,7 +56,7 @@ class Wiring(Construct):
     """One rule per route (per model for schedules), each with retries and a dead-letter queue.
 
     Failed deliveries and failed asynchronous invocations of a function land in that function's
-    queue in ``dead_letter_queues``.
+    queue in ``dead_letter_queues``; a message in a queue sets its alarm in ``dead_letter_alarms``.
     """
 
     def __init__(
@@ -76,20 +78,24 @@ class Wiring(Construct):
         self._removal_policy = removal_policy
         self._retry_attempts = retry_attempts
         self._max_event_age = max_event_age
+        # not "<prefix>-…": the rollback route matches every alarm named like that (endpoint_alarm_prefix)
+        self._alarm_prefix = f"dead-letters-{context.names.prefix}-"
         self.rules: list[events.Rule] = []
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        self.dead_letter_alarms: dict[str, cloudwatch.Alarm] = {}
         declared: set[tuple[str, str, str]] = set()
         for route in routes:
             if isinstance(route.trigger, ScheduleTrigger):
                 for model, model_config in sorted(config.models.items()):
-                    expression = getattr(model_config.training, route.trigger.config_key, None)
+                    expression = route.trigger.expression(model_config)
                     if not expression:
                         continue
-                    self._claim(declared, ("schedule", context.names.retrain_rule(model), route.function))
+                    rule_name = route.trigger.rule_name(context.names, model)
+                    self._claim(declared, ("schedule", rule_name, route.function))
                     self.rules.append(self._rule(
                         f"{_camel(route.name)}{_camel(model)}",
                         route,
-                        rule_name=context.names.retrain_rule(model),
+                        rule_name=rule_name,
                         description=f"{route.description} ({model}: {expression})",
                         schedule=events.Schedule.expression(expression),
                     ))
@@ -134,10 +140,29 @@ class Wiring(Construct):
                 removal_policy=self._removal_policy,
             )
             target.configure_async_invoke(
-                on_failure=destinations.SqsDestination(queue), retry_attempts=2, max_event_age=self._max_event_age
+                on_failure=destinations.SqsDestination(queue),
+                retry_attempts=ASYNC_RETRY_ATTEMPTS,
+                max_event_age=self._max_event_age,
             )
             self.dead_letter_queues[function] = queue
+            self.dead_letter_alarms[function] = self._depth_alarm(function, queue)
         return queue
+
+    def _depth_alarm(self, function: str, queue: sqs.Queue) -> cloudwatch.Alarm:
+        """ALARM as soon as one event is parked: something was lost to ``function`` and needs a redrive."""
+        return cloudwatch.Alarm(
+            self,
+            f"{_camel(function)}DeadLettersAlarm",
+            alarm_name=f"{self._alarm_prefix}{function.replace('_', '-')}",
+            alarm_description=f"Events {function} could not process are waiting in its dead-letter queue",
+            metric=queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
 
 
 def _camel(name: str) -> str:

@@ -64,8 +64,10 @@ def test_one_url_output_per_model(synth: Synth) -> None:
 
 
 def test_each_model_has_errors_and_latency_alarms_on_live(synth: Synth) -> None:
-    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()}
-    assert set(alarms) == {NAMES.endpoint_alarm(m, kind) for m in MODELS for kind in ("errors", "latency-p99")}
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()
+              if a["Properties"].get("Namespace") != "AWS/SQS"}  # dead-letter alarms: test_failure_handling.py
+    # (the release alarms — prediction shift, live accuracy — are asserted in test_release_alarms.py)
+    assert set(alarms) >= {NAMES.endpoint_alarm(m, kind) for m in MODELS for kind in ("errors", "latency-p99")}
     for model in MODELS:
         function = NAMES.predict_function(model)
         dimensions = [

@@ -32,3 +32,29 @@ def test_unknown_stage_is_refused(tmp_path: Path) -> None:
     app = App(outdir=str(tmp_path), context=cdk_context(stage="qa"))
     with pytest.raises(StageError, match="dev, prod"):
         build(app)
+
+
+def test_prod_keeps_what_dev_may_drop_and_both_alarm(synth: Synth, tmp_path: Path) -> None:
+    # GIVEN dev (the session's synth) and prod
+    prod = synthesize(tmp_path, stage="prod")
+
+    def policies(stack: Synth, resource_type: str) -> set[str]:
+        return {resource.get("DeletionPolicy", "Delete") for resource in stack.of_type(resource_type).values()}
+
+    # THEN logs, dead-letter queues and the idempotency table are disposable in dev, retained in prod
+    for resource_type in ("AWS::Logs::LogGroup", "AWS::SQS::Queue", "AWS::Lambda::LayerVersion"):
+        assert policies(synth, resource_type) == {"Delete"}, resource_type
+        assert policies(prod, resource_type) == {"Retain"}, resource_type
+    retention = {stack.stack.stage.name: {g["Properties"]["RetentionInDays"]
+                                          for g in stack.of_type("AWS::Logs::LogGroup").values()}
+                 for stack in (synth, prod)}
+    assert retention == {"dev": {30}, "prod": {365}}
+    # the data, the artifacts and the registry are never deleted with the stack; prod also protects the table
+    for stack in (synth, prod):
+        assert policies(stack, "AWS::S3::Bucket") == {"Retain"}
+    registry = [t["Properties"] for t in prod.of_type("AWS::DynamoDB::Table").values()
+                if t.get("DeletionPolicy") == "Retain" and "TimeToLiveSpecification" not in t["Properties"]]
+    assert [t.get("DeletionProtectionEnabled") for t in registry] == [True]
+    # and both stages alarm on the same things (endpoints and dead letters)
+    alarms = {stack.stack.stage.name: len(stack.of_type("AWS::CloudWatch::Alarm")) for stack in (synth, prod)}
+    assert alarms["dev"] == alarms["prod"] > 0

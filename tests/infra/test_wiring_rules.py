@@ -41,9 +41,10 @@ def _expected(synth: Synth) -> list[Rule]:
     for route in ROUTES:
         if isinstance(route.trigger, ScheduleTrigger):
             for model, model_config in config.models.items():
-                schedule = getattr(model_config.training, route.trigger.config_key)
+                schedule = route.trigger.expression(model_config)
                 if schedule:
-                    expected.append(("schedule", _canonical([names.retrain_rule(model), schedule]), route.function))
+                    rule = route.trigger.rule_name(names, model)
+                    expected.append(("schedule", _canonical([rule, schedule]), route.function))
         else:
             where = _canonical(bus) if route.on_sluice_bus else "default"
             expected.append((where, _canonical(route.trigger.pattern(context)), route.function))
@@ -83,12 +84,19 @@ def test_every_model_with_a_schedule_gets_its_own_named_rule(synth: Synth) -> No
         for props in synth.of_type("AWS::Events::Rule").values()
         if "ScheduleExpression" in props["Properties"]
     }
-    assert scheduled == {
-        names.retrain_rule(model): model_config.training.retrain_schedule
+    expected = {
+        route.trigger.rule_name(names, model): route.trigger.expression(model_config)
+        for route in ROUTES if isinstance(route.trigger, ScheduleTrigger)
         for model, model_config in config.models.items()
-        if model_config.training.retrain_schedule
+        if route.trigger.expression(model_config)
     }
-    assert all(names.model_of_retrain_rule(name) in config.models for name in scheduled)
+    assert scheduled == expected
+    assert names.retrain_rule("m") == ScheduleTrigger().rule_name(names, "m")
+    assert all(
+        names.model_of_schedule_rule(route.trigger.kind, name) in config.models
+        for route in ROUTES if isinstance(route.trigger, ScheduleTrigger)
+        for name in scheduled if name.startswith(f"{names.prefix}-{route.trigger.kind}-")
+    )
 
 
 def test_schedule_targets_carry_no_input_override(synth: Synth) -> None:

@@ -13,6 +13,8 @@ SAMPLES = {
     "model_trained.json": "model-trained",
     "model_evaluated_approved.json": "model-approved",
     "alarm_state_change.json": "endpoint-alarm",
+    "drift_detected.json": "drift-detected",
+    "feedback_object_created.json": "feedback-dropped",
 }
 
 
@@ -47,3 +49,8 @@ def test_a_rejected_evaluation_reaches_no_route(cloud: Any, event: Any) -> None:
 def test_the_schedule_sample_names_a_provisioned_retrain_rule(cloud: Any, event: Any) -> None:
     rule_arn = event("scheduled_retrain.json")["resources"][0]
     assert rule_arn == cloud.provisioned.schedule_rules["breast-cancer"]
+
+
+def test_the_drift_schedule_sample_names_a_provisioned_drift_rule(cloud: Any, event: Any) -> None:
+    rule_arn = event("scheduled_drift.json")["resources"][0]
+    assert rule_arn == cloud.provisioned.schedules[("drift-schedule", "breast-cancer")]

@@ -69,7 +69,14 @@ def test_the_whole_lifecycle(cloud: Any, event: Any) -> None:
     # WHEN the retrain schedule fires
     cloud.fire_schedule(MODEL)
     cloud.run_until_idle()
-    # THEN version 2 trained on the latest accepted data, passed the gate against v1, and is live
+    # THEN version 2 trained on the latest accepted data, passed the gate against v1, and is released by the
+    # model's strategy (sluice.toml: a 10% canary, promoted by the bake check once its bake time is over)
+    assert registry.get_version(MODEL, 2).status is Status.CANARY
+    for _ in range(200):
+        cloud.predict(MODEL, features)
+    cloud.advance(cloud.config.model(MODEL).deployment.bake_minutes)
+    cloud.fire_schedule(MODEL, "deployment-check")
+    cloud.run_until_idle()
     v2 = registry.get_version(MODEL, 2)
     assert v2.status is Status.LIVE and v2.data_version == data_version and v2.live_metrics
     assert registry.get_version(MODEL, 1).status is Status.PREVIOUS

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, mean_absolute_error, roc_auc_score, root_mean_squared_error
 
-import sluice.evaluation.metrics as metrics_module
+import sluice.evaluation.predictions as predictions_module
 from sluice.config import (
     ColumnSpec,
     DataContract,
@@ -63,7 +63,7 @@ def test_binary_classification_is_scored_through_onnx(cancer):
     # WHEN scored
     metrics = score(model, holdout, config)
     # THEN all classification metrics are there and match scikit-learn's view of the same pipeline
-    assert set(metrics) == {"roc_auc", "accuracy", "f1", "log_loss"}
+    assert set(metrics) == {"roc_auc", "pr_auc", "accuracy", "f1", "log_loss", "brier", "ece"}
     assert all(type(value) is float for value in metrics.values())
     features = feature_frame(holdout, config)
     truth = holdout["diagnosis"].tolist()
@@ -102,7 +102,7 @@ def test_large_holdouts_are_scored_in_request_sized_batches(diabetes, monkeypatc
     # GIVEN a request limit far smaller than the holdout
     config, model, _, holdout = diabetes
     whole = score(model, holdout, config)
-    monkeypatch.setattr(metrics_module, "MAX_INSTANCES", 7)
+    monkeypatch.setattr(predictions_module, "MAX_INSTANCES", 7)
     # WHEN scored THEN the metrics are unchanged
     assert score(model, holdout, config) == pytest.approx(whole)
 

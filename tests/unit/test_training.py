@@ -149,7 +149,7 @@ def test_classification_cross_validates_every_family_and_refits_the_best(cancer_
     result = train_best(train, cancer_config)
     # THEN every family was scored by roc_auc and the best mean won
     assert result.cv_metric == "roc_auc"
-    assert set(result.cv) == {"logistic_regression", "random_forest"}
+    assert set(result.cv) == set(cancer_config.training.families) and len(result.cv) >= 2
     assert result.family == max(result.cv, key=lambda family: result.cv[family]["mean"])
     assert all(0.9 < scores["mean"] <= 1.0 and scores["std"] >= 0 for scores in result.cv.values())
     # AND the result describes the fitted pipeline

@@ -19,12 +19,13 @@ def test_every_route_targets_a_function_with_a_handler(repo_root: Path) -> None:
 def test_route_names_are_unique_and_cover_the_lifecycle() -> None:
     assert len({route.name for route in ROUTES}) == len(ROUTES)
     started = {route.function for route in ROUTES}
-    assert started == {"validate_dataset", "train_model", "evaluate_model", "deploy_model", "rollback_model"}
+    assert started == {"validate_dataset", "train_model", "evaluate_model", "deploy_model", "rollback_model",
+                       "detect_drift", "record_feedback"}
     assert any(isinstance(route.trigger, ScheduleTrigger) for route in routes_for("train_model"))
 
 
 def test_only_approved_evaluations_reach_deploy() -> None:
-    (route,) = routes_for("deploy_model")
+    (route,) = [r for r in routes_for("deploy_model") if isinstance(r.trigger, BusEventTrigger)]
     assert isinstance(route.trigger, BusEventTrigger)
     pattern = route.trigger.pattern(PatternContext(data_bucket="b", names=ResourceNames()))
     assert pattern == {"source": ["sluice"], "detail-type": ["ModelEvaluated"], "detail": {"approved": [True]}}
@@ -38,3 +39,37 @@ def test_names_round_trip_for_schedules_and_alarms() -> None:
     assert names.model_of_alarm(names.endpoint_alarm("cancer-v2", "errors"), models) == "cancer-v2"
     assert names.model_of_alarm(names.endpoint_alarm("cancer", "errors"), models) == "cancer"
     assert names.model_of_alarm("other-alarm", models) is None
+
+
+def test_monitoring_routes_schedule_drift_and_retrain_on_drift_and_the_quality_alarm() -> None:
+    # GIVEN the wiring's monitoring rows
+    names = ResourceNames("sluice-dev")
+    context = PatternContext(data_bucket="b", names=names)
+    (drift_schedule,) = [r for r in routes_for("detect_drift") if isinstance(r.trigger, ScheduleTrigger)]
+    retrains = {r.name: r.trigger for r in routes_for("train_model")}
+    # THEN drift runs on its own per-model schedule rule, named so the handler finds the model
+    assert isinstance(drift_schedule.trigger, ScheduleTrigger)
+    rule = drift_schedule.trigger.rule_name(names, "breast-cancer")
+    assert rule == "sluice-dev-drift-breast-cancer"
+    assert names.model_of_schedule_rule("drift", rule) == "breast-cancer"
+    # AND only DriftDetected events that ask for it, and only live-accuracy alarms, retrain
+    drift = retrains["drift-detected"]
+    assert isinstance(drift, BusEventTrigger)
+    assert drift.pattern(context)["detail"] == {"retrain": [True]}
+    alarm = retrains["quality-alarm"].pattern(context)  # type: ignore[union-attr]
+    assert alarm["detail"]["alarmName"] == [{"wildcard": "sluice-dev-*-live-accuracy"}]
+    (feedback,) = routes_for("record_feedback")
+    assert feedback.trigger.pattern(context)["detail"]["object"]["key"] == [{"prefix": "feedback/"}]  # type: ignore[union-attr]
+
+
+def test_release_checks_are_scheduled_per_model_with_a_progressive_strategy() -> None:
+    from sluice.config import DeploymentSettings
+    from sluice.wiring.routes import DEPLOYMENT_CHECK_KIND
+
+    (route,) = [r for r in routes_for("deploy_model") if isinstance(r.trigger, ScheduleTrigger)]
+    assert isinstance(route.trigger, ScheduleTrigger) and route.trigger.kind == DEPLOYMENT_CHECK_KIND
+    names = ResourceNames("sluice-dev")
+    rule = route.trigger.rule_name(names, "breast-cancer")
+    assert names.model_of_schedule_rule(DEPLOYMENT_CHECK_KIND, rule) == "breast-cancer"
+    assert DeploymentSettings().check_schedule is None
+    assert DeploymentSettings(strategy="linear").check_schedule == "rate(1 minute)"

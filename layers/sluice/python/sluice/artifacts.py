@@ -5,23 +5,37 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sluice.serving import ModelSignature, OnnxModel, verify_sha256
+from sluice.serving import ModelSignature, OnnxModel, ServedModel, verify_sha256
 from sluice.storage import ObjectStore, model_artifact_key
 
 MODEL_FILE = "model.onnx"
+PIPELINE_FILE = "pipeline.pkl"
 SIGNATURE_FILE = "signature.json"
 TRAINING_FILE = "training.json"
 EVALUATION_FILE = "evaluation.json"
+CARD_JSON_FILE = "model_card.json"
+CARD_HTML_FILE = "model_card.html"
+ONNX_FORMAT, SKLEARN_FORMAT = "onnx", "sklearn"
+"""The served format, recorded as ``format`` in signature.json: ONNX unless the export disagreed."""
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_verified_model(store: ObjectStore, model: str, version: int, expected_sha256: str) -> OnnxModel:
-    """Download the ONNX model, check its sha256 against the registry, then load it."""
-    onnx_bytes = store.get_bytes(model_artifact_key(model, version, MODEL_FILE))
-    verify_sha256(onnx_bytes, expected_sha256)
+def load_verified_model(store: ObjectStore, model: str, version: int, expected_sha256: str) -> ServedModel:
+    """Download the served artifact, check its sha256 against the registry, then load it.
+
+    ONNX runs on onnxruntime; a scikit-learn pipeline (the fallback) is unpickled only after the check.
+    """
     signature_document = json.loads(store.get_bytes(model_artifact_key(model, version, SIGNATURE_FILE)))
     signature = ModelSignature.from_dict(signature_document)
+    if signature_document.get("format", ONNX_FORMAT) == SKLEARN_FORMAT:
+        pipeline_bytes = store.get_bytes(model_artifact_key(model, version, PIPELINE_FILE))
+        verify_sha256(pipeline_bytes, expected_sha256)
+        from sluice.serving.sklearn_model import SklearnModel
+
+        return SklearnModel.from_verified_bytes(pipeline_bytes, signature)
+    onnx_bytes = store.get_bytes(model_artifact_key(model, version, MODEL_FILE))
+    verify_sha256(onnx_bytes, expected_sha256)
     return OnnxModel.from_bytes(onnx_bytes, signature)

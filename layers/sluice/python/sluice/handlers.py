@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import idempotent
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sluice.idempotency import idempotency_config, persistence_layer
@@ -15,6 +15,7 @@ from sluice.observability import logger, metrics, tracer
 from sluice.settings import Settings
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+EventFunction = Callable[..., dict[str, Any]]
 
 
 def observed(step: str) -> Callable[[Handler], Handler]:
@@ -43,3 +44,14 @@ def lifecycle_handler(step: str, settings: Settings, event_key: str) -> Callable
         return observed(step)(once(handler))
 
     return decorate
+
+
+def idempotent_on_event(settings: Settings, config: IdempotencyConfig) -> Callable[[EventFunction], EventFunction]:
+    """Idempotency for a function taking ``event=``, with a persistence layer of its own.
+
+    Powertools configures a persistence layer once, with the first config it sees, so two functions with
+    different keys must never share one.
+    """
+    decorator: Callable[[EventFunction], EventFunction] = idempotent_function(
+        data_keyword_argument="event", persistence_store=persistence_layer(settings), config=config)
+    return decorator

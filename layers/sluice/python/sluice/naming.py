@@ -31,6 +31,18 @@ class ResourceNames:
     def retrain_rule(self, model: str) -> str:
         return f"{self.prefix}-retrain-{model}"
 
+    def schedule_rule(self, kind: str, model: str) -> str:
+        """A per-model schedule rule: ``<prefix>-<kind>-<model>`` (kind: retrain, drift)."""
+        return f"{self.prefix}-{kind}-{model}"
+
+    def model_of_schedule_rule(self, kind: str, rule_name: str) -> str | None:
+        head = f"{self.prefix}-{kind}-"
+        return rule_name[len(head) :] if rule_name.startswith(head) else None
+
+    def capture_stream(self, model: str) -> str:
+        """The Firehose delivery stream of a model's captured predictions."""
+        return f"{self.prefix}-capture-{model}"
+
     def model_of_retrain_rule(self, rule_name: str) -> str | None:
         head = f"{self.prefix}-retrain-"
         return rule_name[len(head) :] if rule_name.startswith(head) else None
@@ -62,3 +74,14 @@ class ResourceNames:
     @property
     def event_bus(self) -> str:
         return f"{self.prefix}-events"
+
+    @property
+    def notifications_topic(self) -> str:
+        return f"{self.prefix}-notifications"
+
+    def deployment_check_rule(self) -> str:
+        return f"{self.prefix}-deployment-check"
+
+    @staticmethod
+    def local_topic_arn(topic: str) -> str:
+        return f"arn:aws:sns:us-east-1:123456789012:{topic}"

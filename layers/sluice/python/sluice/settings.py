@@ -20,6 +20,7 @@ ENV_REGISTRY_TABLE = "SLUICE_REGISTRY_TABLE"
 ENV_IDEMPOTENCY_TABLE = "SLUICE_IDEMPOTENCY_TABLE"
 ENV_EVENT_BUS = "SLUICE_EVENT_BUS"
 ENV_CODE_VERSION = "SLUICE_CODE_VERSION"
+ENV_NOTIFICATIONS_TOPIC = "SLUICE_NOTIFICATIONS_TOPIC"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Settings:
     idempotency_table: str
     event_bus: str
     code_version: str
+    notifications_topic: str = ""
+    """SNS topic ARN for release and rollback notifications (none: notifications are skipped)."""
 
     @property
     def names(self) -> ResourceNames:
@@ -58,6 +61,7 @@ class Settings:
             idempotency_table=required(ENV_IDEMPOTENCY_TABLE),
             event_bus=required(ENV_EVENT_BUS),
             code_version=env.get(ENV_CODE_VERSION, __version__),
+            notifications_topic=env.get(ENV_NOTIFICATIONS_TOPIC, ""),
         )
 
     @classmethod
@@ -74,6 +78,7 @@ class Settings:
             idempotency_table=names.idempotency_table,
             event_bus=names.event_bus,
             code_version=__version__,
+            notifications_topic=names.local_topic_arn(names.notifications_topic),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -85,4 +90,5 @@ class Settings:
             ENV_IDEMPOTENCY_TABLE: self.idempotency_table,
             ENV_EVENT_BUS: self.event_bus,
             ENV_CODE_VERSION: self.code_version,
+            **({ENV_NOTIFICATIONS_TOPIC: self.notifications_topic} if self.notifications_topic else {}),
         }

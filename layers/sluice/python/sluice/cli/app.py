@@ -17,6 +17,9 @@ from typing import Annotated, Any
 import typer
 
 from sluice.cli import render
+from sluice.cli.data_commands import contract_app, validate_file
+from sluice.cli.model_commands import LIST_COMMAND, models_app
+from sluice.cli.monitoring_commands import drift_app
 from sluice.cli.target import NoTargetError, Target, clear_local_state, resolve_target, write_local_state
 
 app = typer.Typer(help="sluice: event-driven, serverless MLOps for AWS — runnable on a laptop.",
@@ -101,9 +104,13 @@ def local(
                          "`sluice drop FILE --model NAME`; Ctrl-C stops")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    next_check = time.monotonic() + 60
     try:
         while not stopping.is_set():
             try:
+                if time.monotonic() >= next_check:  # the rate(1 minute) bake-check rules
+                    next_check += 60
+                    cloud.fire_release_checks()
                 cloud.run_until_idle(raise_errors=False)
             except Exception as error:  # keep serving; the timeline shows what failed
                 render.console.print(f"[red]dispatch error: {error}[/red]")
@@ -133,7 +140,13 @@ def drop(
     render.print_json({"dropped": uri}) if as_json else render.console.print(f"dropped {file} → {uri}")
 
 
-@app.command()
+app.add_typer(models_app, name="models")
+app.add_typer(drift_app, name="drift")
+app.add_typer(contract_app, name="contract")
+app.command("validate")(validate_file)
+
+
+@models_app.command(LIST_COMMAND)
 def models(
     name: Annotated[str | None, typer.Argument(help="One model (default: all).")] = None,
     history: Annotated[bool, typer.Option("--history", help="Show the audit trail too.")] = False,
@@ -168,6 +181,31 @@ def models(
                 render.console.print(render.history_table(model, entries))
     if as_json:
         render.print_json(documents)
+
+
+@models_app.command("history")
+def models_history(
+    name: Annotated[str, typer.Argument(help="The model.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a model's audit trail: every status change, release step and rollback, with its trigger."""
+    import boto3
+
+    from sluice.registry import DynamoDBRegistry
+
+    target = _target()
+    registry = DynamoDBRegistry(boto3.client("dynamodb"), target.settings.registry_table)
+    entries = registry.history(name)
+    active = registry.get_deployment(name)
+    if as_json:
+        render.print_json({"model": name, "history": [entry.__dict__ for entry in entries],
+                           "release_in_progress": active.__dict__ if active else None,
+                           "queued": [queued.__dict__ for queued in registry.queued_deployments(name)]})
+        return
+    render.console.print(render.history_table(name, entries))
+    if active is not None:
+        render.console.print(f"in progress: {active.label}, stage {active.stage + 1}/{active.stages} at "
+                             f"{active.weight:.0%}, next check {active.next_check_at[:19]}")
 
 
 @app.command()

@@ -96,10 +96,10 @@ def versions_table(model: str, versions: list[ModelVersion], live: int | None, p
 
 def history_table(model: str, entries: list[AuditEntry]) -> Table:
     table = Table(title=f"{model}: audit trail", title_justify="left")
-    for column in ("at", "subject", "change", "actor", "reason"):
+    for column in ("at", "subject", "change", "actor", "reason", "trigger"):
         table.add_column(column)
     for entry in entries:
-        table.add_row(entry.at[:23], entry.subject, entry.change, entry.actor, entry.reason[:80])
+        table.add_row(entry.at[:23], entry.subject, entry.change, entry.actor, entry.reason[:80], entry.trigger[:60])
     return table
 
 

@@ -26,10 +26,14 @@ def schema_issues(names: Sequence[str], contract: DataContract) -> list[Issue]:
         for name in contract.feature_names
         if name not in counts
     ]
+    stamp = contract.timestamp
+    if stamp is not None and stamp.name not in counts:
+        message = f"timestamp column {stamp.name!r} is missing{hint}"
+        issues.append(Issue(Rule.MISSING_COLUMN, stamp.name, 1, (), message))
     if contract.target not in counts:
         message = f"target column {contract.target!r} is missing{hint}"
         issues.append(Issue(Rule.MISSING_TARGET, contract.target, 1, (), message))
-    expected = {*contract.feature_names, contract.target}
+    expected = {*contract.feature_names, contract.target, *([] if stamp is None else [stamp.name])}
     issues += [
         Issue(Rule.EXTRA_COLUMN, name, 1, (), f"column {name!r} is not in the contract and will be dropped",
               severity="warning")
@@ -39,13 +43,14 @@ def schema_issues(names: Sequence[str], contract: DataContract) -> list[Issue]:
     return issues
 
 
-def row_count_issues(rows: int, contract: DataContract) -> list[Issue]:
-    """Too few or too many rows."""
+def row_count_issues(rows: int, contract: DataContract, *, stopped: bool = False) -> list[Issue]:
+    """Too few or too many rows (``stopped``: reading stopped once there were too many)."""
     if rows < contract.min_rows:
         message = f"{rows} rows, fewer than the minimum of {contract.min_rows}"
         return [Issue(Rule.TOO_FEW_ROWS, None, rows, (), message)]
     if rows > contract.max_rows:
-        message = f"{rows} rows, more than the maximum of {contract.max_rows}"
+        counted = f"more than {rows - 1} rows (reading stopped there)" if stopped else f"{rows} rows"
+        message = f"{counted}, more than the maximum of {contract.max_rows}"
         return [Issue(Rule.TOO_MANY_ROWS, None, rows, (), message)]
     return []
 

@@ -1,35 +1,46 @@
-"""Per-column rules of a contract, applied to one batch of values at a time."""
+"""Per-column rules of a contract, applied to one batch of values at a time.
+
+The clean case is cheap: null counts come with the arrays, one sum proves every float finite and one
+min/max pass proves the range; masks (and examples) are only computed for a batch that breaks a rule.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluice.config.model import ColumnSpec, ColumnType, DataContract
-from sluice.data.convert import Conversion, convert, convert_values
+from sluice.config.model import ColumnSpec, DataContract, TimestampSpec
+from sluice.data.convert import Conversion, ValueType, convert, convert_values
 from sluice.data.report import Rule
 from sluice.data.tally import Tally
 
 
 @dataclass(frozen=True)
 class ColumnRules:
-    """What one contract column (a feature or the target) requires of its values."""
+    """What one contract column (a feature, the timestamp or the target) requires of its values."""
 
     name: str
-    type: ColumnType
+    type: ValueType
     nullable: bool = False
     minimum: float | None = None
     maximum: float | None = None
     allowed: pa.Array | None = None
     is_target: bool = False
+    unique: bool = False
 
     @classmethod
     def for_feature(cls, spec: ColumnSpec) -> ColumnRules:
         allowed = None if spec.allowed is None else convert_values(spec.allowed, spec.type)
-        return cls(spec.name, spec.type, spec.nullable, spec.min, spec.max, allowed)
+        return cls(spec.name, spec.type, spec.nullable, spec.min, spec.max, allowed, unique=spec.unique)
+
+    @classmethod
+    def for_timestamp(cls, spec: TimestampSpec) -> ColumnRules:
+        return cls(spec.name, "timestamp", spec.nullable, _micros(spec.min), _micros(spec.max))
 
     @classmethod
     def for_target(cls, contract: DataContract) -> ColumnRules:
@@ -45,16 +56,23 @@ class ColumnRules:
         """Convert ``raw`` and add its offending rows to ``tallies``; return the conversion."""
         conversion = convert(raw, self.type)
         values = conversion.values
-        tallies[Rule.TYPE].add(conversion.failed, raw, offset)
-        tallies[Rule.NULL].add(conversion.missing, raw, offset)
-        if self.type == "float":
-            tallies[Rule.NON_FINITE].add(_mask(pc.invert(pc.is_finite(values))), raw, offset)
-        if self.type in ("float", "int") and (self.minimum is not None or self.maximum is not None):
-            finite = pc.if_else(pc.is_finite(values), values, None) if self.type == "float" else values
-            tallies[Rule.OUT_OF_RANGE].add(self._out_of_range(finite), raw, offset)
+        if conversion.failed_count:
+            tallies[Rule.TYPE].add(conversion.failed, raw, offset, conversion.failed_count)
+        if conversion.missing_count:
+            tallies[Rule.NULL].add(conversion.missing, raw, offset, conversion.missing_count)
+        present = len(values) - values.null_count
+        if not present:
+            return conversion
+        if self.type == "float" and not _all_finite(values):
+            finite = pc.is_finite(values)
+            tallies[Rule.NON_FINITE].add(pc.invert(pc.fill_null(finite, True)), raw, offset)
+            values = pc.if_else(finite, values, None)
+        if self.minimum is not None or self.maximum is not None:
+            self._check_range(values, raw, offset, tallies[Rule.OUT_OF_RANGE])
         if self.allowed is not None:
-            outside = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=self.allowed)))
-            tallies[self.allowed_rule].add(_mask(outside), raw, offset)
+            inside = pc.is_in(values, value_set=self.allowed)
+            if int(pc.sum(inside).as_py() or 0) < present:
+                tallies[self.allowed_rule].add(pc.and_not(pc.is_valid(values), inside), raw, offset)
         return conversion
 
     def message(self, rule: Rule, count: int) -> str:
@@ -72,18 +90,45 @@ class ColumnRules:
         }
         return sentences.get(rule, f"{values} in {where} break the rule {rule}")
 
-    def _out_of_range(self, values: pa.Array) -> pa.Array:
-        below = None if self.minimum is None else _mask(pc.less(values, self.minimum))
-        above = None if self.maximum is None else _mask(pc.greater(values, self.maximum))
-        if below is None or above is None:
-            return below if above is None else above
-        return pc.or_(below, above)
+    def _check_range(self, values: pa.Array, raw: pa.Array, offset: int, tally: Tally) -> None:
+        if self.type == "timestamp":
+            values = values.cast(pa.int64())
+        low, high = (scalar.as_py() for scalar in pc.min_max(values).values())
+        if low is None or high is None:
+            return
+        if (self.minimum is None or low >= self.minimum) and (self.maximum is None or high <= self.maximum):
+            return
+        below = None if self.minimum is None else pc.less(values, self.minimum)
+        above = None if self.maximum is None else pc.greater(values, self.maximum)
+        outside = above if below is None else below if above is None else pc.or_(below, above)
+        tally.add(pc.fill_null(outside, False), raw, offset)
 
     def _range_text(self) -> str:
+        if self.type == "timestamp":
+            return f"[{_iso(self.minimum, '-inf')}, {_iso(self.maximum, 'inf')}]"
         low = "-inf" if self.minimum is None else f"{self.minimum:g}"
         high = "inf" if self.maximum is None else f"{self.maximum:g}"
         return f"[{low}, {high}]"
 
 
-def _mask(values: pa.Array) -> pa.Array:
-    return pc.fill_null(values, False)
+def _all_finite(values: pa.Array) -> bool:
+    """One pass: the sum of finite floats is finite (NaN or an infinity poisons it; overflow only costs a recheck)."""
+    total = pc.sum(values).as_py()
+    return total is None or math.isfinite(total)
+
+
+def _micros(text: str | None) -> float | None:
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return float((moment - datetime(1970, 1, 1, tzinfo=UTC)) // _MICROSECOND)
+
+
+_MICROSECOND = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _iso(micros: float | None, unbounded: str) -> str:
+    if micros is None:
+        return unbounded
+    return (datetime(1970, 1, 1, tzinfo=UTC) + int(micros) * _MICROSECOND).isoformat()

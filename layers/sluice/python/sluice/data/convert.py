@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluice.config.model import ColumnType
 
-ARROW_TYPES: dict[ColumnType, pa.DataType] = {
+ValueType = ColumnType | Literal["timestamp"]
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+ARROW_TYPES: dict[ValueType, pa.DataType] = {
     "float": pa.float64(),
     "int": pa.int64(),
     "string": pa.string(),
     "bool": pa.bool_(),
+    "timestamp": TIMESTAMP,
 }
 NULL_TOKENS = ("", "na", "n/a", "null", "none")
 TRUE_TOKENS = ("true", "t", "yes", "y", "1")
@@ -21,50 +26,89 @@ FALSE_TOKENS = ("false", "f", "no", "n", "0")
 FLOAT_PATTERN = r"^[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity|nan)$"
 INT_PATTERN = r"^[+-]?\d{1,18}(\.0*)?$"
 _INT64_LIMIT = 2.0**63
+_FAST_INT_LENGTH = 18
 
 
 @dataclass(frozen=True)
 class Conversion:
     """A column converted to a contract type.
 
-    ``values`` holds the converted values (null where the input is missing or failed), ``missing``
-    marks empty inputs (null, blank, or a null token such as "NA" for non-string types) and
-    ``failed`` marks present inputs that are not a valid value of the type. Neither mask has nulls.
+    ``values`` holds the converted values (null where the input is missing or failed); ``missing`` marks
+    empty inputs (null, blank, or a null token such as "NA" for non-string types), ``missing_count`` counts
+    them. ``failed`` marks present inputs that are not a valid value of the type. Masks have no nulls.
     """
 
     values: pa.Array
     missing: pa.BooleanArray
-    failed: pa.BooleanArray
+    missing_count: int
+
+    @property
+    def failed_count(self) -> int:
+        return self.values.null_count - self.missing_count
+
+    @property
+    def failed(self) -> pa.BooleanArray:
+        return pc.and_not(pc.is_null(self.values), self.missing)
 
 
-def convert(array: pa.Array, column_type: ColumnType) -> Conversion:
+def convert(array: pa.Array, column_type: ValueType) -> Conversion:
     """Convert ``array`` to ``column_type``; text is trimmed and parsed, native values cast when exact."""
     if pa.types.is_dictionary(array.type):
-        array = array.dictionary_decode()
+        return _convert_dictionary(array, column_type)
     if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
         text, undecodable = _binary_as_text(array)
         converted = convert(text, column_type)
-        missing = pc.and_(converted.missing, pc.invert(undecodable))
-        return Conversion(converted.values, missing, pc.or_(converted.failed, undecodable))
+        missing = pc.and_not(converted.missing, undecodable)
+        return Conversion(converted.values, missing, _count(missing))
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        fast = _fast_numbers(array, column_type)
+        if fast is not None:
+            return Conversion(fast, pc.is_null(array), array.null_count)
         text = pc.utf8_trim_whitespace(array)
         tokens = ("",) if column_type == "string" else NULL_TOKENS
         missing = _no_nulls(pc.or_kleene(pc.is_null(text), pc.is_in(pc.utf8_lower(text), pa.array(tokens))))
         values = _parse(pc.if_else(missing, pa.scalar(None, text.type), text), column_type)
-    else:
-        missing = pc.is_null(array)
-        values = _cast_native(array, column_type)
-    failed = pc.and_(pc.invert(missing), pc.is_null(values))
-    return Conversion(values=values, missing=missing, failed=failed)
+        return Conversion(values, missing, _count(missing))
+    return Conversion(_cast_native(array, column_type), pc.is_null(array), array.null_count)
 
 
-def convert_values(values: tuple[object, ...], column_type: ColumnType) -> pa.Array:
+def convert_values(values: tuple[object, ...], column_type: ValueType) -> pa.Array:
     """Convert configured values (e.g. allowed categories) to ``column_type``, dropping unconvertible ones."""
     text = pa.array([_config_text(value) for value in values], pa.string())
     return convert(text, column_type).values.drop_null()
 
 
-def _parse(text: pa.Array, column_type: ColumnType) -> pa.Array:
+def _convert_dictionary(array: pa.DictionaryArray, column_type: ValueType) -> Conversion:
+    """Convert the (small) dictionary once, then spread the result over the indices."""
+    inner = convert(array.dictionary, column_type)
+    indices = array.indices
+    values = inner.values.take(indices)
+    missing = _no_nulls(pc.or_kleene(pc.is_null(indices), inner.missing.take(indices)))
+    return Conversion(values, missing, _count(missing))
+
+
+def _fast_numbers(text: pa.Array, column_type: ValueType) -> pa.Array | None:
+    """Arrow's own number parser when every value is a plain finite number (the common case), else None.
+
+    Anything unusual (blanks, "NA", padding, NaN spellings, long or hex integers) falls back to the
+    strict path, so both paths agree on every value.
+    """
+    if column_type not in ("float", "int") or text.null_count == len(text):
+        return None
+    try:
+        values = pc.cast(text, ARROW_TYPES[column_type])
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if column_type == "float":
+        total = pc.sum(values).as_py()
+        return values if total is not None and math.isfinite(total) else None
+    longest = pc.max(pc.binary_length(text)).as_py() or 0
+    if longest > _FAST_INT_LENGTH or pc.any(pc.match_substring(text, "x", ignore_case=True)).as_py():
+        return None
+    return values
+
+
+def _parse(text: pa.Array, column_type: ValueType) -> pa.Array:
     if column_type == "string":
         return text.cast(pa.string())
     if column_type == "bool":
@@ -72,6 +116,8 @@ def _parse(text: pa.Array, column_type: ColumnType) -> pa.Array:
         none = pa.scalar(None, pa.bool_())
         is_false = pc.if_else(pc.is_in(lowered, pa.array(FALSE_TOKENS)), False, none)
         return pc.if_else(pc.is_in(lowered, pa.array(TRUE_TOKENS)), True, is_false)
+    if column_type == "timestamp":
+        return _parse_timestamps(text)
     pattern = FLOAT_PATTERN if column_type == "float" else INT_PATTERN
     valid = _no_nulls(pc.match_substring_regex(text, pattern, ignore_case=True))
     candidates = pc.if_else(valid, text, pa.scalar(None, text.type))
@@ -81,17 +127,36 @@ def _parse(text: pa.Array, column_type: ColumnType) -> pa.Array:
     return _cast_each(candidates, ARROW_TYPES[column_type])
 
 
-def _cast_native(array: pa.Array, column_type: ColumnType) -> pa.Array:
+def _parse_timestamps(text: pa.Array) -> pa.Array:
+    """ISO 8601 text; with an offset or Z it is converted to UTC, without one it is taken as UTC."""
+    for attempt in (TIMESTAMP, pa.timestamp("us")):
+        try:
+            return pc.cast(text, attempt).cast(TIMESTAMP)
+        except pa.ArrowInvalid:
+            continue
+    return pa.array([_timestamp_scalar(value) for value in text], TIMESTAMP)
+
+
+def _timestamp_scalar(value: pa.Scalar) -> object:
+    for attempt in (TIMESTAMP, pa.timestamp("us")):
+        try:
+            return value.cast(attempt).cast(TIMESTAMP).as_py()
+        except pa.ArrowInvalid:
+            continue
+    return None
+
+
+def _cast_native(array: pa.Array, column_type: ValueType) -> pa.Array:
     kind = array.type
     target = ARROW_TYPES[column_type]
     numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
     if column_type == "float" and numeric:
-        return pc.cast(array, target, safe=False)
+        return array if kind == target else pc.cast(array, target, safe=False)
     if column_type == "int" and pa.types.is_integer(kind):
         if kind == pa.uint64():
             fits = pc.less_equal(array, pa.scalar(2**63 - 1, pa.uint64()))
             array = pc.if_else(fits, array, pa.scalar(None, kind))
-        return pc.cast(array, target, safe=False)
+        return array if kind == target else pc.cast(array, target, safe=False)
     if column_type == "int" and numeric:
         floats = pc.cast(array, pa.float64(), safe=False)
         exact = pc.and_(pc.equal(pc.floor(floats), floats), pc.less(pc.abs(floats), _INT64_LIMIT))
@@ -104,6 +169,8 @@ def _cast_native(array: pa.Array, column_type: ColumnType) -> pa.Array:
         return pc.if_else(is_zero_or_one, pc.not_equal(floats, 0.0), pa.scalar(None, pa.bool_()))
     if column_type == "string" and (numeric or pa.types.is_boolean(kind) or pa.types.is_temporal(kind)):
         return pc.cast(array, target)
+    if column_type == "timestamp" and (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+        return pc.cast(array if pa.types.is_timestamp(kind) else pc.cast(array, pa.timestamp("us")), target)
     return pa.nulls(len(array), target)
 
 
@@ -139,6 +206,10 @@ def _decode(value: bytes | None) -> tuple[str | None, bool]:
         return value.decode("utf-8"), False
     except UnicodeDecodeError:
         return None, True
+
+
+def _count(mask: pa.Array) -> int:
+    return int(pc.sum(mask).as_py() or 0)
 
 
 def _no_nulls(mask: pa.Array) -> pa.BooleanArray:

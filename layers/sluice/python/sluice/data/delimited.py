@@ -1,24 +1,30 @@
-"""CSV and TSV: every column is read as text, so type checks belong to the contract, not to a guesser."""
+"""CSV and TSV, streamed: every column is read as text, so type checks belong to the contract, not to a guesser."""
 
 from __future__ import annotations
 
 import csv
-import io
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO, cast
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from sluice.data.errors import DatasetReadError
+from sluice.data.textstream import Replay
 
-BLOCK_SIZE = 16 * 1024 * 1024
+BLOCK_SIZE = 4 * 1024 * 1024
+MAX_ROW_BYTES = 16 * 1024 * 1024
+HEADER_LIMIT = 1024 * 1024
 MAX_REPORTED_ROWS = 5
+_PEEK = 64 * 1024
 
 
 @dataclass
 class _MalformedRows:
-    """Collects rows whose field count differs from the header's."""
+    """Collects rows whose field count differs from the header's (``lines`` header lines came before)."""
 
+    lines: int
     count: int = 0
     expected: int = 0
     examples: list[str] = field(default_factory=list)
@@ -27,54 +33,142 @@ class _MalformedRows:
         self.count += 1
         self.expected = row.expected_columns
         if len(self.examples) < MAX_REPORTED_ROWS:
-            where = f"line {row.number}" if row.number is not None else "a row"
+            where = f"line {row.number + self.lines}" if row.number is not None else "a row"
             text = row.text if len(row.text) <= 60 else row.text[:57] + "..."
             self.examples.append(f"{where} has {row.actual_columns} ({text!r})")
         return "skip"
 
+    def check(self) -> None:
+        if self.count:
+            raise DatasetReadError(
+                f"{self.count} row(s) do not have the {self.expected} fields of the header: "
+                + "; ".join(self.examples)
+            )
 
-def read_delimited(text: bytes, *, delimiter: str) -> pa.Table:
-    """Read UTF-8 delimited ``text`` with a header row into a table of string columns."""
-    header = read_header(text, delimiter=delimiter)
-    malformed = _MalformedRows()
+
+def open_delimited(
+    text: BinaryIO, *, delimiter: str, columns: Collection[str] | None = None, floats: Collection[str] = ()
+) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    """The header of UTF-8 delimited ``text`` and an iterator of string batches (only ``columns`` if given).
+
+    Columns named in ``floats`` are parsed as float64 straight away when a whole block allows it (the
+    common case, and much faster); a block with any other value in them is read as text instead, so the
+    contract judges each value exactly as it would have.
+
+    The iterator raises DatasetReadError for rows with the wrong number of fields (after the last batch)
+    or for rows longer than the block size.
+    """
+    header, lines, rest, at_end = _read_header(text, delimiter)
+    wanted = [name for name in header if columns is None or name in columns] or header[:1]
+    source = cast(BinaryIO, Replay(rest, text))
+    typed = [name for name in wanted if name in floats]
+    return header, _batches(header, wanted, typed, lines, source, delimiter, empty=at_end and not rest.strip())
+
+
+def _batches(header: list[str], wanted: list[str], typed: list[str], lines: int, source: BinaryIO,
+             delimiter: str, *, empty: bool) -> Iterator[pa.RecordBatch]:
+    """Parse whole records a block at a time (a block never ends inside a quoted value)."""
+    if empty:
+        return
+    malformed = _MalformedRows(lines)
+    read_options = pa_csv.ReadOptions(use_threads=False, block_size=2 * BLOCK_SIZE + MAX_ROW_BYTES,
+                                      column_names=header)
+    parse_options = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                        invalid_row_handler=malformed)
+    as_text = {name: pa.string() for name in header}
+    options = [pa_csv.ConvertOptions(column_types={**as_text, **{name: pa.float64() for name in typed}},
+                                     include_columns=wanted, strings_can_be_null=True, null_values=[""],
+                                     quoted_strings_can_be_null=True)]
+    if typed:
+        options.append(pa_csv.ConvertOptions(column_types=as_text, include_columns=wanted, strings_can_be_null=True,
+                                             null_values=[""], quoted_strings_can_be_null=True))
+    for block in _blocks(source):
+        table = _parse_block(block, read_options, parse_options, options, malformed)
+        if table is None:
+            continue
+        malformed.lines += block.count(b"\n")
+        yield from table.combine_chunks().to_batches()
+    malformed.check()
+
+
+def _parse_block(block: bytes, read_options: pa_csv.ReadOptions, parse_options: pa_csv.ParseOptions,
+                 options: list[pa_csv.ConvertOptions], malformed: _MalformedRows) -> pa.Table | None:
+    """The block parsed with the first options that convert every value (the last ones read text)."""
+    before = (malformed.count, list(malformed.examples))
+    for attempt, convert_options in enumerate(options, start=1):
+        try:
+            return pa_csv.read_csv(pa.BufferReader(pa.py_buffer(block)), read_options=read_options,
+                                   parse_options=parse_options, convert_options=convert_options)
+        except pa.ArrowInvalid as error:
+            if "Empty CSV file" in str(error):
+                return None
+            if attempt == len(options):
+                raise DatasetReadError(f"cannot parse the file as delimited text: {error}") from error
+            malformed.count, malformed.examples = before[0], list(before[1])
+    return None
+
+
+def _blocks(source: BinaryIO) -> Iterator[bytes]:
+    """Blocks of about BLOCK_SIZE bytes, each ending after a newline outside quotes (or at the end)."""
+    pending = bytearray()
+    while True:
+        chunk = source.read(BLOCK_SIZE)
+        pending += chunk
+        cut = _record_end(pending) if chunk else len(pending)
+        if cut:
+            yield bytes(pending[:cut])
+            del pending[:cut]
+        elif len(pending) > MAX_ROW_BYTES:
+            raise DatasetReadError(f"a row is longer than {MAX_ROW_BYTES // (1024 * 1024)} MB "
+                                   "(an extremely long line, or a quote that is never closed)")
+        if not chunk:
+            return
+
+
+def _record_end(data: bytearray) -> int:
+    """Just past the last newline with an even number of quotes before it (0 when there is none)."""
+    cut = data.rfind(b"\n")
+    quotes = data.count(b'"', 0, cut) if cut >= 0 else 0
+    while cut >= 0 and quotes % 2:
+        previous = data.rfind(b"\n", 0, cut)
+        quotes -= data.count(b'"', max(previous, 0), cut)
+        cut = previous
+    return cut + 1
+
+
+def _read_header(text: BinaryIO, delimiter: str) -> tuple[list[str], int, bytes, bool]:
+    """Parse the first non-blank record (quotes and all); return it, its line count, the bytes after it, EOF."""
+    buffer = b""
+    while True:
+        chunk = text.read(_PEEK)
+        buffer += chunk
+        found = _first_record(buffer, delimiter, at_end=not chunk)
+        if found is not None:
+            record, consumed, lines = found
+            return record, lines, buffer[consumed:], not chunk
+        if not chunk:
+            raise DatasetReadError("the file has no header row")
+        if len(buffer) > HEADER_LIMIT:
+            raise DatasetReadError(f"the header row is longer than {HEADER_LIMIT // 1024} KB (is this a CSV file?)")
+
+
+def _first_record(buffer: bytes, delimiter: str, *, at_end: bool) -> tuple[list[str], int, int] | None:
+    consumed = [0, 0, True]
+
+    def lines() -> Iterator[str]:
+        for line in buffer.splitlines(keepends=True):
+            consumed[0] += len(line)
+            consumed[1] += 1
+            consumed[2] = line.endswith((b"\n", b"\r"))
+            yield line.decode("utf-8", errors="replace")
+
     try:
-        table = pa_csv.read_csv(
-            io.BytesIO(text),
-            read_options=pa_csv.ReadOptions(use_threads=False, block_size=BLOCK_SIZE),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=malformed
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as error:
-        raise DatasetReadError(f"cannot parse the file as delimited text: {error}") from error
-    if malformed.count:
-        raise DatasetReadError(
-            f"{malformed.count} row(s) do not have the {malformed.expected} fields of the header: "
-            + "; ".join(malformed.examples)
-        )
-    return _as_strings(table)
-
-
-def read_header(text: bytes, *, delimiter: str) -> list[str]:
-    """Parse the first non-blank record (quotes and all) as the column names."""
-    reader = csv.reader(io.TextIOWrapper(io.BytesIO(text), encoding="utf-8", newline=""), delimiter=delimiter)
-    try:
-        for record in reader:
+        for record in csv.reader(lines(), delimiter=delimiter):
             if record:
-                return record
+                complete = bool(consumed[2]) or at_end
+                return (record, int(consumed[0]), int(consumed[1])) if complete else None
     except csv.Error as error:
+        if not at_end:
+            return None
         raise DatasetReadError(f"cannot parse the header row: {error}") from error
-    raise DatasetReadError("the file has no header row")
-
-
-def _as_strings(table: pa.Table) -> pa.Table:
-    """Guard against a header the two parsers split differently: every column must stay text."""
-    if all(pa.types.is_string(column.type) for column in table.columns):
-        return table
-    return table.cast(pa.schema([pa.field(name, pa.string()) for name in table.column_names]))
+    return None

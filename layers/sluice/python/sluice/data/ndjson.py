@@ -1,10 +1,11 @@
-"""JSON Lines: one object per line; a column whose values disagree in type is kept as text."""
+"""JSON Lines, streamed in blocks of whole lines; a column whose values disagree in type is kept as text."""
 
 from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.json as pa_json
@@ -12,22 +13,43 @@ import pyarrow.json as pa_json
 from sluice.data.errors import DatasetReadError
 
 BLOCK_SIZE = 16 * 1024 * 1024
+MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
-def read_json_lines(text: bytes) -> pa.Table:
-    """Read UTF-8 JSON Lines; Arrow's fast reader first, a tolerant line-by-line reader when it refuses."""
+def iter_json_lines(text: BinaryIO, *, block_size: int = BLOCK_SIZE) -> Iterator[pa.RecordBatch]:
+    """Batches of UTF-8 JSON Lines, one per block of whole lines; each block may have its own columns."""
+    pending = b""
+    line = 1
+    chunk = text.read(block_size)
+    while chunk or pending:
+        following = text.read(block_size) if chunk else b""
+        data = pending + chunk
+        cut = data.rfind(b"\n") + 1 if following else len(data)
+        if cut == 0:
+            if len(data) > MAX_LINE_BYTES:
+                raise DatasetReadError(f"line {line} is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB")
+            pending, chunk = data, following
+            continue
+        block, pending = data[:cut], data[cut:]
+        if block.strip():
+            yield from _read_block(block, line).to_batches()
+        line += block.count(b"\n")
+        chunk = following
+
+
+def _read_block(block: bytes, first_line: int) -> pa.Table:
+    """Arrow's fast reader first, a tolerant line-by-line reader when it refuses."""
     try:
-        return pa_json.read_json(
-            io.BytesIO(text), read_options=pa_json.ReadOptions(use_threads=False, block_size=BLOCK_SIZE)
-        )
+        options = pa_json.ReadOptions(use_threads=False, block_size=len(block) + 1)
+        return pa_json.read_json(io.BytesIO(block), read_options=options)
     except pa.ArrowInvalid:
-        return _read_tolerantly(text)
+        return _read_tolerantly(block, first_line)
 
 
-def _read_tolerantly(text: bytes) -> pa.Table:
+def _read_tolerantly(block: bytes, first_line: int) -> pa.Table:
     rows: list[dict[str, Any]] = []
     names: dict[str, None] = {}
-    for number, line in enumerate(io.BytesIO(text), start=1):
+    for number, line in enumerate(io.BytesIO(block), start=first_line):
         if not line.strip():
             continue
         try:

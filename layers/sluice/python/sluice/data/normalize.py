@@ -1,38 +1,61 @@
-"""normalize: an accepted table in the contract's shape (feature order, exact types, target last)."""
+"""normalize: an accepted table in the contract's shape (feature order, exact types, timestamp, target last)."""
 
 from __future__ import annotations
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from functools import lru_cache
 
-from sluice.config.model import ColumnType, DataContract
-from sluice.data.convert import ARROW_TYPES, convert
+import pyarrow as pa
+
+from sluice.config.model import DataContract
+from sluice.data.convert import ARROW_TYPES, ValueType, convert
 from sluice.data.errors import ContractViolationError
+
+_Column = tuple[str, ValueType, bool]
+
+
+@lru_cache(maxsize=64)
+def _columns(contract: DataContract) -> tuple[_Column, ...]:
+    columns: list[_Column] = [(spec.name, spec.type, spec.nullable) for spec in contract.columns]
+    if contract.timestamp is not None:
+        columns.append((contract.timestamp.name, "timestamp", contract.timestamp.nullable))
+    columns.append((contract.target, contract.target_type, False))
+    return tuple(columns)
+
+
+def normalized_schema(contract: DataContract) -> pa.Schema:
+    """The schema of every accepted dataset of ``contract``."""
+    return pa.schema([pa.field(name, ARROW_TYPES[kind], nullable=nullable)
+                      for name, kind, nullable in _columns(contract)])
 
 
 def normalize(table: pa.Table, contract: DataContract) -> pa.Table:
-    """Return the contract's features in order, cast to their types, then the target; drop other columns.
+    """Return the contract's features in order, cast to their types, then the timestamp and the target.
 
-    Text values are trimmed. Raises ContractViolationError if a column is missing, a value does not
-    convert, or a non-nullable column has missing values: validate first and normalize only accepted tables.
+    Other columns are dropped and text values are trimmed. Raises ContractViolationError if a column is
+    missing, a value does not convert, or a non-nullable column has missing values: validate first and
+    normalize only accepted tables.
     """
-    columns = [(spec.name, spec.type, spec.nullable) for spec in contract.columns]
-    columns.append((contract.target, contract.target_type, False))
-    fields = [pa.field(name, ARROW_TYPES[kind], nullable=nullable) for name, kind, nullable in columns]
-    arrays = [_column(table, name, kind, nullable) for name, kind, nullable in columns]
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    for name, _, _ in _columns(contract):
+        if name not in table.column_names:
+            raise ContractViolationError(f"cannot normalize: column {name!r} is missing")
+    batches = [normalize_batch(batch, contract) for batch in table.to_batches()]
+    return pa.Table.from_batches(batches, schema=normalized_schema(contract))
 
 
-def _column(table: pa.Table, name: str, kind: ColumnType, nullable: bool) -> pa.ChunkedArray:
-    indices = table.schema.get_all_field_indices(name)
-    if not indices:
-        raise ContractViolationError(f"cannot normalize: column {name!r} is missing")
-    chunks = []
-    for chunk in table.column(indices[0]).chunks:
-        conversion = convert(chunk, kind)
-        if pc.any(conversion.failed).as_py():
+def normalize_batch(batch: pa.RecordBatch, contract: DataContract) -> pa.RecordBatch:
+    """One batch in the contract's shape; a nullable column absent from the batch becomes all-missing."""
+    names = batch.schema.names
+    arrays = []
+    for name, kind, nullable in _columns(contract):
+        if name not in names:
+            if not nullable:
+                raise ContractViolationError(f"cannot normalize: column {name!r} is missing")
+            arrays.append(pa.nulls(batch.num_rows, ARROW_TYPES[kind]))
+            continue
+        conversion = convert(batch.column(names.index(name)), kind)
+        if conversion.failed_count:
             raise ContractViolationError(f"cannot normalize: column {name!r} has values that are not {kind}")
-        if not nullable and pc.any(conversion.missing).as_py():
+        if not nullable and conversion.missing_count:
             raise ContractViolationError(f"cannot normalize: non-nullable column {name!r} has missing values")
-        chunks.append(conversion.values)
-    return pa.chunked_array(chunks, type=ARROW_TYPES[kind])
+        arrays.append(conversion.values)
+    return pa.RecordBatch.from_arrays(arrays, schema=normalized_schema(contract))

@@ -1,6 +1,10 @@
-"""Parquet bytes in and out (the accepted, normalized form of every dataset)."""
+"""Parquet in and out: streamed reads of a drop (row groups, ranged reads), and the accepted, normalized form."""
 
 from __future__ import annotations
+
+import io
+from collections.abc import Collection, Iterator
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -8,6 +12,8 @@ import pyarrow.parquet as pq
 from sluice.data.errors import DatasetReadError
 
 COMPRESSION = "zstd"
+BATCH_ROWS = 64 * 1024
+READ_BUFFER = 64 * 1024
 
 
 def to_parquet_bytes(table: pa.Table) -> bytes:
@@ -25,3 +31,32 @@ def from_parquet_bytes(data: bytes) -> pa.Table:
         return pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError) as error:
         raise DatasetReadError(f"not a readable Parquet file: {error}") from error
+
+
+def open_parquet(
+    file: BinaryIO, *, columns: Collection[str] | None = None
+) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    """The column names of a seekable Parquet ``file`` and its batches, read a few pages at a time.
+
+    Only ``columns`` (when given) are read; ranged reads fetch just their column chunks.
+    """
+    file.seek(0, io.SEEK_END)
+    if file.tell() == 0:
+        raise DatasetReadError("the file is empty")
+    file.seek(0)
+    try:
+        parquet = pq.ParquetFile(file, buffer_size=READ_BUFFER, pre_buffer=False)
+        names = list(parquet.schema_arrow.names)
+    except (pa.ArrowException, OSError) as error:
+        raise DatasetReadError(f"not a readable Parquet file: {error}") from error
+    if not names:
+        raise DatasetReadError("the file has no columns")
+    wanted = [name for name in names if columns is None or name in columns] or names[:1]
+    return names, _batches(parquet, wanted)
+
+
+def _batches(parquet: pq.ParquetFile, wanted: list[str]) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted, use_threads=False)
+    except (pa.ArrowException, OSError) as error:
+        raise DatasetReadError(f"the Parquet file is damaged: {error}") from error

@@ -32,6 +32,8 @@ class Rule(StrEnum):
     TOO_MANY_ROWS = "too_many_rows"
     SINGLE_CLASS = "single_class"
     CLASS_IMBALANCE = "class_imbalance"
+    DUPLICATE_VALUE = "duplicate_value"
+    UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,11 @@ class ValidationReport:
     rows: int
     column_names: tuple[str, ...]
     issues: tuple[Issue, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def unreadable(cls, reason: str) -> ValidationReport:
+        """The report on bytes that cannot be read as a table at all."""
+        return cls(rows=0, column_names=(), issues=(Issue(Rule.UNREADABLE, None, 0, (), reason),))
 
     @property
     def accepted(self) -> bool:

@@ -17,9 +17,10 @@ class Tally:
     count: int = 0
     examples: list[Example] = field(default_factory=list)
 
-    def add(self, mask: pa.Array, raw: pa.Array, offset: int) -> None:
-        """Count the true rows of ``mask`` (no nulls); ``offset`` is the number of rows in earlier batches."""
-        hits = int(pc.sum(mask).as_py() or 0)
+    def add(self, mask: pa.Array, raw: pa.Array, offset: int, hits: int | None = None) -> None:
+        """Count the true rows of ``mask`` (no nulls; ``hits`` if already known); ``offset`` rows came before."""
+        if hits is None:
+            hits = int(pc.sum(mask).as_py() or 0)
         if not hits:
             return
         self.count += hits

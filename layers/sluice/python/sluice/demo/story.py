@@ -7,16 +7,19 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from sluice.demo import samples
+from sluice.demo.monitoring_story import play_monitoring
 from sluice.local import LocalCloud, TimelineEntry
 from sluice.local.http import EndpointServer
 from sluice.registry import DynamoDBRegistry, ModelVersion
 
 MODEL = "breast-cancer"
+CANARY_REQUESTS = 200
 SECOND_MODEL = "diabetes"
 
 
@@ -66,6 +69,7 @@ def run_demo(config_path: Path, reporter: DemoReporter) -> DemoSummary:
             _predict(server.url, reporter, check, number=6, expected_version="2")
             _rollback(cloud, reporter, registry, check)
             _predict(server.url, reporter, check, number=8, expected_version="1")
+            play_monitoring(cloud, reporter, registry, check, first_step=9)
             for model in cloud.config.names:
                 summary.versions[model] = registry.list_versions(model)
                 live = registry.get_alias(model, "live")
@@ -125,15 +129,39 @@ def _redeliver(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegi
 
 
 def _scheduled_retrain(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, check: Any) -> None:
-    reporter.step(5, "The retrain schedule fires: train on the latest accepted data, gate, deploy")
+    policy = cloud.config.model(MODEL).deployment
+    reporter.step(5, f"The retrain schedule fires: train on the latest data, gate, release by {policy.strategy}")
     cloud.fire_schedule(MODEL)
     cloud.run_until_idle()
+    deployment = registry.get_deployment(MODEL)
+    if policy.strategy == "all_at_once" or deployment is None:
+        live = registry.get_alias(MODEL, "live")
+        check(live is not None and live.version == 2, "version 2 passed the gate against version 1 and is live")
+        return
+    alias = cloud.live_alias(cloud.settings.names.predict_function(MODEL)) or {}
+    extra = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    check(deployment.version == 2 and extra == {deployment.candidate_lambda_version: deployment.weight},
+          f"version 2 passed the gate and is a {policy.strategy}: alias live serves it {deployment.weight:.0%} "
+          f"(λ v{deployment.candidate_lambda_version}), v1 the rest")
+    features, _ = samples.instances(samples.BREAST_CANCER, "diagnosis", 2, start=60)
+    answered = Counter(cloud.predict(MODEL, features).body.get("model_version") for _ in range(CANARY_REQUESTS))
+    reporter.info(f"{CANARY_REQUESTS} requests through the endpoint: answered by " + ", ".join(
+        f"v{version}: {count}" for version, count in sorted(answered.items())))
+    early = cloud.fire_schedule(MODEL, "deployment-check")[0]["releases"][0]
+    check(early["outcome"] == "baking", f"the bake check before {policy.bake_minutes:g} minutes: still baking")
+    cloud.advance(policy.bake_minutes)
+    result = cloud.fire_schedule(MODEL, "deployment-check")[0]["releases"][0]
+    cloud.run_until_idle()
+    reporter.info(f"bake check (v2 vs v1, per version): {result.get('reason', result)}")
     live = registry.get_alias(MODEL, "live")
-    check(live is not None and live.version == 2, "version 2 passed the gate against version 1 and is live")
+    check(result["outcome"] == "promoted" and live is not None and live.version == 2,
+          "the bake check compared errors, latency p99 and predictions per version and promoted v2 to live")
 
 
 def _rollback(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, check: Any) -> None:
-    reporter.step(7, "The endpoint's error alarm goes to ALARM: roll back to the last good version")
+    reporter.step(7, "An hour after the release the endpoint's error alarm goes to ALARM: roll back to the last "
+                     "good version")
+    cloud.advance(60)
     cloud.set_alarm(MODEL, "errors")
     cloud.run_until_idle()
     live = registry.get_alias(MODEL, "live")

@@ -59,6 +59,23 @@ class EndpointSwapper:
                                   "RoutingConfig": {"AdditionalVersionWeights": {}}}
         if alias.get("RevisionId"):
             update["RevisionId"] = alias["RevisionId"]
+        self._update_alias(update)
+
+    def shift(self, live_version: str, candidate_version: str, weight: float) -> None:
+        """Serve ``weight`` of ``live`` from ``candidate_version`` and the rest from ``live_version``."""
+        if not 0 < weight < 1:
+            raise SwapError(f"a traffic weight must be between 0 and 1, not {weight}")
+        alias = self._get_alias()
+        if alias is None:
+            raise SwapError(f"{self.function_name} has no alias {LIVE_ALIAS} to shift traffic on")
+        update: dict[str, Any] = {"FunctionName": self.function_name, "Name": LIVE_ALIAS,
+                                  "FunctionVersion": live_version,
+                                  "RoutingConfig": {"AdditionalVersionWeights": {candidate_version: weight}}}
+        if alias.get("RevisionId"):
+            update["RevisionId"] = alias["RevisionId"]
+        self._update_alias(update)
+
+    def _update_alias(self, update: dict[str, Any]) -> None:
         try:
             self._lambda.update_alias(**update)
         except ClientError as error:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sluice.config.model import LOWER_IS_BETTER, EvaluationGates
+from sluice.config.model import LOWER_IS_BETTER, EvaluationGates, SliceGate
 
 _EPSILON = 1e-12
 """Slack for float rounding when a metric sits exactly on its threshold."""
@@ -21,12 +21,28 @@ class GateDecision:
     checks: list[dict[str, Any]] = field(default_factory=list)
 
 
-def decide(candidate: dict[str, float], live: dict[str, float] | None, gates: EvaluationGates) -> GateDecision:
-    """Approve only if every floor (a ceiling for lower-is-better metrics) holds and, when a live model
-    exists, the primary metric is not worse than live's by more than ``gates.max_regression``."""
+def decide(
+    candidate: dict[str, float],
+    live: dict[str, float] | None,
+    gates: EvaluationGates,
+    *,
+    slices: list[dict[str, Any]] | None = None,
+    live_slices: list[dict[str, Any]] | None = None,
+) -> GateDecision:
+    """Approve only if every floor (a ceiling for lower-is-better metrics) holds and, when a live model exists,
+    no compared metric (the primary one and ``gates.margins``) is worse than live's by more than its margin, and
+    no declared slice's metric is worse than live's on that slice by more than the slice's tolerance.
+
+    ``slices``/``live_slices`` are :func:`sluice.evaluation.slice_metrics` of candidate and live on the same holdout.
+    """
     checks = [_bound_check(metric, threshold, candidate) for metric, threshold in gates.min_metrics.items()]
+    notes: list[str] = []
     if live is not None:
-        checks.append(_live_check(gates.primary_metric, candidate, live, gates.max_regression))
+        checks.extend(_live_check(metric, candidate, live, margin) for metric, margin in gates.live_margins.items())
+    if gates.slices and live is not None and slices is not None:
+        checks.extend(_slice_checks(gates, slices, live_slices or [], notes))
+    elif gates.slices and slices is not None:
+        notes.append("slices are reported, not compared: there is no live model")
     approved = all(check["passed"] for check in checks)
     if approved:
         reasons = [check["reason"] for check in checks]
@@ -34,9 +50,47 @@ def decide(candidate: dict[str, float], live: dict[str, float] | None, gates: Ev
             reasons.append("there is no live model to compare against")
         if not gates.min_metrics:
             reasons.append("no metric floors are configured")
+        reasons.extend(notes)
     else:
         reasons = [check["reason"] for check in checks if not check["passed"]]
     return GateDecision(approved=approved, reasons=tuple(reasons), checks=checks)
+
+
+def _slice_checks(
+    gates: EvaluationGates, slices: list[dict[str, Any]], live_slices: list[dict[str, Any]], notes: list[str]
+) -> list[dict[str, Any]]:
+    by_column = {gate.column: gate for gate in gates.slices}
+    live_by_name = {(entry["column"], entry["slice"]): entry for entry in live_slices}
+    checks: list[dict[str, Any]] = []
+    for entry in slices:
+        gate = by_column.get(entry["column"])
+        if gate is None:
+            continue
+        metric = gate.metric or gates.primary_metric
+        if entry["rows"] < gate.min_rows:
+            notes.append(f"slice {entry['slice']} has {entry['rows']} holdout rows (< {gate.min_rows}); not gated")
+            continue
+        reference = live_by_name.get((entry["column"], entry["slice"]), {}).get("metrics") or {}
+        value, live_value = (entry.get("metrics") or {}).get(metric), reference.get(metric)
+        if value is None or live_value is None:
+            notes.append(f"slice {entry['slice']}: {metric} is undefined there; not gated")
+            continue
+        checks.append(_slice_check(gate, entry["slice"], metric, value, live_value))
+    return checks
+
+
+def _slice_check(gate: SliceGate, name: str, metric: str, value: float, reference: float) -> dict[str, Any]:
+    lower = metric in LOWER_IS_BETTER
+    worse_by = value - reference if lower else reference - value
+    threshold = reference + gate.tolerance if lower else reference - gate.tolerance
+    passed = worse_by <= gate.tolerance + _EPSILON
+    if passed:
+        reason = (f"slice {name}: {metric} {_fmt(value)} holds against live {_fmt(reference)} "
+                  f"(tolerance {gate.tolerance:g})")
+    else:
+        reason = (f"slice {name}: {metric} {_fmt(value)} regresses from live {_fmt(reference)} "
+                  f"by more than its tolerance {gate.tolerance:g}")
+    return _check(f"{metric} on {name} vs live", value, threshold, passed, reason)
 
 
 def _bound_check(metric: str, threshold: float, candidate: dict[str, float]) -> dict[str, Any]:

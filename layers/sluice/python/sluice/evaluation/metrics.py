@@ -1,11 +1,14 @@
-"""Score a served (ONNX) model on holdout rows."""
+"""Metrics by task, computed on holdout predictions made through the served (ONNX) model."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (
     accuracy_score,
+    average_precision_score,
     f1_score,
     log_loss,
     mean_absolute_error,
@@ -14,82 +17,108 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from sluice.config.model import ModelConfig
+from sluice.config.model import CLASSIFICATION_METRICS, REGRESSION_METRICS, ModelConfig
 from sluice.evaluation.errors import EvaluationError
-from sluice.serving import MAX_INSTANCES, OnnxModel, Prediction
-from sluice.training.features import category_text, instances_from_frame, target_values
+from sluice.evaluation.predictions import HoldoutPredictions, predict_holdout
+from sluice.serving import ServedModel
+
+CALIBRATION_BINS = 10
 
 
-def positive_label(config: ModelConfig, classes: tuple[str, ...]) -> str:
-    """The positive class of a binary task: the second configured target value, else ``classes[1]``."""
-    configured = config.contract.target_values
-    if configured is not None and len(configured) == 2:
-        label = category_text(configured[1])
-        if label in classes:
-            return label
-    return classes[1]
-
-
-def score(model: OnnxModel, holdout: pd.DataFrame, config: ModelConfig) -> dict[str, float]:
+def score(model: ServedModel, holdout: pd.DataFrame, config: ModelConfig) -> dict[str, float]:
     """Metrics of ``model`` on ``holdout``, predicted through ONNX exactly as the endpoint does.
 
-    Classification: roc_auc, accuracy, f1, log_loss. Regression: rmse, mae, r2.
+    Classification: roc_auc, pr_auc, accuracy, f1, log_loss, brier, ece. Regression: rmse, mae, r2.
     """
-    if model.signature.task != config.task:
-        raise EvaluationError(f"a {model.signature.task} model cannot be scored as {config.task}")
-    if len(holdout) < 2:
-        raise EvaluationError(f"the holdout needs at least 2 rows, it has {len(holdout)}")
-    truth = target_values(holdout, config)
-    prediction = _predict(model, holdout, config)
+    return metrics_of(predict_holdout(model, holdout, config))
+
+
+def metrics_of(predictions: HoldoutPredictions) -> dict[str, float]:
+    """Every metric of the task; raise ``EvaluationError`` if the rows cannot be scored."""
+    names = CLASSIFICATION_METRICS if predictions.is_classification else REGRESSION_METRICS
+    return {name: metric_value(predictions, name) for name in names}
+
+
+def metric_value(predictions: HoldoutPredictions, name: str) -> float:
+    """One metric. Binary tasks score the positive class; multiclass uses one-vs-rest AUCs and macro F1.
+
+    brier is the positive class's mean squared error (binary) or the sum over classes (multiclass); ece is the
+    expected calibration error over 10 equal-width bins of the positive (binary) or top-label probability.
+    """
     try:
-        if model.signature.classes is None:
-            return _regression(truth.to_numpy(dtype=np.float64), np.asarray(prediction.outputs, dtype=np.float64))
-        return _classification(truth.tolist(), prediction, model.signature.classes, config)
+        if predictions.probabilities is None:
+            return _regression(predictions.truth, predictions.predicted, name)
+        return _classification(predictions, name)
     except ValueError as error:
         raise EvaluationError(f"cannot score the holdout: {error}") from error
 
 
-def _predict(model: OnnxModel, holdout: pd.DataFrame, config: ModelConfig) -> Prediction:
-    instances = instances_from_frame(holdout, config)
-    outputs: list[object] = []
-    probabilities: list[dict[str, float]] = []
-    for start in range(0, len(instances), MAX_INSTANCES):
-        batch = model.predict(instances[start : start + MAX_INSTANCES])
-        outputs.extend(batch.outputs)
-        probabilities.extend(batch.probabilities or [])
-    return Prediction(outputs=outputs, probabilities=probabilities or None)
+def calibration_bins(predictions: HoldoutPredictions) -> list[dict[str, float]]:
+    """Per non-empty bin: mean predicted probability, observed frequency, rows (the calibration plot)."""
+    confidence, hit = _calibration_pairs(predictions)
+    edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, CALIBRATION_BINS - 1)
+    return [
+        {"predicted": float(confidence[index == b].mean()), "observed": float(hit[index == b].mean()),
+         "rows": int((index == b).sum())}
+        for b in range(CALIBRATION_BINS) if (index == b).any()
+    ]
 
 
-def _classification(
-    truth: list[str], prediction: Prediction, classes: tuple[str, ...], config: ModelConfig
-) -> dict[str, float]:
-    unknown = sorted(set(truth) - set(classes))
-    if unknown:
-        raise EvaluationError(f"the holdout has labels the model never learned: {unknown}")
-    if len(set(truth)) < 2:
-        raise EvaluationError(f"the holdout holds a single class ({truth[0]!r}); roc_auc is undefined")
-    matrix = np.array([[row[label] for label in classes] for row in prediction.probabilities or []])
-    matrix = matrix / matrix.sum(axis=1, keepdims=True)
-    predicted = [str(label) for label in prediction.outputs]
-    if len(classes) == 2:
-        positive = positive_label(config, classes)
-        column = classes.index(positive)
-        auc = roc_auc_score([label == positive for label in truth], matrix[:, column])
-        f1 = f1_score(truth, predicted, pos_label=positive, average="binary")
+def _classification(predictions: HoldoutPredictions, name: str) -> float:
+    truth, matrix = predictions.truth, predictions.probabilities
+    classes = predictions.classes
+    assert matrix is not None and classes is not None
+    if name == "accuracy":
+        return float(accuracy_score(truth, predictions.predicted))
+    if name == "log_loss":
+        return float(log_loss(truth, matrix, labels=list(classes)))
+    if name == "ece":
+        return float(sum(b["rows"] * abs(b["predicted"] - b["observed"]) for b in calibration_bins(predictions))
+                     / len(truth))
+    if len(set(truth.tolist())) < 2:
+        raise EvaluationError(f"the holdout holds a single class ({truth[0]!r}); {name} is undefined")
+    if predictions.positive is not None:
+        positive = truth == predictions.positive
+        column = matrix[:, classes.index(predictions.positive)]
+        if name == "roc_auc":
+            return float(roc_auc_score(positive, column))
+        if name == "pr_auc":
+            return float(average_precision_score(positive, column))
+        if name == "f1":
+            return float(f1_score(truth, predictions.predicted, pos_label=predictions.positive, average="binary"))
+        if name == "brier":
+            return float(np.mean((column - positive) ** 2))
     else:
-        auc = roc_auc_score(truth, matrix, multi_class="ovr", labels=list(classes))
-        f1 = f1_score(truth, predicted, labels=list(classes), average="macro")
-    return {
-        "roc_auc": float(auc),
-        "accuracy": float(accuracy_score(truth, predicted)),
-        "f1": float(f1),
-        "log_loss": float(log_loss(truth, matrix, labels=list(classes))),
-    }
+        onehot = (truth[:, None] == np.asarray(classes, dtype=object)[None, :]).astype(np.float64)
+        if name == "roc_auc":
+            return float(roc_auc_score(truth, matrix, multi_class="ovr", labels=list(classes)))
+        if name == "pr_auc":
+            present = onehot.sum(axis=0) > 0
+            return float(average_precision_score(onehot[:, present], matrix[:, present], average="macro"))
+        if name == "f1":
+            return float(f1_score(truth, predictions.predicted, labels=list(classes), average="macro"))
+        if name == "brier":
+            return float(np.mean(np.sum((matrix - onehot) ** 2, axis=1)))
+    raise EvaluationError(f"unknown classification metric {name!r}")
 
 
-def _regression(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    return {
-        "rmse": float(root_mean_squared_error(truth, predicted)),
-        "mae": float(mean_absolute_error(truth, predicted)),
-        "r2": float(r2_score(truth, predicted)),
-    }
+def _calibration_pairs(predictions: HoldoutPredictions) -> tuple[np.ndarray, np.ndarray]:
+    """(probability, outcome) pairs: the positive class (binary) or the top label (multiclass)."""
+    matrix, classes = predictions.probabilities, predictions.classes
+    assert matrix is not None and classes is not None
+    if predictions.positive is not None:
+        column = classes.index(predictions.positive)
+        return matrix[:, column], (predictions.truth == predictions.positive).astype(np.float64)
+    return matrix.max(axis=1), (predictions.truth == predictions.predicted).astype(np.float64)
+
+
+def _regression(truth: np.ndarray, predicted: np.ndarray, name: str) -> float:
+    if name == "rmse":
+        return float(root_mean_squared_error(truth, predicted))
+    if name == "mae":
+        return float(mean_absolute_error(truth, predicted))
+    if name == "r2":
+        value = float(r2_score(truth, predicted))
+        return value if math.isfinite(value) else math.nan
+    raise EvaluationError(f"unknown regression metric {name!r}")

@@ -68,6 +68,12 @@ class FunctionHost:
             context = LocalLambdaContext(function_name or function, spec.memory_mb, spec.timeout_s)
             return module.lambda_handler(event, context)
 
+    def prepare(self, function: str, *, env: Mapping[str, str] | None = None) -> None:
+        """Initialise the function's container now (its init errors raise here), so ``invoke`` times the handler."""
+        overrides = dict(env or {})
+        with self._lock, _environment(overrides):
+            self._module(function, overrides)
+
     def _module(self, function: str, env: dict[str, str]) -> ModuleType:
         key = (function, tuple(sorted(env.items())))
         module = self._modules.get(key)

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from sluice.config import ProjectConfig
+from sluice.local.captures import staging_prefix
+from sluice.local.notifications import provision_notifications
 from sluice.naming import EVENT_SOURCE
+from sluice.predict.capture import ENV_CAPTURE_BATCH, ENV_CAPTURE_RATE, ENV_CAPTURE_STREAM
 from sluice.settings import Settings
-from sluice.wiring import FUNCTIONS, ROUTES, PatternContext, Route, ScheduleTrigger
+from sluice.wiring import FUNCTIONS, RETRAIN_SCHEDULE_KIND, ROUTES, PatternContext, Route, ScheduleTrigger
 
 ENDPOINT_ALARMS = (("errors", "Errors", "Sum"), ("latency-p99", "Duration", "p99"))
 OBSERVER = "observer"
@@ -24,7 +27,11 @@ class Provisioned:
 
     route_queues: dict[str, str] = field(default_factory=dict)
     observer_queue: str = ""
+    notifications_queue: str = ""
     schedule_rules: dict[str, str] = field(default_factory=dict)
+    """The retrain schedule rule of each model."""
+    schedules: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Every schedule rule: (route name, model) → rule ARN."""
     alarms: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -37,7 +44,10 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
     ctx = PatternContext(data_bucket=settings.data_bucket, names=settings.names)
     for route in ROUTES:
         if isinstance(route.trigger, ScheduleTrigger):
-            provisioned.schedule_rules.update(_schedules(clients.events, settings, config, route))
+            for model, arn in _schedules(clients.events, settings, config, route).items():
+                provisioned.schedules[(route.name, model)] = arn
+                if route.trigger.kind == RETRAIN_SCHEDULE_KIND:
+                    provisioned.schedule_rules[model] = arn
             continue
         queue_url, queue_arn = _queue(clients.sqs, f"{settings.prefix}-route-{route.name}")
         bus = settings.event_bus if route.on_sluice_bus else "default"
@@ -46,9 +56,13 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
         clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": route.function, "Arn": queue_arn}])
         provisioned.route_queues[route.name] = queue_url
     provisioned.observer_queue = _observer(clients, settings)
+    provisioned.notifications_queue = provision_notifications(clients, settings)
     role_arn = _role(clients.iam, settings)
     for model in config.names:
-        _predict_function(clients.awslambda, settings, model, role_arn, functions_dir)
+        _capture_stream(clients.firehose, settings, model, role_arn)
+        capture = {ENV_CAPTURE_STREAM: settings.names.capture_stream(model),
+                   ENV_CAPTURE_RATE: str(config.model(model).monitoring.capture_rate), ENV_CAPTURE_BATCH: "1"}
+        _predict_function(clients.awslambda, settings, model, role_arn, functions_dir, capture)
         provisioned.alarms[model] = _alarms(clients.cloudwatch, settings, model)
     return provisioned
 
@@ -84,14 +98,28 @@ def _queue(sqs: Any, name: str) -> tuple[str, str]:
 
 
 def _schedules(events: Any, settings: Settings, config: ProjectConfig, route: Route) -> dict[str, str]:
+    assert isinstance(route.trigger, ScheduleTrigger)
     rules = {}
     for model in config.models.values():
-        if not model.training.retrain_schedule:
+        expression = route.trigger.expression(model)
+        if not expression:
             continue
-        name = settings.names.retrain_rule(model.name)
-        events.put_rule(Name=name, ScheduleExpression=model.training.retrain_schedule)
+        name = route.trigger.rule_name(settings.names, model.name)
+        events.put_rule(Name=name, ScheduleExpression=expression)
         rules[model.name] = events.describe_rule(Name=name)["Arn"]
     return rules
+
+
+def _capture_stream(firehose: Any, settings: Settings, model: str, role_arn: str) -> None:
+    """The model's capture stream. moto delivers raw JSON lines (no Parquet conversion): the runtime converts
+    what lands under the staging prefix into ``captures/<model>/date=…/`` Parquet, as Firehose would."""
+    firehose.create_delivery_stream(
+        DeliveryStreamName=settings.names.capture_stream(model), DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": role_arn, "BucketARN": f"arn:aws:s3:::{settings.data_bucket}",
+            "Prefix": staging_prefix(model), "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 60},
+        },
+    )
 
 
 def _observer(clients: Any, settings: Settings) -> str:
@@ -112,7 +140,8 @@ def _role(iam: Any, settings: Settings) -> str:
     return arn
 
 
-def _predict_function(awslambda: Any, settings: Settings, model: str, role_arn: str, functions_dir: Path) -> None:
+def _predict_function(awslambda: Any, settings: Settings, model: str, role_arn: str, functions_dir: Path,
+                      capture: dict[str, str]) -> None:
     spec = FUNCTIONS["predict"]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as bundle:
@@ -121,7 +150,7 @@ def _predict_function(awslambda: Any, settings: Settings, model: str, role_arn: 
         FunctionName=settings.names.predict_function(model), Runtime="python3.11", Role=role_arn,
         Handler="app.lambda_handler", Code={"ZipFile": archive.getvalue()}, MemorySize=spec.memory_mb,
         Timeout=spec.timeout_s, Description=spec.description,
-        Environment={"Variables": {**settings.to_env(), "SLUICE_MODEL": model}},
+        Environment={"Variables": {**settings.to_env(), "SLUICE_MODEL": model, **capture}},
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
-import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,13 +16,19 @@ from typing import Any
 
 import boto3
 
+from sluice import clock as sluice_clock
 from sluice.clock import Clock, system_clock
 from sluice.config import ProjectConfig, load_config
 from sluice.local import aws_events
+from sluice.local.captures import deliver_staged
+from sluice.local.cloudwatch import ingest_emf, install_percentiles, record_invocation
 from sluice.local.host import FunctionHost, find_functions_dir
+from sluice.local.notifications import notification_queue_url, read_notification
 from sluice.local.provision import Provisioned, provision
+from sluice.local.router import WeightedRouter
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.settings import Settings
+from sluice.storage import ObjectStore
 from sluice.wiring import ROUTES, ScheduleTrigger
 
 REGION = "us-east-1"
@@ -31,6 +39,8 @@ QUIET_ENV = {
     "POWERTOOLS_DEV": "false",
 }
 MAX_DISPATCH_ROUNDS = 200
+# The predict function's EMF (per-version prediction metrics) is read from its output: metrics on for it.
+PREDICT_ENV = {"POWERTOOLS_METRICS_DISABLED": "false"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,8 @@ class LocalCloud:
         self.settings = Settings.local(prefix)
         self.functions_dir = functions_dir or find_functions_dir()
         self.timeline: list[TimelineEntry] = []
-        self._router = random.Random(seed)
+        self.router = WeightedRouter(seed)
+        """The router of the predict endpoint (alias ``live`` and its weights)."""
         self._clock = clock
         self._quiet = quiet
         self._endpoint_url = endpoint_url
@@ -87,7 +98,10 @@ class LocalCloud:
             events=boto3.client("events", region_name=REGION), sqs=boto3.client("sqs", region_name=REGION),
             iam=boto3.client("iam", region_name=REGION), awslambda=boto3.client("lambda", region_name=REGION),
             cloudwatch=boto3.client("cloudwatch", region_name=REGION),
+            sns=boto3.client("sns", region_name=REGION),
+            firehose=boto3.client("firehose", region_name=REGION),
         )
+        install_percentiles()
         if provision_resources:
             self.provisioned = provision(self.clients, self.settings, self.config, self.functions_dir)
         else:
@@ -95,6 +109,8 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
+        if self._clock is system_clock:
+            sluice_clock.reset()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -135,14 +151,47 @@ class LocalCloud:
         self.record("drop", key, {"bytes": source.stat().st_size})
         return key
 
-    def fire_schedule(self, model: str) -> list[Any]:
-        """Fire a model's retrain schedule now (moto never fires schedules)."""
-        rule_arn = self.provisioned.schedule_rules.get(model)
+    def now(self) -> float:
+        """The runtime's time (epoch seconds; advanced by ``advance``)."""
+        return self._clock()
+
+    def advance(self, minutes: float) -> float:
+        """Let ``minutes`` pass for everything in this process (bake times without sleeping)."""
+        if self._clock is not system_clock:
+            raise RuntimeError("advance() needs the runtime's default clock")
+        now = sluice_clock.advance(minutes * 60)
+        self.record("clock", f"+{minutes:g} min", {})
+        return now
+
+    def fire_schedule(self, model: str, schedule: str = "retrain-schedule") -> list[Any]:
+        """Fire a model's schedule (the route named ``schedule``) now: moto never fires schedules."""
+        rule_arn = self.provisioned.schedules.get((schedule, model))
         if rule_arn is None:
-            raise KeyError(f"{model} has no retrain schedule in {self.config_path.name}")
+            raise KeyError(f"{model} has no {schedule} in {self.config_path.name}")
+        self.deliver_captures()
         event = aws_events.scheduled_event(rule_arn, region=REGION, now=self._clock())
         self.record("event", "Scheduled Event", {"rule": rule_arn.rsplit("/", 1)[-1]})
-        return [self.invoke(route.function, event) for route in ROUTES if isinstance(route.trigger, ScheduleTrigger)]
+        return [self.invoke(route.function, event) for route in ROUTES if route.name == schedule]
+
+    def fire_release_checks(self) -> list[Any]:
+        """Fire the deployment-check schedule of every model with a release in progress or queued (moto never
+        fires schedules; `sluice local` calls this every minute, as the rate(1 minute) rule would)."""
+        from sluice.registry import DynamoDBRegistry
+        from sluice.wiring.routes import DEPLOYMENT_CHECK_KIND
+
+        registry = DynamoDBRegistry(self.clients.dynamodb, self.settings.registry_table)
+        results = []
+        for (route, model), _ in sorted(self.provisioned.schedules.items()):
+            if route != DEPLOYMENT_CHECK_KIND:
+                continue
+            if registry.get_deployment(model) is not None or registry.queued_deployments(model):
+                results.extend(self.fire_schedule(model, route))
+        return results
+
+    def deliver_captures(self) -> int:
+        """Do what Firehose does between the stream and S3: staged capture batches → partitioned Parquet."""
+        store = ObjectStore(self.clients.s3, self.settings.data_bucket)
+        return sum(deliver_staged(store, model) for model in self.config.names)
 
     def set_alarm(self, model: str, kind: str = "errors", *, state: str = "ALARM",
                   reason: str = "Threshold Crossed: 1 datapoint was greater than or equal to the threshold") -> None:
@@ -176,6 +225,7 @@ class LocalCloud:
     def run_until_idle(self, *, raise_errors: bool = True) -> int:
         """Deliver queued events to their functions until nothing is left; returns how many ran."""
         delivered = 0
+        self.deliver_captures()
         for _ in range(MAX_DISPATCH_ROUNDS):
             moved = self._drain_observer()
             for route in ROUTES:
@@ -201,12 +251,22 @@ class LocalCloud:
         raise RuntimeError(f"events still flowing after {MAX_DISPATCH_ROUNDS} rounds")
 
     def _drain_observer(self) -> int:
-        seen = 0
+        seen = self._drain_notifications()
         for message in self._receive(self.provisioned.observer_queue):
             event = json.loads(message["Body"])
             self.clients.sqs.delete_message(QueueUrl=self.provisioned.observer_queue,
                                             ReceiptHandle=message["ReceiptHandle"])
             self.record("event", str(event.get("detail-type")), dict(event.get("detail") or {}))
+            seen += 1
+        return seen
+
+    def _drain_notifications(self) -> int:
+        url = self.provisioned.notifications_queue
+        seen = 0
+        for message in self._receive(url):
+            self.clients.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            subject, detail = read_notification(message["Body"])
+            self.record("notify", subject, detail)
             seen += 1
         return seen
 
@@ -233,31 +293,49 @@ class LocalCloud:
             known = ", ".join(self.config.names)
             return EndpointResponse(404, {"error": f"no model at {path}; serving: {known}"}, "")
         function_name = self.settings.names.predict_function(model)
-        version = self._route_live(function_name)
+        alias = self.live_alias(function_name)
+        version = "$LATEST" if alias is None else self.router.choose(alias)
         configuration = self.clients.awslambda.get_function_configuration(FunctionName=function_name,
                                                                            Qualifier=version)
-        env = dict((configuration.get("Environment") or {}).get("Variables", {}))
+        env = {**(configuration.get("Environment") or {}).get("Variables", {}), **PREDICT_ENV}
         event = aws_events.function_url_event(method, path, body, headers or {}, now=self._clock())
-        response = self._host.invoke("predict", event, env=env, function_name=function_name)
+        output = io.StringIO()
+        failure: Exception | None = None
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(output):
+            try:
+                self._host.prepare("predict", env=env)  # init (model load) is not part of Duration
+                started = time.perf_counter()
+                response = self._host.invoke("predict", event, env=env, function_name=function_name)
+            except Exception as error:  # the function failed: Lambda's frontend answers 502 and counts an error
+                failure = error
+        duration_ms = (time.perf_counter() - started) * 1000
+        self._play_cloudwatch(function_name, version, output.getvalue(), duration_ms, failure is not None)
+        if failure is not None:
+            return EndpointResponse(502, {"error": f"the function failed: {type(failure).__name__}"}, version)
         return EndpointResponse(int(response["statusCode"]), json.loads(response["body"]), version)
+
+    def live_alias(self, function_name: str) -> dict[str, Any] | None:
+        """Alias ``live`` of a predict function as GetAlias returns it (None before it exists)."""
+        try:
+            alias: dict[str, Any] = self.clients.awslambda.get_alias(FunctionName=function_name, Name=LIVE_ALIAS)
+        except self.clients.awslambda.exceptions.ResourceNotFoundException:
+            return None
+        return alias
+
+    def _play_cloudwatch(self, function_name: str, version: str, output: str, duration_ms: float,
+                         error: bool) -> None:
+        """Lambda's per-version metrics and the EMF in the function's output, as AWS would record them."""
+        now = self._clock()
+        if version != "$LATEST":
+            record_invocation(self.clients.cloudwatch, function_name, version, duration_ms=duration_ms, error=error,
+                              at=now)
+        for line in ingest_emf(self.clients.cloudwatch, output, at=now):
+            print(line, file=sys.stdout)
 
     def predict(self, model: str, instances: list[dict[str, Any]]) -> EndpointResponse:
         body = json.dumps({"instances": instances}).encode()
         return self.http("POST", f"/v1/models/{model}:predict", body, {"Content-Type": "application/json"})
-
-    def _route_live(self, function_name: str) -> str:
-        """Pick the version alias ``live`` sends this request to, honouring its weights."""
-        try:
-            alias = self.clients.awslambda.get_alias(FunctionName=function_name, Name=LIVE_ALIAS)
-        except self.clients.awslambda.exceptions.ResourceNotFoundException:
-            return "$LATEST"
-        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-        draw = self._router.random()
-        for version, weight in sorted(weights.items()):
-            if draw < weight:
-                return str(version)
-            draw -= weight
-        return str(alias["FunctionVersion"])
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -270,12 +348,18 @@ class LocalCloud:
             found.route_queues[route.name] = self.clients.sqs.get_queue_url(
                 QueueName=f"{self.settings.prefix}-route-{route.name}")["QueueUrl"]
         found.observer_queue = self.clients.sqs.get_queue_url(QueueName=f"{self.settings.prefix}-observer")["QueueUrl"]
-        for model in self.config.names:
-            try:
-                rule = self.clients.events.describe_rule(Name=self.settings.names.retrain_rule(model))
-                found.schedule_rules[model] = rule["Arn"]
-            except self.clients.events.exceptions.ResourceNotFoundException:
+        found.notifications_queue = notification_queue_url(self.clients, self.settings)
+        for route in ROUTES:
+            if not isinstance(route.trigger, ScheduleTrigger):
                 continue
+            for model in self.config.names:
+                try:
+                    rule = self.clients.events.describe_rule(Name=route.trigger.rule_name(self.settings.names, model))
+                except self.clients.events.exceptions.ResourceNotFoundException:
+                    continue
+                found.schedules[(route.name, model)] = rule["Arn"]
+                if route.name == "retrain-schedule":
+                    found.schedule_rules[model] = rule["Arn"]
         return found
 
 

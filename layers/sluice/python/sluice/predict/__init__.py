@@ -5,7 +5,17 @@ Imports neither pandas, pyarrow nor scipy: the predict package stays slim and st
 
 from __future__ import annotations
 
+from sluice.predict.capture import CaptureBuffer, FirehoseSink, buffer_from_env
 from sluice.predict.http import HttpError, HttpRequest, json_response, parse_http_event
 from sluice.predict.service import PredictService
 
-__all__ = ["HttpError", "HttpRequest", "PredictService", "json_response", "parse_http_event"]
+__all__ = [
+    "CaptureBuffer",
+    "FirehoseSink",
+    "HttpError",
+    "HttpRequest",
+    "PredictService",
+    "buffer_from_env",
+    "json_response",
+    "parse_http_event",
+]

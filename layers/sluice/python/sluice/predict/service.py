@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from sluice.endpoint import PinnedModel
+from sluice.predict.capture import CaptureBuffer
 from sluice.predict.http import HttpError, json_response, parse_http_event, parse_json_body
-from sluice.serving import InvalidInstances, OnnxModel
+from sluice.serving import InvalidInstances, Prediction, ServedModel
 
 PREDICT_PATH = re.compile(r"^/v1/models/(?P<model>[A-Za-z0-9_.-]+)(?P<verb>:predict)?/?$")
-ModelLoader = Callable[[PinnedModel], OnnxModel]
+ModelLoader = Callable[[PinnedModel], ServedModel]
+PredictionObserver = Callable[[list[dict[str, Any]], Prediction, ServedModel], None]
 
 
 class PredictService:
     """The predict endpoint of one model; ``pinned`` is None until a model is deployed."""
 
-    def __init__(self, model_name: str, pinned: PinnedModel | None, loader: ModelLoader) -> None:
+    def __init__(self, model_name: str, pinned: PinnedModel | None, loader: ModelLoader, *,
+                 capture: CaptureBuffer | None = None, observer: PredictionObserver | None = None) -> None:
         self._model_name = model_name
+        self.observer = observer
+        self.capture = capture
         self._pinned = pinned
         self._loader = loader
-        self._model: OnnxModel | None = None
+        self._model: ServedModel | None = None
         self.load_seconds: float | None = None
 
     def warm(self) -> None:
@@ -66,6 +72,14 @@ class PredictService:
                                     "model_version": str(self._pinned.version)}
         if prediction.probabilities is not None:
             response["probabilities"] = prediction.probabilities
+        if self.observer is not None:
+            self.observer(document["instances"], prediction, model)
+        response["request_id"] = request_id = _request_id(event)
+        if self.capture is not None and self.capture.sampled():
+            self.capture.record(request_id=request_id, model_version=response["model_version"],
+                                instances=document["instances"], outputs=prediction.outputs,
+                                probabilities=prediction.probabilities,
+                                kinds={spec.name: spec.kind for spec in model.signature.inputs})
         return json_response(200, response)
 
     def _metadata(self) -> dict[str, Any]:
@@ -76,9 +90,16 @@ class PredictService:
                 "task": signature.task, "inputs": [{"name": i.name, "kind": i.kind} for i in signature.inputs],
                 "classes": list(signature.classes) if signature.classes else None}
 
-    def _loaded(self) -> OnnxModel:
+    def _loaded(self) -> ServedModel:
         if self._pinned is None:
             raise HttpError(503, f"no version of {self._model_name!r} is deployed yet")
         self.warm()
         assert self._model is not None
         return self._model
+
+
+def _request_id(event: dict[str, Any]) -> str:
+    """The caller's ``X-Request-Id`` (feedback joins on it), else the request id of the HTTP event."""
+    headers = {str(key).lower(): value for key, value in (event.get("headers") or {}).items()}
+    given = headers.get("x-request-id") or (event.get("requestContext") or {}).get("requestId")
+    return str(given)[:128] if given else str(uuid.uuid4())

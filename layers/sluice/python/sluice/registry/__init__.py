@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from sluice.registry.dynamodb import DynamoDBRegistry
-from sluice.registry.entities import AliasPointer, AuditEntry, DatasetRecord, ModelVersion, Status
+from sluice.registry.entities import (
+    AliasPointer,
+    AuditEntry,
+    DatasetRecord,
+    Deployment,
+    ModelVersion,
+    QueuedDeployment,
+    Status,
+)
 from sluice.registry.errors import (
     ConcurrentUpdateError,
     DeployLockHeldError,
+    DeploymentInProgressError,
     IllegalTransitionError,
     RegistryError,
     VersionNotFoundError,
@@ -21,9 +30,12 @@ __all__ = [
     "ConcurrentUpdateError",
     "DatasetRecord",
     "DeployLockHeldError",
+    "Deployment",
+    "DeploymentInProgressError",
     "DynamoDBRegistry",
     "IllegalTransitionError",
     "ModelVersion",
+    "QueuedDeployment",
     "RegistryError",
     "RegistryStore",
     "Status",

@@ -8,7 +8,15 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from sluice.registry.entities import AliasPointer, AuditEntry, DatasetRecord, ModelVersion, Status
+from sluice.registry.entities import (
+    AliasPointer,
+    AuditEntry,
+    DatasetRecord,
+    Deployment,
+    ModelVersion,
+    QueuedDeployment,
+    Status,
+)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -32,6 +40,14 @@ def dataset_sk(data_version: str) -> str:
 
 LATEST_DATASET_SK = "DATASET_LATEST"
 DEPLOY_LOCK_SK = "LOCK#deploy"
+ACTIVE_DEPLOYMENT_SK = "DEPLOYMENT#active"
+ENDPOINT_CHANGED_SK = "ENDPOINT#changed"
+QUEUED_DEPLOYMENT_PREFIX = "DEPLOYMENT#queued#"
+
+
+def queued_deployment_sk(version: int) -> str:
+    return f"{QUEUED_DEPLOYMENT_PREFIX}{version:06d}"
+
 AUDIT_PREFIX = "AUDIT#"
 VERSION_PREFIX = "VERSION#"
 
@@ -78,6 +94,8 @@ def version_from(document: dict[str, Any]) -> ModelVersion:
         gate_reasons=tuple(document.get("gate_reasons", ())),
         artifact_prefix=document.get("artifact_prefix", ""),
         artifact_sha256=document.get("artifact_sha256", ""),
+        pipeline_sha256=document.get("pipeline_sha256", ""),
+        serving=document.get("serving", "onnx"),
         lineage=document.get("lineage", {}),
         lambda_version=document.get("lambda_version", ""),
         replaced_version=document.get("replaced_version"),
@@ -104,7 +122,30 @@ def audit_from(document: dict[str, Any]) -> AuditEntry:
         reason=document.get("reason", ""),
         actor=document.get("actor", ""),
         correlation_id=document.get("correlation_id", ""),
+        trigger=document.get("trigger", ""),
     )
+
+
+def deployment_document(deployment: Deployment) -> dict[str, Any]:
+    return {"pk": model_pk(deployment.model), "sk": ACTIVE_DEPLOYMENT_SK, **deployment.__dict__}
+
+
+def deployment_from(document: dict[str, Any]) -> Deployment:
+    return Deployment(
+        model=document["model"], version=int(document["version"]), strategy=document["strategy"],
+        stage=int(document["stage"]), stages=int(document["stages"]), weight=float(document["weight"]),
+        started_at=document["started_at"], stage_started_at=document["stage_started_at"],
+        next_check_at=document["next_check_at"],
+        candidate_lambda_version=str(document["candidate_lambda_version"]),
+        live_version=int(document["live_version"]), live_lambda_version=str(document["live_lambda_version"]),
+        correlation_id=document.get("correlation_id", ""), revision=int(document["revision"]),
+        extensions=int(document.get("extensions", 0)),
+    )
+
+
+def queued_from(document: dict[str, Any]) -> QueuedDeployment:
+    return QueuedDeployment(model=document["model"], version=int(document["version"]),
+                            correlation_id=document.get("correlation_id", ""), queued_at=document["queued_at"])
 
 
 def dataset_from(document: dict[str, Any]) -> DatasetRecord:
@@ -115,4 +156,5 @@ def dataset_from(document: dict[str, Any]) -> DatasetRecord:
         data_key=document["data_key"],
         sources=tuple(document.get("sources", ())),
         accepted_at=document["accepted_at"],
+        contract_version=str(document.get("contract_version", "")),
     )

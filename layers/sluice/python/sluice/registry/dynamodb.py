@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from sluice.clock import Clock, iso, system_clock
 from sluice.registry import codec
-from sluice.registry.entities import AliasPointer, AuditEntry, DatasetRecord, ModelVersion, Status
+from sluice.registry.entities import (
+    AliasPointer,
+    AuditEntry,
+    DatasetRecord,
+    Deployment,
+    ModelVersion,
+    QueuedDeployment,
+    Status,
+)
 from sluice.registry.errors import (
     ConcurrentUpdateError,
     DeployLockHeldError,
+    DeploymentInProgressError,
     RegistryError,
     VersionNotFoundError,
 )
@@ -36,8 +46,10 @@ class DynamoDBRegistry(RegistryStore):
 
     def claim_version(
         self, model: str, *, data_version: str, code_version: str, lineage: dict[str, Any], actor: str,
-        correlation_id: str,
+        correlation_id: str, claim_key: str | None = None,
     ) -> ModelVersion:
+        if claim_key is not None and (claimed := self._claimed(model, claim_key)) is not None:
+            return claimed
         for _ in range(_CLAIM_ATTEMPTS):
             latest = self._latest_version_number(model)
             now = self._now()
@@ -48,16 +60,28 @@ class DynamoDBRegistry(RegistryStore):
             }
             audit = self._audit_put(model, f"v{latest + 1}", "created (training)", "training started", actor,
                                     correlation_id, now)
+            operations = [
+                {"Put": {"TableName": self._table, "Item": codec.to_item(document),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                audit,
+            ]
+            if claim_key is not None:  # the key → version marker, written with the version or not at all
+                marker = {"pk": codec.model_pk(model), "sk": _claim_sk(claim_key), "model": model,
+                          "version": latest + 1, "claimed_at": now}
+                operations.append({"Put": {"TableName": self._table, "Item": codec.to_item(marker),
+                                           "ConditionExpression": "attribute_not_exists(pk)"}})
             try:
-                self._transact([
-                    {"Put": {"TableName": self._table, "Item": codec.to_item(document),
-                             "ConditionExpression": "attribute_not_exists(pk)"}},
-                    audit,
-                ])
+                self._transact(operations)
             except ConcurrentUpdateError:
+                if claim_key is not None and (claimed := self._claimed(model, claim_key)) is not None:
+                    return claimed  # the same claim won concurrently
                 continue
             return codec.version_from(document)
         raise ConcurrentUpdateError(f"could not claim a version of {model} after {_CLAIM_ATTEMPTS} attempts")
+
+    def _claimed(self, model: str, claim_key: str) -> ModelVersion | None:
+        marker = self._get(codec.model_pk(model), _claim_sk(claim_key))
+        return None if marker is None else self.get_version(model, int(marker["version"]))
 
     def get_version(self, model: str, version: int) -> ModelVersion:
         item = self._get(codec.model_pk(model), codec.version_sk(version))
@@ -90,6 +114,7 @@ class DynamoDBRegistry(RegistryStore):
 
     def promote(
         self, model: str, version: int, *, lambda_version: str, reason: str, actor: str, correlation_id: str,
+        deployment: Deployment | None = None, trigger: str = "",
     ) -> ModelVersion:
         candidate = self.get_version(model, version)
         check_transition(candidate.status, Status.LIVE)
@@ -102,18 +127,22 @@ class DynamoDBRegistry(RegistryStore):
                                 {"lambda_version": lambda_version, "replaced_version": replaced}),
             self._alias_put(model, LIVE, version, lambda_version, live, now),
             self._audit_put(model, f"v{version}", f"{candidate.status.value} → live", reason, actor,
-                            correlation_id, now),
+                            correlation_id, now, trigger=trigger),
         ]
         if live is not None:
             operations.append(self._status_update(model, live.version, Status.LIVE, Status.PREVIOUS, now, {}))
             operations.append(self._alias_put(model, PREVIOUS, live.version, live.lambda_version, previous, now))
             operations.append(self._audit_put(model, f"v{live.version}", "live → previous",
-                                              f"replaced by v{version}", actor, correlation_id, now, seq=1))
+                                              f"replaced by v{version}", actor, correlation_id, now, seq=1,
+                                              trigger=trigger))
+        if deployment is not None:
+            operations.append(self._deployment_delete(deployment))
+        operations.append(self._endpoint_changed(model, now))
         self._transact(operations)
         return self.get_version(model, version)
 
     def rollback(
-        self, model: str, *, reason: str, actor: str, correlation_id: str
+        self, model: str, *, reason: str, actor: str, correlation_id: str, trigger: str = "",
     ) -> tuple[ModelVersion, ModelVersion]:
         live = self.get_alias(model, LIVE)
         previous = self.get_alias(model, PREVIOUS)
@@ -127,9 +156,10 @@ class DynamoDBRegistry(RegistryStore):
             self._status_update(model, live.version, Status.LIVE, Status.ROLLED_BACK, now, {}),
             self._status_update(model, target.version, Status.PREVIOUS, Status.LIVE, now, {}),
             self._alias_put(model, LIVE, target.version, target.lambda_version, live, now),
-            self._audit_put(model, f"v{live.version}", "live → rolled_back", reason, actor, correlation_id, now),
+            self._audit_put(model, f"v{live.version}", "live → rolled_back", reason, actor, correlation_id, now,
+                            trigger=trigger),
             self._audit_put(model, f"v{target.version}", "previous → live", f"rollback from v{live.version}",
-                            actor, correlation_id, now, seq=1),
+                            actor, correlation_id, now, seq=1, trigger=trigger),
         ]
         earlier = self._known_good(model, target.replaced_version)
         if earlier is not None:
@@ -140,28 +170,135 @@ class DynamoDBRegistry(RegistryStore):
                 "ConditionExpression": "revision = :rev",
                 "ExpressionAttributeValues": {":rev": {"N": str(previous.revision)}},
             }})
+        operations.append(self._endpoint_changed(model, now))
         self._transact(operations)
         return self.get_version(model, live.version), self.get_version(model, target.version)
 
     def history(self, model: str) -> list[AuditEntry]:
         return [codec.audit_from(item) for item in self._query(model, codec.AUDIT_PREFIX)]
 
+    # -- releases in progress ---------------------------------------------------------------------
+
+    def get_deployment(self, model: str) -> Deployment | None:
+        item = self._get(codec.model_pk(model), codec.ACTIVE_DEPLOYMENT_SK)
+        return None if item is None else codec.deployment_from(item)
+
+    def start_deployment(
+        self, deployment: Deployment, *, reason: str, actor: str, trigger: str = "",
+    ) -> Deployment:
+        model = deployment.model
+        candidate = self.get_version(model, deployment.version)
+        check_transition(candidate.status, Status.CANARY)
+        now = self._now()
+        try:
+            self._transact([
+                {"Put": {"TableName": self._table, "Item": codec.to_item(codec.deployment_document(deployment)),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                self._status_update(model, deployment.version, candidate.status, Status.CANARY, now,
+                                    {"lambda_version": deployment.candidate_lambda_version}),
+                self._audit_put(model, f"v{deployment.version}", f"{candidate.status.value} → canary", reason,
+                                actor, deployment.correlation_id, now, trigger=trigger),
+                self._endpoint_changed(model, now),
+            ])
+        except ConcurrentUpdateError as error:
+            active = self.get_deployment(model)
+            if active is not None:
+                raise DeploymentInProgressError(
+                    f"{active.label} is in progress (stage {active.stage + 1}/{active.stages}, started "
+                    f"{active.started_at})") from error
+            raise
+        return deployment
+
+    def update_deployment(
+        self, current: Deployment, updated: Deployment, *, change: str, reason: str, actor: str, trigger: str = "",
+    ) -> Deployment:
+        stored = replace(updated, revision=current.revision + 1)
+        now = self._now()
+        self._transact([
+            {"Put": {"TableName": self._table, "Item": codec.to_item(codec.deployment_document(stored)),
+                     "ConditionExpression": "revision = :rev",
+                     "ExpressionAttributeValues": {":rev": {"N": str(current.revision)}}}},
+            self._audit_put(current.model, f"v{current.version}", change, reason, actor, current.correlation_id,
+                            now, trigger=trigger),
+        ])
+        return stored
+
+    def end_deployment(
+        self, current: Deployment, *, to: Status, reason: str, actor: str, trigger: str = "",
+    ) -> ModelVersion:
+        check_transition(Status.CANARY, to)
+        now = self._now()
+        self._transact([
+            self._deployment_delete(current),
+            self._status_update(current.model, current.version, Status.CANARY, to, now, {}),
+            self._audit_put(current.model, f"v{current.version}", f"canary → {to.value}", reason, actor,
+                            current.correlation_id, now, trigger=trigger),
+            self._endpoint_changed(current.model, now),
+        ])
+        return self.get_version(current.model, current.version)
+
+    def queue_deployment(self, model: str, version: int, *, correlation_id: str, actor: str, trigger: str = ""
+                         ) -> bool:
+        now = self._now()
+        document = {"pk": codec.model_pk(model), "sk": codec.queued_deployment_sk(version), "model": model,
+                    "version": version, "correlation_id": correlation_id, "queued_at": now}
+        try:
+            self._transact([
+                {"Put": {"TableName": self._table, "Item": codec.to_item(document),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                self._audit_put(model, f"v{version}", "queued for release", "another release is in progress",
+                                actor, correlation_id, now, trigger=trigger),
+            ])
+        except ConcurrentUpdateError:
+            return False
+        return True
+
+    def queued_deployments(self, model: str) -> list[QueuedDeployment]:
+        return [codec.queued_from(item) for item in self._query(model, codec.QUEUED_DEPLOYMENT_PREFIX)]
+
+    def take_queued(self, model: str, version: int) -> bool:
+        try:
+            self._db.delete_item(TableName=self._table, Key=self._key(model, codec.queued_deployment_sk(version)),
+                                 ConditionExpression="attribute_exists(pk)")
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def last_endpoint_change(self, model: str) -> str | None:
+        marker = self._get(codec.model_pk(model), codec.ENDPOINT_CHANGED_SK)
+        if marker is not None:
+            return str(marker["at"])
+        live = self.get_alias(model, LIVE)
+        return live.updated_at if live else None
+
+    def note(self, model: str, *, subject: str, change: str, reason: str, actor: str, correlation_id: str,
+             trigger: str = "") -> None:
+        self._transact([self._audit_put(model, subject, change, reason, actor, correlation_id, self._now(),
+                                        trigger=trigger)])
+
     # -- datasets ---------------------------------------------------------------------------------
 
-    def record_dataset(self, record: DatasetRecord) -> bool:
+    def record_dataset(self, record: DatasetRecord, *, recorded_by: str | None = None) -> bool:
         document = {
             "pk": codec.model_pk(record.model), "sk": codec.dataset_sk(record.data_version),
             "model": record.model, "data_version": record.data_version, "rows": record.rows,
             "data_key": record.data_key, "sources": list(record.sources), "accepted_at": record.accepted_at,
+            "contract_version": record.contract_version,
         }
+        if recorded_by is not None:
+            document["recorded_by"] = recorded_by
         try:
             self._db.put_item(TableName=self._table, Item=codec.to_item(document),
                               ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
             if not _is_condition_failure(error):
                 raise
-            self._add_sources(record)
-            return False
+            if recorded_by is None or not self._recorded_by(record, recorded_by):
+                self._add_sources(record)
+                return False
+            # the same drop recorded it before a crash: finish the pointer and report it as new again
         pointer = {**document, "sk": codec.LATEST_DATASET_SK}
         try:
             self._db.put_item(
@@ -282,12 +419,24 @@ class DynamoDBRegistry(RegistryStore):
         return {"Put": put}
 
     def _audit_put(self, model: str, subject: str, change: str, reason: str, actor: str, correlation_id: str,
-                   now: str, *, seq: int = 0) -> dict[str, Any]:
+                   now: str, *, seq: int = 0, trigger: str = "") -> dict[str, Any]:
         document = {"pk": codec.model_pk(model), "sk": f"{codec.AUDIT_PREFIX}{now}#{seq}#{uuid.uuid4().hex[:8]}",
                     "model": model, "at": now, "subject": subject, "change": change, "reason": reason,
-                    "actor": actor, "correlation_id": correlation_id}
+                    "actor": actor, "correlation_id": correlation_id, "trigger": trigger or None}
         return {"Put": {"TableName": self._table, "Item": codec.to_item(document),
                         "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def _endpoint_changed(self, model: str, now: str) -> dict[str, Any]:
+        """Traffic moved (promote, rollback, release start or end): what stale alarms are judged against."""
+        return {"Put": {"TableName": self._table, "Item": codec.to_item(
+            {"pk": codec.model_pk(model), "sk": codec.ENDPOINT_CHANGED_SK, "model": model, "at": now})}}
+
+    def _deployment_delete(self, deployment: Deployment) -> dict[str, Any]:
+        return {"Delete": {
+            "TableName": self._table, "Key": self._key(deployment.model, codec.ACTIVE_DEPLOYMENT_SK),
+            "ConditionExpression": "revision = :rev",
+            "ExpressionAttributeValues": {":rev": {"N": str(deployment.revision)}},
+        }}
 
     def _transact(self, operations: list[dict[str, Any]]) -> None:
         try:
@@ -297,6 +446,11 @@ class DynamoDBRegistry(RegistryStore):
             if code in ("TransactionCanceledException", "ConditionalCheckFailedException"):
                 raise ConcurrentUpdateError(f"registry changed concurrently: {error}") from error
             raise
+
+    def _recorded_by(self, record: DatasetRecord, recorded_by: str) -> bool:
+        """The data version was first recorded by ``recorded_by`` (a rerun of that drop, not another drop)."""
+        existing = self._get(codec.model_pk(record.model), codec.dataset_sk(record.data_version)) or {}
+        return existing.get("recorded_by") == recorded_by
 
     def _add_sources(self, record: DatasetRecord) -> None:
         existing = self._get(codec.model_pk(record.model), codec.dataset_sk(record.data_version)) or {}
@@ -315,6 +469,10 @@ class DynamoDBRegistry(RegistryStore):
         except ClientError as error:
             if not _is_condition_failure(error):
                 raise
+
+
+def _claim_sk(claim_key: str) -> str:
+    return f"CLAIM#{claim_key}"
 
 
 def _is_condition_failure(error: ClientError) -> bool:

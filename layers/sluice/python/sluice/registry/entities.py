@@ -15,6 +15,7 @@ class Status(StrEnum):
     FAILED = "failed"
     APPROVED = "approved"
     REJECTED = "rejected"
+    CANARY = "canary"  # a release in progress (canary, linear, A/B or shadow)
     LIVE = "live"
     PREVIOUS = "previous"
     ROLLED_BACK = "rolled_back"
@@ -40,6 +41,8 @@ class ModelVersion:
     gate_reasons: tuple[str, ...] = ()
     artifact_prefix: str = ""
     artifact_sha256: str = ""
+    pipeline_sha256: str = ""
+    serving: str = "onnx"
     lineage: dict[str, Any] = field(default_factory=dict)
     lambda_version: str = ""
     replaced_version: int | None = None
@@ -72,6 +75,45 @@ class AuditEntry:
     reason: str
     actor: str
     correlation_id: str
+    trigger: str = ""
+    """The event that caused the change: its detail-type and id."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The release in progress of one model (at most one; it doubles as the model's deployment lock)."""
+
+    model: str
+    version: int
+    strategy: str
+    stage: int
+    stages: int
+    weight: float
+    """The candidate's share of live traffic now (0 while shadowing)."""
+    started_at: str
+    stage_started_at: str
+    next_check_at: str
+    candidate_lambda_version: str
+    live_version: int
+    live_lambda_version: str
+    correlation_id: str
+    revision: int = 1
+    extensions: int = 0
+    """How often a check found too little traffic and waited another step."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.strategy} of {self.model} v{self.version}"
+
+
+@dataclass(frozen=True)
+class QueuedDeployment:
+    """An approved version waiting for the model's release in progress to finish."""
+
+    model: str
+    version: int
+    correlation_id: str
+    queued_at: str
 
 
 @dataclass(frozen=True)
@@ -84,3 +126,5 @@ class DatasetRecord:
     data_key: str
     sources: tuple[str, ...]
     accepted_at: str
+    contract_version: str = ""
+    """A hash of the data contract the data was accepted under (see sluice.data.contract_version)."""

@@ -21,3 +21,7 @@ class ConcurrentUpdateError(RegistryError):
 
 class DeployLockHeldError(RegistryError):
     """Another deployment of the same model is in progress."""
+
+
+class DeploymentInProgressError(RegistryError):
+    """The model already has a release in progress (one release per model at a time)."""

@@ -5,7 +5,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from sluice.registry.entities import AliasPointer, AuditEntry, DatasetRecord, ModelVersion, Status
+from sluice.registry.entities import (
+    AliasPointer,
+    AuditEntry,
+    DatasetRecord,
+    Deployment,
+    ModelVersion,
+    QueuedDeployment,
+    Status,
+)
 
 
 class RegistryStore(ABC):
@@ -14,9 +22,13 @@ class RegistryStore(ABC):
     @abstractmethod
     def claim_version(
         self, model: str, *, data_version: str, code_version: str, lineage: dict[str, Any], actor: str,
-        correlation_id: str,
+        correlation_id: str, claim_key: str | None = None,
     ) -> ModelVersion:
-        """Claim the next version number (status ``training``)."""
+        """Claim the next version number (status ``training``).
+
+        With ``claim_key``, a second claim with the same key returns the version the first one claimed
+        (whatever its status now), so a rerun resumes its version instead of leaving a stuck one behind.
+        """
 
     @abstractmethod
     def get_version(self, model: str, version: int) -> ModelVersion: ...
@@ -37,12 +49,16 @@ class RegistryStore(ABC):
     @abstractmethod
     def promote(
         self, model: str, version: int, *, lambda_version: str, reason: str, actor: str, correlation_id: str,
+        deployment: Deployment | None = None, trigger: str = "",
     ) -> ModelVersion:
-        """Make an approved version live; the former live version becomes ``previous``."""
+        """Make an approved (or canary) version live; the former live version becomes ``previous``.
+
+        With ``deployment`` the release in progress ends in the same transaction.
+        """
 
     @abstractmethod
     def rollback(
-        self, model: str, *, reason: str, actor: str, correlation_id: str
+        self, model: str, *, reason: str, actor: str, correlation_id: str, trigger: str = "",
     ) -> tuple[ModelVersion, ModelVersion]:
         """Point ``live`` back at ``previous``; returns (rolled back, now live)."""
 
@@ -50,8 +66,12 @@ class RegistryStore(ABC):
     def history(self, model: str) -> list[AuditEntry]: ...
 
     @abstractmethod
-    def record_dataset(self, record: DatasetRecord) -> bool:
-        """Record an accepted data version; False when it was already known (the source is added)."""
+    def record_dataset(self, record: DatasetRecord, *, recorded_by: str | None = None) -> bool:
+        """Record an accepted data version; False when it was already known (the source is added).
+
+        Recording it again with the ``recorded_by`` (a drop id) that recorded it first — a rerun after a
+        crash — returns True again, so the rerun finishes the work and announces it.
+        """
 
     @abstractmethod
     def latest_dataset(self, model: str) -> DatasetRecord | None: ...
@@ -61,3 +81,47 @@ class RegistryStore(ABC):
 
     @abstractmethod
     def release_deploy_lock(self, model: str, *, owner: str) -> None: ...
+
+    # -- releases in progress (one per model; the record is the model's deployment lock) ----------
+
+    @abstractmethod
+    def get_deployment(self, model: str) -> Deployment | None: ...
+
+    @abstractmethod
+    def start_deployment(
+        self, deployment: Deployment, *, reason: str, actor: str, trigger: str = "",
+    ) -> Deployment:
+        """Record the release and move the candidate approved → canary; DeploymentInProgressError if one runs."""
+
+    @abstractmethod
+    def update_deployment(
+        self, current: Deployment, updated: Deployment, *, change: str, reason: str, actor: str, trigger: str = "",
+    ) -> Deployment:
+        """Replace the record if it is still ``current`` (same revision); audited."""
+
+    @abstractmethod
+    def end_deployment(
+        self, current: Deployment, *, to: Status, reason: str, actor: str, trigger: str = "",
+    ) -> ModelVersion:
+        """Abort: the candidate canary → ``to`` (rolled_back or rejected) and the record is removed."""
+
+    @abstractmethod
+    def queue_deployment(self, model: str, version: int, *, correlation_id: str, actor: str, trigger: str = ""
+                         ) -> bool:
+        """Queue a version behind the release in progress; False when it was already queued."""
+
+    @abstractmethod
+    def queued_deployments(self, model: str) -> list[QueuedDeployment]: ...
+
+    @abstractmethod
+    def take_queued(self, model: str, version: int) -> bool:
+        """Remove a queued version; True for exactly one caller."""
+
+    @abstractmethod
+    def last_endpoint_change(self, model: str) -> str | None:
+        """When ``live`` last moved or the release in progress started (ISO-8601), if ever."""
+
+    @abstractmethod
+    def note(self, model: str, *, subject: str, change: str, reason: str, actor: str, correlation_id: str,
+             trigger: str = "") -> None:
+        """Append an audit entry for something decided without a status change (a skipped rollback)."""

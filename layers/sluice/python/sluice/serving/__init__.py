@@ -11,7 +11,7 @@ from sluice.serving.errors import (
 )
 from sluice.serving.instances import BOOL_TEXT, MAX_INSTANCES, build_inputs
 from sluice.serving.integrity import sha256_hex, verify_sha256
-from sluice.serving.model import OnnxModel, Prediction
+from sluice.serving.model import OnnxModel, Prediction, ServedModel
 from sluice.serving.signature import InputKind, InputSpec, ModelSignature
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "ModelSignature",
     "OnnxModel",
     "Prediction",
+    "ServedModel",
     "ServingError",
     "SignatureError",
     "build_inputs",

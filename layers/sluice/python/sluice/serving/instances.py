@@ -31,14 +31,35 @@ def build_inputs(instances: Any, signature: ModelSignature) -> dict[str, np.ndar
     """
     _check_shape(instances, signature)
     count = len(instances)
-    tensors: dict[str, np.ndarray] = {}
+    float_names = [spec.name for spec in signature.inputs if spec.kind == "float"]
+    tensors = _float_block(instances, float_names)
     for spec in signature.inputs:
+        if spec.kind == "float" and spec.name in tensors:
+            continue
         column = [instance[spec.name] for instance in instances]
         if spec.kind == "float":
             tensors[spec.name] = _float_column(column, spec.name).reshape(count, 1)
         else:
             tensors[spec.name] = _string_column(column, spec.name).reshape(count, 1)
     return tensors
+
+
+def _float_block(instances: list[dict[str, Any]], names: list[str]) -> dict[str, np.ndarray]:
+    """All float inputs converted at once (the common case); ``{}`` when a value needs the careful path."""
+    if not names:
+        return {}
+    rows = [[instance[name] for name in names] for instance in instances]
+    if not {type(value) for row in rows for value in row} <= _NUMBER_TYPES:
+        return {}
+    try:
+        block = np.array(rows, dtype=np.float64)
+    except OverflowError:
+        return {}
+    with np.errstate(over="ignore"):
+        block32 = np.asfortranarray(block, dtype=np.float32)
+    if np.isinf(block32).any():
+        return {}
+    return {name: block32[:, index : index + 1] for index, name in enumerate(names)}
 
 
 def _check_shape(instances: Any, signature: ModelSignature) -> None:

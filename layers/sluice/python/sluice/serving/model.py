@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import onnxruntime as ort
@@ -21,6 +21,15 @@ class Prediction:
 
     outputs: list[Any]
     probabilities: list[dict[str, float]] | None = None
+
+
+class ServedModel(Protocol):
+    """What the endpoint and the evaluation need of a loaded model (ONNX, or the scikit-learn fallback)."""
+
+    @property
+    def signature(self) -> ModelSignature: ...
+
+    def predict(self, instances: list[dict[str, Any]]) -> Prediction: ...
 
 
 class OnnxModel:

@@ -9,7 +9,9 @@ import boto3
 
 from sluice.clock import Clock, system_clock
 from sluice.config import ProjectConfig, load_config
+from sluice.deployment import CloudWatchVariantMetrics, VariantMetrics
 from sluice.events import EventPublisher
+from sluice.notifications import Notifier
 from sluice.registry import DynamoDBRegistry, RegistryStore
 from sluice.settings import Settings
 from sluice.storage import ObjectStore
@@ -27,6 +29,9 @@ class StepContext:
     events: EventPublisher
     lambda_client: Any
     clock: Clock = system_clock
+    notifier: Notifier | None = None
+    metrics: VariantMetrics | None = None
+    """Per-version metrics of releases in progress (CloudWatch)."""
 
     @classmethod
     def from_env(cls, *, clock: Clock = system_clock) -> StepContext:
@@ -41,4 +46,6 @@ class StepContext:
             events=EventPublisher(boto3.client("events"), settings.event_bus),
             lambda_client=boto3.client("lambda"),
             clock=clock,
+            notifier=Notifier(boto3.client("sns"), settings.notifications_topic),
+            metrics=CloudWatchVariantMetrics(boto3.client("cloudwatch")),
         )

@@ -1,4 +1,4 @@
-"""deploy_model: record an approved version as live and swap the endpoint to it."""
+"""deploy_model: release an approved version by the model's strategy (all at once, or progressively)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,58 @@ from typing import Any
 
 from sluice.endpoint import EndpointSwapper, PinnedModel
 from sluice.events import DetailType
-from sluice.registry import Status
+from sluice.registry import DeploymentInProgressError, ModelVersion, Status
 from sluice.steps.context import StepContext
+from sluice.steps.release import start_release
 
 ACTOR = "deploy_model"
 LOCK_TTL_S = 900
 
 
-def deploy_version(ctx: StepContext, model_name: str, version: int, *, correlation_id: str) -> dict[str, Any]:
-    """All-at-once release: publish a pinned predict version, move ``live``, then record it."""
-    ctx.config.model(model_name)
+def deploy_version(ctx: StepContext, model_name: str, version: int, *, correlation_id: str,
+                   trigger: str = "") -> dict[str, Any]:
+    """Release ``version``: queued behind a release in progress, all at once when nothing is live yet."""
+    settings = ctx.config.model(model_name).deployment
     target = ctx.registry.get_version(model_name, version)
     if target.status is Status.LIVE:
         return {"outcome": "already_live", "model": model_name, "version": version,
                 "lambda_version": target.lambda_version}
+    if target.status is Status.CANARY:
+        return {"outcome": "already_releasing", "model": model_name, "version": version}
     if target.status is not Status.APPROVED:
         return {"outcome": "skipped", "model": model_name, "version": version,
                 "reason": f"v{version} is {target.status.value}, not approved"}
+    if ctx.registry.get_deployment(model_name) is not None:
+        return _queue(ctx, target, correlation_id=correlation_id, trigger=trigger)
+    live = ctx.registry.get_alias(model_name, "live")
+    if settings.strategy == "all_at_once" or live is None:
+        first = "" if live or settings.strategy == "all_at_once" else " (first release: nothing live to compare with)"
+        return _all_at_once(ctx, target, reason=f"approved by the evaluation gate{first}",
+                            correlation_id=correlation_id, trigger=trigger)
+    try:
+        return start_release(ctx, target, live, correlation_id=correlation_id, trigger=trigger)
+    except DeploymentInProgressError:  # another release started between the read and the conditional write
+        return _queue(ctx, target, correlation_id=correlation_id, trigger=trigger)
+
+
+def _queue(ctx: StepContext, target: ModelVersion, *, correlation_id: str, trigger: str) -> dict[str, Any]:
+    active = ctx.registry.get_deployment(target.model)
+    behind = f"{active.label} (stage {active.stage + 1}/{active.stages})" if active else "a release in progress"
+    reason = f"{behind} is in progress; v{target.version} starts when it ends"
+    queued = ctx.registry.queue_deployment(target.model, target.version, correlation_id=correlation_id, actor=ACTOR,
+                                           trigger=trigger)
+    if queued:
+        ctx.events.publish(DetailType.DEPLOYMENT_QUEUED, {
+            "model": target.model, "version": target.version, "reason": reason,
+            "behind_version": active.version if active else None, "correlation_id": correlation_id,
+        })
+    return {"outcome": "queued", "model": target.model, "version": target.version, "reason": reason}
+
+
+def _all_at_once(ctx: StepContext, target: ModelVersion, *, reason: str, correlation_id: str, trigger: str
+                 ) -> dict[str, Any]:
+    """Publish a pinned predict version, move ``live`` wholly to it, then record it."""
+    model_name, version = target.model, target.version
     owner = f"{ACTOR}:{model_name}:v{version}:{correlation_id}"
     ctx.registry.acquire_deploy_lock(model_name, owner=owner, ttl_s=LOCK_TTL_S)
     try:
@@ -33,15 +68,15 @@ def deploy_version(ctx: StepContext, model_name: str, version: int, *, correlati
         lambda_version = swapper.publish_pinned(PinnedModel(model_name, version, target.artifact_sha256))
         previous_lambda_version = swapper.live_version()
         swapper.move_live(lambda_version)
-        deployed = ctx.registry.promote(model_name, version, lambda_version=lambda_version,
-                                        reason="approved by the evaluation gate", actor=ACTOR,
-                                        correlation_id=correlation_id)
+        deployed = ctx.registry.promote(model_name, version, lambda_version=lambda_version, reason=reason,
+                                        actor=ACTOR, correlation_id=correlation_id, trigger=trigger)
     finally:
         ctx.registry.release_deploy_lock(model_name, owner=owner)
-    ctx.events.publish(DetailType.MODEL_DEPLOYED, {
-        "model": model_name, "version": version, "lambda_version": lambda_version,
-        "replaced_version": deployed.replaced_version, "previous_lambda_version": previous_lambda_version,
-        "correlation_id": correlation_id,
-    })
+    detail = {"model": model_name, "version": version, "lambda_version": lambda_version, "strategy": "all_at_once",
+              "replaced_version": deployed.replaced_version, "previous_lambda_version": previous_lambda_version,
+              "correlation_id": correlation_id}
+    ctx.events.publish(DetailType.MODEL_DEPLOYED, detail)
+    if ctx.notifier is not None:
+        ctx.notifier.notify(f"{model_name} v{version} is live (all at once)", detail)
     return {"outcome": "deployed", "model": model_name, "version": version, "lambda_version": lambda_version,
             "replaced_version": deployed.replaced_version}

@@ -1,12 +1,14 @@
-"""evaluate_model: score a candidate on the holdout, compare it with live, approve or reject."""
+"""evaluate_model: score a candidate on the holdout, compare it with live, approve or reject, write its card."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sluice.artifacts import EVALUATION_FILE, load_verified_model
+from sluice.artifacts import CARD_HTML_FILE, CARD_JSON_FILE, EVALUATION_FILE, TRAINING_FILE, load_verified_model
+from sluice.cards import build_card, render_html
+from sluice.clock import iso
 from sluice.data import from_parquet_bytes
-from sluice.evaluation import decide, score
+from sluice.evaluation import HoldoutReport, decide, report_holdout
 from sluice.events import DetailType
 from sluice.registry import Status
 from sluice.steps.context import StepContext
@@ -19,26 +21,43 @@ ACTOR = "evaluate_model"
 def evaluate_candidate(ctx: StepContext, model_name: str, version: int, *, correlation_id: str) -> dict[str, Any]:
     model = ctx.config.model(model_name)
     candidate = ctx.registry.get_version(model_name, version)
+    if candidate.status in (Status.APPROVED, Status.REJECTED):  # a rerun after a crash before the event
+        return _announce_again(ctx, model_name, version, correlation_id=correlation_id)
     if candidate.status is not Status.CANDIDATE:
         return {"outcome": "skipped", "model": model_name, "version": version,
                 "reason": f"v{version} is {candidate.status.value}, not a candidate"}
     data_key = candidate.lineage.get("data_key") or ""
     frame = from_parquet_bytes(ctx.data.get_bytes(data_key)).to_pandas()
     _, holdout = split_holdout(frame, model)
-    metrics = score(load_verified_model(ctx.artifacts, model_name, version, candidate.artifact_sha256), holdout, model)
+    served = load_verified_model(ctx.artifacts, model_name, version, candidate.artifact_sha256)
+    report = report_holdout(served, holdout, model, full=True)
+    metrics = report.metrics
     live_alias = ctx.registry.get_alias(model_name, "live")
-    live_metrics: dict[str, float] | None = None
+    live_report: HoldoutReport | None = None
     if live_alias is not None:
         live = ctx.registry.get_version(model_name, live_alias.version)
         live_model = load_verified_model(ctx.artifacts, model_name, live.version, live.artifact_sha256)
-        live_metrics = score(live_model, holdout, model)
-    decision = decide(metrics, live_metrics, model.gates)
+        live_report = report_holdout(live_model, holdout, model, full=False)
+    live_metrics = live_report.metrics if live_report else None
+    decision = decide(metrics, live_metrics, model.gates, slices=report.slices,
+                      live_slices=live_report.slices if live_report else None)
     status = Status.APPROVED if decision.approved else Status.REJECTED
+    live_version = live_alias.version if live_alias else None
     ctx.artifacts.put_json(model_artifact_key(model_name, version, EVALUATION_FILE), {
         "model": model_name, "version": version, "holdout_rows": len(holdout), "metrics": metrics,
-        "live_version": live_alias.version if live_alias else None, "live_metrics": live_metrics,
+        "intervals": report.intervals, "slices": report.slices, "live_version": live_version,
+        "live_metrics": live_metrics, "live_slices": live_report.slices if live_report else None,
         "approved": decision.approved, "reasons": list(decision.reasons), "checks": decision.checks,
     })
+    card = build_card(
+        model, version, data_version=candidate.data_version,
+        training=ctx.artifacts.get_json(model_artifact_key(model_name, version, TRAINING_FILE)),
+        candidate=report, holdout_rows=len(holdout), live_version=live_version, live=live_report,
+        decision=decision, created_at=iso(ctx.clock()),
+    )
+    ctx.artifacts.put_json(model_artifact_key(model_name, version, CARD_JSON_FILE), card)
+    ctx.artifacts.put_text(model_artifact_key(model_name, version, CARD_HTML_FILE), render_html(card),
+                           content_type="text/html; charset=utf-8")
     ctx.registry.transition(
         model_name, version, to=status, reason="; ".join(decision.reasons), actor=ACTOR,
         correlation_id=correlation_id,
@@ -46,8 +65,22 @@ def evaluate_candidate(ctx: StepContext, model_name: str, version: int, *, corre
     )
     ctx.events.publish(DetailType.MODEL_EVALUATED, {
         "model": model_name, "version": version, "approved": decision.approved, "reasons": list(decision.reasons),
-        "metrics": metrics, "live_version": live_alias.version if live_alias else None,
-        "live_metrics": live_metrics, "correlation_id": correlation_id,
+        "metrics": metrics, "live_version": live_version, "live_metrics": live_metrics,
+        "correlation_id": correlation_id,
     })
     return {"outcome": status.value, "model": model_name, "version": version, "metrics": metrics,
             "live_metrics": live_metrics, "reasons": list(decision.reasons)}
+
+
+def _announce_again(ctx: StepContext, model_name: str, version: int, *, correlation_id: str) -> dict[str, Any]:
+    """Publish the recorded decision again: consumers are idempotent, a lost ModelEvaluated is not."""
+    evaluation = ctx.artifacts.get_json(model_artifact_key(model_name, version, EVALUATION_FILE))
+    approved = bool(evaluation["approved"])
+    ctx.events.publish(DetailType.MODEL_EVALUATED, {
+        "model": model_name, "version": version, "approved": approved, "reasons": evaluation["reasons"],
+        "metrics": evaluation["metrics"], "live_version": evaluation["live_version"],
+        "live_metrics": evaluation["live_metrics"], "correlation_id": correlation_id,
+    })
+    status = Status.APPROVED if approved else Status.REJECTED
+    return {"outcome": status.value, "model": model_name, "version": version, "metrics": evaluation["metrics"],
+            "live_metrics": evaluation["live_metrics"], "reasons": evaluation["reasons"], "resumed": True}

@@ -1,26 +1,49 @@
-"""rollback_model: point ``live`` back at the last known-good version."""
+"""rollback_model: on an alarm at any time, abort the release in progress or point ``live`` back.
+
+- mid-release: all traffic back to live, the candidate → rolled_back;
+- after a release: live → rolled_back, ``previous`` (always a known-good version, never a rejected one) → live;
+- nothing to go back to: a recorded no-op, with a notification;
+- an alarm whose state changed before the endpoint last changed is stale (delayed or replayed): ignored.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sluice.clock import parse_time
 from sluice.endpoint import EndpointSwapper
 from sluice.events import DetailType
+from sluice.registry import Status
 from sluice.steps.context import StepContext
+from sluice.steps.release import abort_release
 
 ACTOR = "rollback_model"
 
 
-def rollback(ctx: StepContext, model_name: str, *, reason: str, correlation_id: str) -> dict[str, Any]:
-    """Roll back one model; a recorded no-op when there is nothing to go back to."""
+def rollback(ctx: StepContext, model_name: str, *, reason: str, correlation_id: str, trigger: str = "",
+             alarm_at: str | None = None) -> dict[str, Any]:
+    """Roll back one model; ``alarm_at`` (the alarm's state timestamp) lets stale alarms be recognised."""
     ctx.config.model(model_name)
+    if alarm_at is not None:
+        stale = _stale(ctx, model_name, alarm_at)
+        if stale is not None:
+            ctx.registry.note(model_name, subject="endpoint", change="alarm ignored", reason=stale, actor=ACTOR,
+                              correlation_id=correlation_id, trigger=trigger)
+            return {"outcome": "ignored", "model": model_name, "reason": stale}
+    active = ctx.registry.get_deployment(model_name)
+    if active is not None:
+        abort_release(ctx, active, to=Status.ROLLED_BACK, reason=reason, actor=ACTOR, trigger=trigger)
+        return {"outcome": "aborted", "model": model_name, "from_version": active.version,
+                "to_version": active.live_version, "lambda_version": active.live_lambda_version, "reason": reason}
     live = ctx.registry.get_alias(model_name, "live")
     previous = ctx.registry.get_alias(model_name, "previous")
     if live is None or previous is None:
         why = "no model is live" if live is None else f"v{live.version} has no previous good version"
-        ctx.events.publish(DetailType.ROLLBACK_SKIPPED, {
-            "model": model_name, "reason": why, "trigger": reason, "correlation_id": correlation_id,
-        })
+        ctx.registry.note(model_name, subject=f"v{live.version}" if live else "endpoint", change="rollback skipped",
+                          reason=f"{why} ({reason})", actor=ACTOR, correlation_id=correlation_id, trigger=trigger)
+        skipped = {"model": model_name, "reason": why, "trigger": reason, "correlation_id": correlation_id}
+        ctx.events.publish(DetailType.ROLLBACK_SKIPPED, skipped)
+        _notify(ctx, f"{model_name}: alarm, but nothing to roll back to", skipped)
         return {"outcome": "skipped", "model": model_name, "reason": why}
     target = ctx.registry.get_version(model_name, previous.version)
     owner = f"{ACTOR}:{model_name}:{correlation_id}"
@@ -29,12 +52,29 @@ def rollback(ctx: StepContext, model_name: str, *, reason: str, correlation_id: 
         EndpointSwapper(ctx.lambda_client, ctx.settings.names.predict_function(model_name)).move_live(
             target.lambda_version)
         rolled_back, now_live = ctx.registry.rollback(model_name, reason=reason, actor=ACTOR,
-                                                      correlation_id=correlation_id)
+                                                      correlation_id=correlation_id, trigger=trigger)
     finally:
         ctx.registry.release_deploy_lock(model_name, owner=owner)
-    ctx.events.publish(DetailType.MODEL_ROLLED_BACK, {
-        "model": model_name, "version": now_live.version, "rolled_back_version": rolled_back.version,
-        "lambda_version": now_live.lambda_version, "reason": reason, "correlation_id": correlation_id,
-    })
+    detail: dict[str, Any] = {"model": model_name, "version": now_live.version,
+              "rolled_back_version": rolled_back.version,
+              "lambda_version": now_live.lambda_version, "reason": reason, "correlation_id": correlation_id}
+    ctx.events.publish(DetailType.MODEL_ROLLED_BACK, detail)
+    _notify(ctx, f"{model_name} rolled back: v{rolled_back.version} → v{now_live.version}", detail)
     return {"outcome": "rolled_back", "model": model_name, "from_version": rolled_back.version,
             "to_version": now_live.version, "lambda_version": now_live.lambda_version, "reason": reason}
+
+
+def _stale(ctx: StepContext, model_name: str, alarm_at: str) -> str | None:
+    """Why an alarm predates the endpoint's last change (it judged traffic that is no longer served)."""
+    changed = ctx.registry.last_endpoint_change(model_name)
+    if changed is None:
+        return None
+    alarm_s, changed_s = parse_time(alarm_at), parse_time(changed)
+    if alarm_s < int(changed_s * 1000) / 1000:  # alarm timestamps carry milliseconds
+        return f"stale alarm: its state changed at {alarm_at}, before the endpoint last changed at {changed}"
+    return None
+
+
+def _notify(ctx: StepContext, subject: str, detail: dict[str, Any]) -> None:
+    if ctx.notifier is not None:
+        ctx.notifier.notify(subject, detail)

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+import pickle
 from typing import Any
 
-from sluice.artifacts import MODEL_FILE, SIGNATURE_FILE, TRAINING_FILE, sha256_hex
+from sluice.artifacts import (
+    MODEL_FILE,
+    ONNX_FORMAT,
+    PIPELINE_FILE,
+    SIGNATURE_FILE,
+    SKLEARN_FORMAT,
+    TRAINING_FILE,
+    sha256_hex,
+)
 from sluice.data import from_parquet_bytes
 from sluice.events import DetailType
-from sluice.registry import DatasetRecord, Status
+from sluice.registry import DatasetRecord, ModelVersion, Status
+from sluice.steps.baseline import write_baseline
 from sluice.steps.context import StepContext
 from sluice.storage import accepted_data_key, model_artifact_key, model_prefix
-from sluice.training import ExportError, export_onnx, split_holdout, train_best
+from sluice.training import ExportError, export_onnx, signature_for, split_holdout, train_best
 
 ACTOR = "train_model"
 
@@ -44,11 +54,13 @@ def train_on(ctx: StepContext, dataset: DatasetRecord, *, trigger: str, correlat
         lineage={"data_key": dataset.data_key, "sources": list(dataset.sources), "trigger": trigger,
                  "train_rows": len(train), "holdout_rows": len(holdout)},
         actor=ACTOR, correlation_id=correlation_id,
+        claim_key=f"{trigger}:{correlation_id}:{dataset.data_version}",  # a rerun resumes this version
     )
+    if claimed.status is not Status.TRAINING:
+        return _announce_again(ctx, claimed, correlation_id=correlation_id)
     try:
         result = train_best(train, model)
-        exported = export_onnx(result, model, holdout)
-    except (ValueError, ExportError) as error:
+    except ValueError as error:
         ctx.registry.transition(model.name, claimed.version, to=Status.FAILED, reason=str(error), actor=ACTOR,
                                 correlation_id=correlation_id)
         ctx.events.publish(DetailType.TRAINING_FAILED, {
@@ -56,27 +68,55 @@ def train_on(ctx: StepContext, dataset: DatasetRecord, *, trigger: str, correlat
             "reason": str(error), "correlation_id": correlation_id,
         })
         return {"outcome": "failed", "model": model.name, "version": claimed.version, "reason": str(error)}
-    sha256 = sha256_hex(exported.onnx_bytes)
+    pipeline_bytes = pickle.dumps(result.pipeline, protocol=pickle.HIGHEST_PROTOCOL)
+    export: dict[str, Any]
+    try:
+        exported = export_onnx(result, model, holdout)
+        served, signature, sha256 = ONNX_FORMAT, exported.signature, sha256_hex(exported.onnx_bytes)
+        export = {"onnx_max_abs_diff": exported.max_abs_diff, "onnx_labels_agree": exported.labels_agree}
+        ctx.artifacts.put_bytes(model_artifact_key(model.name, claimed.version, MODEL_FILE), exported.onnx_bytes)
+    except ExportError as error:  # serve the verified scikit-learn pipeline instead
+        served, signature, sha256 = SKLEARN_FORMAT, signature_for(model, result.classes), sha256_hex(pipeline_bytes)
+        export = {"onnx_error": str(error)}
     summary = {
         "model": model.name, "version": claimed.version, "data_version": dataset.data_version,
         "family": result.family, "params": result.params, "cv": result.cv, "cv_metric": result.cv_metric,
         "training_rows": result.training_rows, "duration_s": round(result.duration_s, 3),
-        "onnx_max_abs_diff": exported.max_abs_diff, "onnx_labels_agree": exported.labels_agree,
-        "artifact_sha256": sha256, "code_version": ctx.settings.code_version,
+        "search": result.search, "trials": list(result.trials), "serving": served, **export,
+        "artifact_sha256": sha256, "pipeline_sha256": sha256_hex(pipeline_bytes),
+        "code_version": ctx.settings.code_version,
     }
-    ctx.artifacts.put_bytes(model_artifact_key(model.name, claimed.version, MODEL_FILE), exported.onnx_bytes)
+    ctx.artifacts.put_bytes(model_artifact_key(model.name, claimed.version, PIPELINE_FILE), pipeline_bytes)
     ctx.artifacts.put_json(model_artifact_key(model.name, claimed.version, SIGNATURE_FILE),
-                           exported.signature.to_dict())
+                           {**signature.to_dict(), "format": served})
     ctx.artifacts.put_json(model_artifact_key(model.name, claimed.version, TRAINING_FILE), summary)
+    write_baseline(ctx.artifacts, model, claimed.version, train, result.pipeline)  # drift reference
     ctx.registry.transition(
-        model.name, claimed.version, to=Status.CANDIDATE, reason=f"best of {len(result.cv)} families by CV",
+        model.name, claimed.version, to=Status.CANDIDATE,
+        reason=f"best of {len(result.trials)} trials over {len(result.cv)} families by CV",
         actor=ACTOR, correlation_id=correlation_id,
         fields={"family": result.family, "params": json.loads(json.dumps(result.params, default=str)),
                 "cv": result.cv, "artifact_prefix": model_prefix(model.name, claimed.version),
-                "artifact_sha256": sha256},
+                "artifact_sha256": sha256, "pipeline_sha256": summary["pipeline_sha256"], "serving": served},
     )
     ctx.events.publish(DetailType.MODEL_TRAINED, {
         "model": model.name, "version": claimed.version, "data_version": dataset.data_version,
         "family": result.family, "cv": result.cv, "correlation_id": correlation_id,
     })
     return {"outcome": "trained", **{k: summary[k] for k in ("model", "version", "data_version", "family", "cv")}}
+
+
+def _announce_again(ctx: StepContext, claimed: ModelVersion, *, correlation_id: str) -> dict[str, Any]:
+    """A rerun after the training already ended (crash before its event): publish the outcome again.
+
+    Consumers are idempotent on (detail-type, model, version, data version, correlation id).
+    """
+    facts = {"model": claimed.model, "version": claimed.version, "data_version": claimed.data_version}
+    if claimed.status is Status.FAILED:
+        reason = "training failed (announced again after a rerun)"
+        ctx.events.publish(DetailType.TRAINING_FAILED, {**facts, "reason": reason, "correlation_id": correlation_id})
+        return {"outcome": "failed", **facts, "reason": reason}
+    ctx.events.publish(DetailType.MODEL_TRAINED, {
+        **facts, "family": claimed.family, "cv": claimed.cv, "correlation_id": correlation_id,
+    })
+    return {"outcome": "trained", **facts, "family": claimed.family, "cv": claimed.cv, "resumed": True}

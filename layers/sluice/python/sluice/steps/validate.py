@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from contextlib import closing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from sluice.clock import iso
 from sluice.config import ConfigError
-from sluice.data import DatasetReadError, data_version, normalize, read_dataset, to_parquet_bytes, validate
+from sluice.data import Verdict, check_file, needs_seek
 from sluice.events import DetailType
 from sluice.registry import DatasetRecord
 from sluice.steps.context import StepContext
@@ -20,7 +22,7 @@ from sluice.storage import (
     rejected_prefix,
 )
 
-MAX_IN_MEMORY_BYTES = 1024 * 1024 * 1024
+NORMALIZED_CONTENT_TYPE = "application/vnd.apache.parquet"
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,11 @@ class DroppedObject:
     key: str
     etag: str
     size: int
+    version_id: str = ""  # the object version (versioned buckets): tells a re-upload from a rerun
 
 
 def validate_drop(ctx: StepContext, dropped: DroppedObject) -> dict[str, Any]:
-    """Validate one dropped object; never raises on bad data (it is quarantined instead)."""
+    """Validate one dropped object, streamed from S3 in bounded memory; bad data is quarantined, never raised."""
     if dropped.bucket != ctx.data.bucket:
         return {"outcome": "ignored", "reason": f"bucket {dropped.bucket} is not the data bucket"}
     drop = parse_incoming_key(dropped.key)
@@ -45,43 +48,40 @@ def validate_drop(ctx: StepContext, dropped: DroppedObject) -> dict[str, Any]:
         model = ctx.config.model(drop.model)
     except ConfigError as error:
         return _quarantine(ctx, dropped, drop, correlation_id, _failure_report("unknown_model", str(error)))
-    if dropped.size > MAX_IN_MEMORY_BYTES:
-        reason = f"{dropped.size} bytes exceeds the in-memory limit of {MAX_IN_MEMORY_BYTES} bytes"
-        return _quarantine(ctx, dropped, drop, correlation_id, _failure_report("too_large", reason))
-    try:
-        table = read_dataset(ctx.data.get_bytes(dropped.key), dropped.key)
-    except DatasetReadError as error:
-        return _quarantine(ctx, dropped, drop, correlation_id, _failure_report("unreadable", str(error)))
-    report = validate(table, model.contract)
-    if not report.accepted:
-        return _quarantine(ctx, dropped, drop, correlation_id, {**report.to_dict(), "summary": report.summary()})
-    normalized = normalize(table, model.contract)
-    version = data_version(normalized)
-    return _accept(ctx, dropped, drop, correlation_id, normalized.num_rows, version, to_parquet_bytes(normalized),
-                   report.to_dict())
+    with tempfile.TemporaryFile() as sink:
+        ranged = needs_seek(dropped.key)
+        source = cast(BinaryIO, ctx.data.open_ranged(dropped.key)) if ranged else ctx.data.open_stream(dropped.key)
+        with closing(source):
+            verdict = check_file(source, dropped.key, model.contract, sink=sink)
+        if not verdict.accepted or verdict.data_version is None:
+            return _quarantine(ctx, dropped, drop, correlation_id, verdict.to_dict())
+        return _accept(ctx, dropped, drop, correlation_id, verdict, sink)
 
 
-def _accept(ctx: StepContext, dropped: DroppedObject, drop: IncomingObject, correlation_id: str, rows: int,
-            version: str, parquet: bytes, report: dict[str, Any]) -> dict[str, Any]:
+def _accept(ctx: StepContext, dropped: DroppedObject, drop: IncomingObject, correlation_id: str, verdict: Verdict,
+            normalized: BinaryIO) -> dict[str, Any]:
     source = f"s3://{dropped.bucket}/{dropped.key}"
+    version, rows, contract = str(verdict.data_version), verdict.report.rows, verdict.contract_version
     data_key = accepted_data_key(drop.model, version)
-    if not ctx.data.exists(data_key):
-        ctx.data.put_bytes(data_key, parquet, "application/vnd.apache.parquet")
-        ctx.data.put_json(accepted_manifest_key(drop.model, version), {
+    manifest_key = accepted_manifest_key(drop.model, version)
+    if not ctx.data.exists(manifest_key):  # written last: after a crash between the two, both are written again
+        ctx.data.put_file(data_key, normalized, NORMALIZED_CONTENT_TYPE)
+        ctx.data.put_json(manifest_key, {
             "model": drop.model, "data_version": version, "rows": rows, "source": source,
-            "etag": dropped.etag, "validation": report,
+            "etag": dropped.etag, "contract_version": contract, "validation": verdict.to_dict(),
         })
     created = ctx.registry.record_dataset(DatasetRecord(
         model=drop.model, data_version=version, rows=rows, data_key=data_key, sources=(source,),
-        accepted_at=iso(ctx.clock()),
-    ))
+        accepted_at=iso(ctx.clock()), contract_version=contract,
+    ), recorded_by=f"{correlation_id}@{dropped.version_id}")
     result = {"outcome": "accepted", "model": drop.model, "data_version": version, "rows": rows,
-              "data_key": data_key, "correlation_id": correlation_id, "new_version": created}
+              "data_key": data_key, "contract_version": contract, "correlation_id": correlation_id,
+              "new_version": created}
     if not created:
         return {**result, "outcome": "already_accepted"}
     ctx.events.publish(DetailType.DATASET_ACCEPTED, {
         "model": drop.model, "data_version": version, "rows": rows, "data_key": data_key, "source": source,
-        "correlation_id": correlation_id,
+        "contract_version": contract, "correlation_id": correlation_id,
     })
     return result
 
@@ -117,6 +117,7 @@ def dropped_object_from_event(event: dict[str, Any]) -> DroppedObject:
         return DroppedObject(
             bucket=str(detail["bucket"]["name"]), key=str(obj["key"]),
             etag=str(obj.get("etag") or obj.get("eTag") or ""), size=int(obj.get("size") or 0),
+            version_id=str(obj.get("version-id") or ""),
         )
     except (KeyError, TypeError) as error:
         raise ValueError(f"not an S3 Object Created event: missing {error}; got {json.dumps(detail)[:200]}") from error

@@ -10,6 +10,10 @@ INCOMING = "incoming"
 ACCEPTED = "accepted"
 REJECTED = "rejected"
 MODELS = "models"
+CAPTURES = "captures"
+FEEDBACK = "feedback"
+DRIFT = "drift"
+QUALITY = "quality"
 
 
 @dataclass(frozen=True)

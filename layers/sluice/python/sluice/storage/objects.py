@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
+
+from sluice.storage.ranged import RangedObject
 
 
 class ObjectStore:
@@ -32,6 +34,30 @@ class ObjectStore:
 
     def put_text(self, key: str, text: str, content_type: str = "text/plain; charset=utf-8") -> None:
         self.put_bytes(key, text.encode(), content_type)
+
+    def put_file(self, key: str, file: BinaryIO, content_type: str = "application/octet-stream") -> None:
+        """Upload an open file from its start (multipart when large; never held in memory whole)."""
+        file.seek(0)
+        self._s3.upload_fileobj(file, self.bucket, key, ExtraArgs={"ContentType": content_type})
+
+    def open_stream(self, key: str) -> BinaryIO:
+        """The object's body as a forward-only stream (one GET, read as it is consumed)."""
+        body: BinaryIO = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        return body
+
+    def open_ranged(self, key: str, *, etag: str = "") -> RangedObject:
+        """A seekable, read-only file over the object: each read is a ranged GET (for Parquet footers and chunks)."""
+        return RangedObject(self._s3, self.bucket, key, etag=etag)
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix`` (paginated), in key order."""
+        keys: list[str] = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+
+    def delete(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self.bucket, Key=key)
 
     def exists(self, key: str) -> bool:
         try:

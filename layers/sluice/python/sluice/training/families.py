@@ -38,19 +38,31 @@ KEY_PARAMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def build_pipeline(family: str, model: ModelConfig) -> Pipeline:
-    """An unfitted ``Pipeline(preprocess, estimator)`` for ``family``, seeded from the config."""
+def build_pipeline(family: str, model: ModelConfig, params: dict[str, Any] | None = None) -> Pipeline:
+    """An unfitted ``Pipeline(preprocess, estimator)`` for ``family``, seeded from the config.
+
+    ``params`` override the estimator's hyperparameters (a tuning trial's choice).
+    """
+    estimator = build_estimator(family, model.task, model.training.seed)
+    if params:
+        estimator.set_params(**params)
     return Pipeline(
         [
             ("preprocess", build_preprocessor(model, scale=family in SCALED_FAMILIES)),
-            ("estimator", build_estimator(family, model.task, model.training.seed)),
+            ("estimator", estimator),
         ]
     )
 
 
 def build_preprocessor(model: ModelConfig, *, scale: bool) -> ColumnTransformer:
-    """Impute (and optionally scale) numeric columns; impute and one-hot encode string/bool columns."""
-    numeric = [column.name for column in model.contract.columns if not column.is_categorical]
+    """Impute (and optionally scale) numeric columns; impute and one-hot encode string/bool columns.
+
+    The training time column (if any) orders the rows only; it is not a feature.
+    """
+    time_column = model.training.time_column
+    numeric = [
+        column.name for column in model.contract.columns if not column.is_categorical and column.name != time_column
+    ]
     categorical = [column.name for column in model.contract.columns if column.is_categorical]
     transformers: list[tuple[str, Any, list[str]]] = []
     if numeric:

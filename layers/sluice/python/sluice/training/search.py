@@ -1,4 +1,4 @@
-"""Cross-validate every candidate family, pick the best, refit it on all training rows."""
+"""Search the candidate families (and, with a budget, their hyperparameters) by CV; refit the best."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 from sklearn.pipeline import Pipeline
 
 from sluice.config.model import ModelConfig
 from sluice.training.errors import TrainingError
 from sluice.training.families import build_pipeline, key_params
 from sluice.training.features import feature_frame, target_values
+from sluice.training.tuning import search
 
 LOWER_IS_BETTER_CV = frozenset({"rmse"})
 
@@ -31,6 +33,10 @@ class TrainingResult:
     classes: tuple[str, ...] | None
     training_rows: int
     duration_s: float
+    trials: tuple[dict[str, Any], ...] = ()
+    """Every search trial: family, hyperparameters, state (complete/pruned), CV scores."""
+    search: dict[str, Any] | None = None
+    """How the search ran: method, sampler, pruner, budget, trial counts, best trial."""
 
 
 def cv_metric_for(model: ModelConfig, labels: pd.Series) -> tuple[str, str]:
@@ -43,46 +49,48 @@ def cv_metric_for(model: ModelConfig, labels: pd.Series) -> tuple[str, str]:
 
 
 def train_best(train: pd.DataFrame, model: ModelConfig) -> TrainingResult:
-    """Score each configured family by K-fold cross-validation and refit the best on ``train``."""
+    """Search the configured families by K-fold cross-validation and refit the best on ``train``.
+
+    With ``training.time_column`` the rows are ordered by time and folds are forward-chaining.
+    """
     started = time.perf_counter()
+    settings = model.training
+    if settings.time_column is not None:
+        train = train.sort_values(settings.time_column, kind="stable")
     features = feature_frame(train, model)
     labels = target_values(train, model)
     _check_trainable(labels, model)
     metric, scorer = cv_metric_for(model, labels)
-    settings = model.training
-    folds: KFold | StratifiedKFold
-    if model.task == "classification":
-        folds = StratifiedKFold(n_splits=settings.cv_folds, shuffle=True, random_state=settings.seed)
-    else:
-        folds = KFold(n_splits=settings.cv_folds, shuffle=True, random_state=settings.seed)
-    sign = -1.0 if metric in LOWER_IS_BETTER_CV else 1.0
-    cv: dict[str, dict[str, float]] = {}
-    for family in settings.families:
-        scores = sign * cross_val_score(
-            build_pipeline(family, model),
-            features,
-            labels,
-            cv=folds,
-            scoring=scorer,
-            n_jobs=1,
-            error_score="raise",
-        )
-        cv[family] = {"mean": float(scores.mean()), "std": float(scores.std())}
-    best = _best_family(cv, lower_is_better=metric in LOWER_IS_BETTER_CV)
-    pipeline = build_pipeline(best, model).fit(features, labels)
+    outcome = search(features, labels, model, _folds(features, labels, model), scorer,
+                     lower_is_better=metric in LOWER_IS_BETTER_CV)
+    pipeline = build_pipeline(outcome.family, model, outcome.params).fit(features, labels)
     estimator = pipeline.named_steps["estimator"]
     classes = tuple(str(label) for label in estimator.classes_) if model.task == "classification" else None
     return TrainingResult(
         pipeline=pipeline,
-        family=best,
-        params=key_params(best, estimator),
-        cv=cv,
+        family=outcome.family,
+        params=key_params(outcome.family, estimator),
+        cv=outcome.cv,
         cv_metric=metric,
         feature_names=model.contract.feature_names,
         classes=classes,
         training_rows=len(train),
         duration_s=time.perf_counter() - started,
+        trials=outcome.trials,
+        search=outcome.summary,
     )
+
+
+def _folds(features: pd.DataFrame, labels: pd.Series, model: ModelConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    settings = model.training
+    splitter: KFold | StratifiedKFold | TimeSeriesSplit
+    if settings.time_column is not None:
+        splitter = TimeSeriesSplit(n_splits=settings.cv_folds)
+    elif model.task == "classification":
+        splitter = StratifiedKFold(n_splits=settings.cv_folds, shuffle=True, random_state=settings.seed)
+    else:
+        splitter = KFold(n_splits=settings.cv_folds, shuffle=True, random_state=settings.seed)
+    return list(splitter.split(features, labels))
 
 
 def _check_trainable(labels: pd.Series, model: ModelConfig) -> None:
@@ -100,13 +108,3 @@ def _check_trainable(labels: pd.Series, model: ModelConfig) -> None:
             f"class {rarest!r} has only {counts[rarest]} training rows; "
             f"{folds}-fold cross-validation needs at least {folds}"
         )
-
-
-def _best_family(cv: dict[str, dict[str, float]], *, lower_is_better: bool) -> str:
-    """The best mean score; ties go to the family listed first in the config."""
-    best = next(iter(cv))
-    for family, result in cv.items():
-        better = result["mean"] < cv[best]["mean"] if lower_is_better else result["mean"] > cv[best]["mean"]
-        if better:
-            best = family
-    return best

@@ -13,10 +13,13 @@ from sluice.training.features import target_values
 def split_holdout(frame: pd.DataFrame, model: ModelConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(train, holdout)``: seeded by the config, stratified by class for classification.
 
-    Training and evaluation both call this; the same frame (same rows, same order) always gives the
-    same split.
+    With ``training.time_column`` the holdout is the latest rows instead (time-ordered, no shuffle), so the
+    model is judged on data newer than any it learned from. Training and evaluation both call this; the
+    same frame (same rows, same order) always gives the same split.
     """
     settings = model.training
+    if settings.time_column is not None:
+        return _split_by_time(frame, settings.time_column, settings.holdout_fraction)
     stratify = target_values(frame, model) if model.task == "classification" else None
     try:
         train, holdout = train_test_split(
@@ -29,3 +32,13 @@ def split_holdout(frame: pd.DataFrame, model: ModelConfig) -> tuple[pd.DataFrame
     except ValueError as error:
         raise TrainingError(f"cannot split {len(frame)} rows into train and holdout: {error}") from error
     return train, holdout
+
+
+def _split_by_time(frame: pd.DataFrame, column: str, fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if column not in frame.columns:
+        raise TrainingError(f"the data has no time column {column!r}")
+    ordered = frame.sort_values(column, kind="stable")
+    held = max(1, round(len(ordered) * fraction))
+    if len(ordered) - held < 2:
+        raise TrainingError(f"cannot split {len(frame)} rows into train and holdout by {column!r}")
+    return ordered.iloc[:-held], ordered.iloc[-held:]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from sluice.wiring.functions import FUNCTIONS, FunctionSpec, Packaging
 from sluice.wiring.routes import (
+    DRIFT_SCHEDULE_KIND,
+    QUALITY_ALARM_KIND,
+    RETRAIN_SCHEDULE_KIND,
     ROUTES,
     AlarmTrigger,
     BusEventTrigger,
@@ -15,7 +18,10 @@ from sluice.wiring.routes import (
 )
 
 __all__ = [
+    "DRIFT_SCHEDULE_KIND",
     "FUNCTIONS",
+    "QUALITY_ALARM_KIND",
+    "RETRAIN_SCHEDULE_KIND",
     "ROUTES",
     "AlarmTrigger",
     "BusEventTrigger",

@@ -23,16 +23,20 @@ class FunctionSpec:
     timeout_s: int
     description: str
     per_model: bool = False  # one function per configured model (the predict endpoint)
+    reserved_concurrency: int | None = None  # caps parallel runs (and guarantees them) on AWS
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {
     spec.name: spec
     for spec in (
         FunctionSpec("validate_dataset", Packaging.IMAGE, 2048, 300, "Validate a dropped dataset against its contract"),
-        FunctionSpec("train_model", Packaging.IMAGE, 3008, 900, "Train candidate families and select the best"),
+        FunctionSpec("train_model", Packaging.IMAGE, 3008, 900, "Train candidate families and select the best",
+                     reserved_concurrency=2),
         FunctionSpec("evaluate_model", Packaging.IMAGE, 2048, 300, "Score a candidate against the live model"),
         FunctionSpec("deploy_model", Packaging.ZIP, 512, 120, "Record the version and swap the endpoint"),
         FunctionSpec("rollback_model", Packaging.ZIP, 512, 120, "Move the endpoint back to the last good model"),
+        FunctionSpec("detect_drift", Packaging.IMAGE, 2048, 300, "Compare live traffic with the training baseline"),
+        FunctionSpec("record_feedback", Packaging.IMAGE, 1024, 120, "Join ground truth with captured predictions"),
         FunctionSpec("predict", Packaging.ZIP, 1024, 30, "Serve predictions through alias live", per_model=True),
     )
 }

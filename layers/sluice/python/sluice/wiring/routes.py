@@ -7,10 +7,18 @@ rules (and schedules); the local runtime dispatches events with the same pattern
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sluice.events.types import DetailType
 from sluice.naming import EVENT_SOURCE, ResourceNames
+
+if TYPE_CHECKING:
+    from sluice.config import ModelConfig
+
+RETRAIN_SCHEDULE_KIND = "retrain"
+DRIFT_SCHEDULE_KIND = "drift"
+DEPLOYMENT_CHECK_KIND = "deployment-check"
+QUALITY_ALARM_KIND = "live-accuracy"  # the LiveAccuracy alarm of a model: <prefix>-<model>-live-accuracy
 
 
 @dataclass(frozen=True)
@@ -51,9 +59,19 @@ class BusEventTrigger:
 
 @dataclass(frozen=True)
 class ScheduleTrigger:
-    """A per-model schedule; the expression comes from the model's configuration."""
+    """A per-model schedule; the expression comes from the model's configuration (``<section>.<config_key>``)."""
 
     config_key: str = "retrain_schedule"
+    section: str = "training"
+    kind: str = RETRAIN_SCHEDULE_KIND
+    """Names the rule: ``<prefix>-<kind>-<model>`` (the handler reads the model back from it)."""
+
+    def expression(self, model: ModelConfig) -> str | None:
+        value = getattr(getattr(model, self.section), self.config_key, None)
+        return str(value) if value else None
+
+    def rule_name(self, names: ResourceNames, model: str) -> str:
+        return names.schedule_rule(self.kind, model)
 
 
 @dataclass(frozen=True)
@@ -61,13 +79,17 @@ class AlarmTrigger:
     """A CloudWatch alarm of a model's endpoint entering ``state`` (default bus)."""
 
     state: str = "ALARM"
+    kind: str | None = None
+    """Only the alarms ``<prefix>-<model>-<kind>`` (default: every alarm of the prefix)."""
 
     def pattern(self, ctx: PatternContext) -> dict[str, Any]:
+        prefix = ctx.names.endpoint_alarm_prefix
+        name = {"prefix": prefix} if self.kind is None else {"wildcard": f"{prefix}*-{self.kind}"}
         return {
             "source": ["aws.cloudwatch"],
             "detail-type": ["CloudWatch Alarm State Change"],
             "detail": {
-                "alarmName": [{"prefix": ctx.names.endpoint_alarm_prefix}],
+                "alarmName": [name],
                 "state": {"value": [self.state]},
             },
         }
@@ -102,8 +124,18 @@ ROUTES: tuple[Route, ...] = (
           "A trained candidate is evaluated against live"),
     Route("model-approved", BusEventTrigger(DetailType.MODEL_EVALUATED, (("approved", (True,)),)), "deploy_model",
           "An approved candidate is registered and deployed"),
+    Route("deployment-check", ScheduleTrigger("check_schedule", "deployment", DEPLOYMENT_CHECK_KIND), "deploy_model",
+          "Bake checks of a release in progress: promote, advance or abort; then start a queued release"),
     Route("endpoint-alarm", AlarmTrigger(), "rollback_model",
           "An endpoint alarm in ALARM rolls back to the last good model"),
+    Route("drift-schedule", ScheduleTrigger("drift_schedule", "monitoring", DRIFT_SCHEDULE_KIND), "detect_drift",
+          "Scheduled drift detection: captured traffic vs the live version's training baseline"),
+    Route("drift-detected", BusEventTrigger(DetailType.DRIFT_DETECTED, (("retrain", (True,)),)), "train_model",
+          "Detected drift retrains (debounced: one at a time, then a cool-down)"),
+    Route("quality-alarm", AlarmTrigger(kind=QUALITY_ALARM_KIND), "train_model",
+          "The live-accuracy alarm in ALARM retrains (debounced)"),
+    Route("feedback-dropped", ObjectCreatedTrigger(prefix="feedback/"), "record_feedback",
+          "Labels dropped under feedback/<model>/ are joined to captured predictions: live quality"),
 )
 
 

@@ -1,0 +1,230 @@
+"""sluice's data validation vs pandera with an equivalent schema: big files end to end, many small frames, memory.
+
+Run: ``make bench`` (or ``python -m benchmarks.bench_validation``). Data is generated under build/bench/.
+Every measurement runs in its own subprocess so peak memory (ru_maxrss) belongs to one side only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from benchmarks.results import write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "build" / "bench" / "validation"
+ROWS = 1_000_000
+FRAMES, FRAME_ROWS = 1_000, 1_440
+FLOATS, INTS = 16, 2
+CATEGORIES = ("a", "b", "c", "d")
+CLASSES = ("yes", "no")
+REPEATS = 3
+COMMAND = "make bench  (python -m benchmarks.bench_validation)"
+
+
+def generate_table(rows: int, seed: int) -> pa.Table:
+    """16 floats in [0, 100], 2 ints in [0, 1000], a 4-value category and a 2-class target: 20 columns."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, Any] = {f"f{i}": rng.uniform(0, 100, rows).round(6) for i in range(FLOATS)}
+    columns.update({f"i{i}": rng.integers(0, 1000, rows) for i in range(INTS)})
+    columns["cat"] = pa.array(np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), rows)])
+    columns["label"] = pa.array(np.array(CLASSES)[rng.integers(0, len(CLASSES), rows)])
+    return pa.table(columns)
+
+
+def sluice_contract() -> Any:
+    from sluice.config import ColumnSpec, DataContract
+
+    columns = [ColumnSpec(f"f{i}", "float", min=0, max=100) for i in range(FLOATS)]
+    columns += [ColumnSpec(f"i{i}", "int", min=0, max=1000) for i in range(INTS)]
+    columns.append(ColumnSpec("cat", "string", allowed=CATEGORIES))
+    return DataContract(columns=tuple(columns), target="label", target_type="string", target_values=CLASSES,
+                        min_rows=1, min_class_fraction=0.05)
+
+
+def pandera_schema() -> Any:
+    """The same rules in pandera: types, non-null, ranges, categories, row count, class-balance floor."""
+    import pandera.pandas as pdr
+
+    columns = {f"f{i}": pdr.Column(float, pdr.Check.in_range(0, 100), nullable=False) for i in range(FLOATS)}
+    columns.update({f"i{i}": pdr.Column(int, pdr.Check.in_range(0, 1000), nullable=False) for i in range(INTS)})
+    columns["cat"] = pdr.Column(str, pdr.Check.isin(CATEGORIES), nullable=False)
+    columns["label"] = pdr.Column(str, pdr.Check.isin(CLASSES), nullable=False)
+    checks = [
+        pdr.Check(lambda frame: len(frame) >= 1, element_wise=False, name="min_rows"),
+        pdr.Check(lambda frame: frame["label"].value_counts(normalize=True).min() >= 0.05, name="class_balance"),
+    ]
+    return pdr.DataFrameSchema(columns, checks=checks, strict=False, coerce=False)
+
+
+# -- workers (one per subprocess) -----------------------------------------------------------------------------
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(kind: str) -> dict[str, Any]:
+    side, _, what = kind.partition("-")
+    if side == "sluice":
+        from sluice.data import check_file, validate
+
+        contract = sluice_contract()
+    else:
+        import pandas as pd
+
+        schema = pandera_schema()
+    if what == "frames":
+        tables = [generate_table(FRAME_ROWS, seed) for seed in range(FRAMES)]
+        frames = tables if side == "sluice" else [table.to_pandas() for table in tables]
+        started = time.perf_counter()
+        if side == "sluice":
+            accepted = sum(validate(table, contract).accepted for table in frames)
+        else:
+            accepted = sum(_pandera_ok(schema, frame) for frame in frames)
+        seconds = time.perf_counter() - started
+        return {"seconds": seconds, "per_frame_ms": seconds / FRAMES * 1000, "accepted": accepted}
+    path = DATA / f"big.{what}"
+    baseline = _rss_mb()
+    pool = pa.default_memory_pool()
+    started = time.perf_counter()
+    if side == "sluice":
+        with path.open("rb") as handle:
+            ok = check_file(handle, path.name, contract).accepted
+    else:
+        frame = pd.read_parquet(path) if what == "parquet" else pd.read_csv(path)
+        ok = _pandera_ok(schema, frame)
+    seconds = time.perf_counter() - started
+    result = {"seconds": seconds, "accepted": ok, "baseline_rss_mb": baseline, "peak_rss_mb": _peak_mb(),
+              "arrow_pool_peak_mb": pool.max_memory() / 2**20}
+    if side == "sluice":
+        result["batch_mb"] = _largest_batch_mb(path, contract)
+    return result
+
+
+def _pandera_ok(schema: Any, frame: Any) -> bool:
+    from pandera.errors import SchemaErrors
+
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors:
+        return False
+    return True
+
+
+def _largest_batch_mb(path: Path, contract: Any) -> float:
+    from sluice.data import contract_columns, open_batches
+
+    with path.open("rb") as handle:
+        stream = open_batches(handle, path.name, columns=contract_columns(contract))
+        return max(batch.nbytes for batch in stream) / 2**20
+
+
+# -- driver ---------------------------------------------------------------------------------------------------
+
+
+def _run(kind: str) -> dict[str, Any]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    output = subprocess.run([sys.executable, "-m", "benchmarks.bench_validation", "--worker", kind], cwd=ROOT,
+                            env=env, check=True, capture_output=True, text=True).stdout
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+def _best(kind: str) -> dict[str, Any]:
+    runs = [_run(kind) for _ in range(REPEATS)]
+    best = min(runs, key=lambda run: run["seconds"])
+    return {**best, "median_s": statistics.median(run["seconds"] for run in runs),
+            "peak_rss_mb": max(run["peak_rss_mb"] for run in runs) if "peak_rss_mb" in best else None}
+
+
+def prepare() -> None:
+    DATA.mkdir(parents=True, exist_ok=True)
+    if (DATA / "big.parquet").exists() and (DATA / "big.csv").exists():
+        return
+    table = generate_table(ROWS, seed=2024)
+    pq.write_table(table, DATA / "big.parquet")
+    pa_csv.write_csv(table, DATA / "big.csv")
+
+
+def main() -> None:
+    prepare()
+    results = {kind: _best(kind) for kind in (
+        "sluice-frames", "pandera-frames", "sluice-parquet", "pandera-parquet", "sluice-csv", "pandera-csv")}
+    for kind, result in results.items():
+        print(kind, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}))
+    write_section("validation", "Data validation: sluice vs pandera", COMMAND, _body(results))
+
+
+def _speed(ratio: float) -> str:
+    return f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
+
+
+def _body(results: dict[str, dict[str, Any]]) -> str:
+    frames_s, frames_p = results["sluice-frames"], results["pandera-frames"]
+    lines = [
+        f"Schema: 20 columns (16 float in [0, 100], 2 int in [0, 1000], a 4-value category, a 2-class target), "
+        "non-null, row-count and class-balance checks; pandera 0.35 `DataFrameSchema` with the same checks, "
+        "`lazy=True` (all errors collected, like sluice). Best of "
+        f"{REPEATS} runs, each run in its own subprocess; every file/frame is accepted by both.",
+        "",
+        f"**{FRAMES:,} frames of {FRAME_ROWS:,} rows** (in memory: Arrow tables for sluice, pandas frames for "
+        "pandera; `validate(table, contract)` vs `schema.validate(frame, lazy=True)`):",
+        "",
+        "| | per frame | total | ratio |",
+        "|---|---|---|---|",
+        f"| sluice | {frames_s['per_frame_ms']:.3f} ms | {frames_s['seconds']:.2f} s | "
+        f"**{frames_p['seconds'] / frames_s['seconds']:.1f}x faster** |",
+        f"| pandera | {frames_p['per_frame_ms']:.3f} ms | {frames_p['seconds']:.2f} s | 1x |",
+        "",
+        f"**{ROWS:,} x 20 file, end to end** (sluice: `check_file` streams and validates in bounded memory — the "
+        "code the Lambda and `sluice validate` run; pandera: `pandas.read_parquet`/`read_csv` + validate):",
+        "",
+        "| file | sluice | pandera | speed ratio | sluice peak RSS (above baseline) | pandera peak RSS "
+        "(above baseline) | memory ratio | sluice: largest batch | peak growth / batch |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for what in ("parquet", "csv"):
+        s, p = results[f"sluice-{what}"], results[f"pandera-{what}"]
+        s_growth = s["peak_rss_mb"] - s["baseline_rss_mb"]
+        p_growth = p["peak_rss_mb"] - p["baseline_rss_mb"]
+        lines.append(
+            f"| {what} ({(DATA / f'big.{what}').stat().st_size / 2**20:.0f} MB) | {s['seconds']:.2f} s | "
+            f"{p['seconds']:.2f} s | **{_speed(p['seconds'] / s['seconds'])}** | "
+            f"{s['peak_rss_mb']:.0f} MB ({s_growth:.0f} MB) | {p['peak_rss_mb']:.0f} MB ({p_growth:.0f} MB) | "
+            f"**{s['peak_rss_mb'] / p['peak_rss_mb']:.2f}** of pandera's ({s_growth / p_growth:.2f} above baseline) | "
+            f"{s['batch_mb']:.1f} MB | {s_growth / s['batch_mb']:.2f}x |"
+        )
+    lines += [
+        "",
+        "How memory is measured: each side runs in a fresh subprocess; *peak RSS* is `resource.getrusage"
+        "(RUSAGE_SELF).ru_maxrss` after the run (whole process: interpreter, imports, data); *baseline* is the "
+        "RSS (/proc/self/statm) just before reading starts, after imports, so *above baseline* is what reading "
+        "and validating cost. *Largest batch* is the biggest Arrow record batch sluice's reader yields for that "
+        "file (`RecordBatch.nbytes`, contract columns only).",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        print(json.dumps(worker(sys.argv[2])))
+    else:
+        main()

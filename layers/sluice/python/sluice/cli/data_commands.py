@@ -1,0 +1,71 @@
+"""`sluice contract infer` and `sluice validate`: draft a contract; check a local file as the Lambda does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from sluice.cli import render
+
+contract_app = typer.Typer(help="Data contracts: draft one from a sample.", no_args_is_help=True)
+
+FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The data file (CSV, TSV, "
+                                                                                 "JSON Lines, Parquet; .gz too).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+@contract_app.command("infer")
+def infer(
+    file: FileArgument,
+    model: Annotated[str, typer.Option("--model", "-m", help="The model name for the drafted table.")] = "my-model",
+    target: Annotated[str | None, typer.Option(help="The target column (default: the last column).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Draft a [models.<name>] contract from a sample file, to review and paste into sluice.toml."""
+    from sluice.data import DatasetReadError
+    from sluice.data.infer import contract_document, contract_toml, infer_contract
+
+    try:
+        with file.open("rb") as handle:
+            draft = infer_contract(handle, file.name, target=target)
+    except (DatasetReadError, KeyError) as error:
+        render.console.print(f"[bold red]error:[/bold red] cannot draft a contract: {escape(str(error))}")
+        raise typer.Exit(2) from None
+    if as_json:
+        render.print_json({"model": model, **contract_document(draft)})
+    else:
+        print(contract_toml(model, draft), end="")
+
+
+def validate_file(
+    file: FileArgument,
+    model: Annotated[str, typer.Option("--model", "-m", help="The model whose contract applies.")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="The project configuration (TOML).")] = Path(
+        "sluice.toml"),
+    as_json: JsonOption = False,
+) -> None:
+    """Validate a local file against a model's contract with the Lambda's own code; exit 0 accepted, 1 rejected."""
+    from sluice.config import ConfigError, load_config
+    from sluice.data import check_file
+
+    try:
+        contract = load_config(config).model(model).contract
+    except ConfigError as error:
+        render.console.print(f"[bold red]error:[/bold red] {escape(str(error))}")
+        raise typer.Exit(2) from None
+    with file.open("rb") as handle:
+        verdict = check_file(handle, file.name, contract, version=True)
+    if as_json:
+        render.print_json({"file": str(file), "model": model, **verdict.to_dict()})
+    else:
+        style = "green" if verdict.accepted else "red"
+        head, *lines = verdict.summary.splitlines()
+        render.console.print(f"[bold {style}]{escape(head)}[/bold {style}]")
+        for line in lines:
+            render.console.print(escape(line))
+        render.console.print(f"contract version {verdict.contract_version}"
+                             + (f", data version {verdict.data_version}" if verdict.data_version else ""))
+    raise typer.Exit(0 if verdict.accepted else 1)

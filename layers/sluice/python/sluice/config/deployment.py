@@ -1,0 +1,100 @@
+"""How a model's new versions reach live: the release strategy and its safety checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from sluice.config.errors import ConfigError
+
+Strategy = Literal["all_at_once", "canary", "linear", "ab", "shadow"]
+AbMetric = Literal["error_rate", "latency_p99", "live_accuracy"]
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+AB_METRICS: tuple[str, ...] = get_args(AbMetric)
+
+
+@dataclass(frozen=True)
+class ReleaseChecks:
+    """When a bake check calls the candidate worse than live."""
+
+    max_error_rate_increase: float = 0.01
+    """Candidate error rate minus live error rate (0.01 = one percentage point)."""
+    max_latency_p99_ratio: float = 1.5
+    latency_slack_ms: float = 50.0
+    """Latency only fails when the candidate's p99 is also this much slower (sub-slack noise is ignored)."""
+    max_prediction_shift: float = 0.1
+    """Mean prediction difference: absolute for class probabilities, relative to live for regression."""
+    min_shadow_agreement: float = 0.9
+    min_requests: int = 10
+    """Fewer candidate requests than this and the check waits another step (nothing is concluded)."""
+
+
+@dataclass(frozen=True)
+class DeploymentSettings:
+    """``[models.<name>.deployment]``: the release strategy and its parameters."""
+
+    strategy: Strategy = "all_at_once"
+    canary_weight: float = 0.1
+    bake_minutes: float = 10.0
+    linear_step: float = 0.25
+    interval_minutes: float = 5.0
+    ab_split: float = 0.5
+    ab_minutes: float = 60.0
+    ab_metric: AbMetric = "error_rate"
+    ab_margin: float = 0.0
+    """How much worse than live the candidate may be on ``ab_metric`` and still win."""
+    shadow_minutes: float = 30.0
+    check_every: str = "rate(1 minute)"
+    """How often the bake check runs while a release is in progress (an EventBridge schedule expression)."""
+    checks: ReleaseChecks = field(default_factory=ReleaseChecks)
+
+    @property
+    def check_schedule(self) -> str | None:
+        """The model's bake-check schedule; all_at_once releases have none."""
+        return None if self.strategy == "all_at_once" else self.check_every
+
+
+def parse_deployment(body: dict[str, Any], where: str) -> DeploymentSettings:
+    """Read and check a deployment table (every key optional)."""
+    checks = body.get("checks", {})
+    if not isinstance(checks, dict):
+        raise ConfigError(f"{where}.checks: expected a table")
+    known = set(DeploymentSettings.__dataclass_fields__)
+    unknown = sorted(set(body) - known)
+    unknown_checks = sorted(set(checks) - set(ReleaseChecks.__dataclass_fields__))
+    if unknown or unknown_checks:
+        raise ConfigError(f"{where}: unknown keys {unknown + [f'checks.{k}' for k in unknown_checks]}")
+    try:
+        settings = DeploymentSettings(
+            **{key: value for key, value in body.items() if key != "checks"},
+            checks=ReleaseChecks(**{key: _number(key, value) for key, value in checks.items()}),
+        )
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: {error}") from error
+    _check(settings, where)
+    return settings
+
+
+def _number(key: str, value: Any) -> Any:
+    return int(value) if key == "min_requests" else float(value)
+
+
+def _check(settings: DeploymentSettings, where: str) -> None:
+    if settings.strategy not in STRATEGIES:
+        raise ConfigError(f"{where}: strategy must be one of {STRATEGIES}, not {settings.strategy!r}")
+    if not settings.check_every.startswith(("rate(", "cron(")):
+        raise ConfigError(f"{where}: check_every must be a rate(...) or cron(...) expression")
+    if settings.ab_metric not in AB_METRICS:
+        raise ConfigError(f"{where}: ab_metric must be one of {AB_METRICS}, not {settings.ab_metric!r}")
+    for name in ("canary_weight", "linear_step", "ab_split"):
+        if not 0 < float(getattr(settings, name)) < 1:
+            raise ConfigError(f"{where}: {name} must be between 0 and 1 (exclusive)")
+    for name in ("bake_minutes", "interval_minutes", "ab_minutes", "shadow_minutes"):
+        if float(getattr(settings, name)) <= 0:
+            raise ConfigError(f"{where}: {name} must be positive")
+    checks = settings.checks
+    if checks.max_latency_p99_ratio < 1 or min(checks.max_error_rate_increase, checks.max_prediction_shift,
+                                                checks.latency_slack_ms, settings.ab_margin) < 0:
+        raise ConfigError(f"{where}: check thresholds must be non-negative (latency ratio at least 1)")
+    if not 0 <= checks.min_shadow_agreement <= 1 or checks.min_requests < 0:
+        raise ConfigError(f"{where}: min_shadow_agreement must be in [0, 1] and min_requests >= 0")

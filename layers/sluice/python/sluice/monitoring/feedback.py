@@ -1,0 +1,112 @@
+"""Ground truth for captured predictions: read a feedback file, join it by request id, score per version."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy import stats
+
+FEEDBACK = "feedback"
+QUALITY = "quality"
+LABEL_COLUMNS = ("label", "truth", "actual")
+
+
+class FeedbackError(ValueError):
+    """A feedback file that cannot be read or has no usable columns."""
+
+
+@dataclass(frozen=True)
+class VersionQuality:
+    """Live metrics of one model version on the labelled requests it answered."""
+
+    version: str
+    rows: int
+    metrics: dict[str, float]
+
+
+def parse_feedback_key(key: str) -> str | None:
+    """The model of ``feedback/<model>/<...>``; None when the key is not a feedback drop."""
+    parts = key.split("/")
+    return parts[1] if len(parts) >= 3 and parts[0] == FEEDBACK and parts[1] and parts[-1] else None
+
+
+def read_feedback(body: bytes, key: str, target: str) -> pd.DataFrame:
+    """``request_id``, ``instance`` (default 0) and ``label`` from CSV, JSON (lines or array) or Parquet."""
+    name = key.lower()
+    try:
+        if name.endswith(".parquet"):
+            frame = pd.read_parquet(io.BytesIO(body))
+        elif name.endswith((".json", ".jsonl", ".ndjson")):
+            text = body.decode().strip()
+            frame = pd.DataFrame(json.loads(text) if text.startswith("[") else
+                                 [json.loads(line) for line in text.splitlines() if line.strip()])
+        else:
+            frame = pd.read_csv(io.BytesIO(body), dtype={"request_id": str})
+    except (ValueError, UnicodeDecodeError) as error:
+        raise FeedbackError(f"{key}: cannot read feedback: {error}") from error
+    label = next((column for column in (target, *LABEL_COLUMNS) if column in frame.columns), None)
+    if "request_id" not in frame.columns or label is None:
+        raise FeedbackError(f"{key}: feedback needs a request_id column and a label column ({target!r} or 'label')")
+    instance = frame["instance"].fillna(0).astype("int64") if "instance" in frame.columns else 0
+    return pd.DataFrame({"request_id": frame["request_id"].astype(str), "instance": instance,
+                         "label": frame[label]}).dropna(subset=["label"])
+
+
+def join_feedback(feedback: pd.DataFrame, captures: pa.Table) -> pd.DataFrame:
+    """Labelled predictions: feedback rows matched to captured rows on (request_id, instance)."""
+    wanted = [c for c in ("request_id", "instance", "model_version", "prediction", "probabilities")
+              if c in captures.column_names]
+    if "prediction" not in wanted or captures.num_rows == 0:
+        return pd.DataFrame(columns=["request_id", "instance", "model_version", "prediction", "label"])
+    captured = captures.select(wanted).to_pandas()
+    captured["instance"] = captured["instance"].astype("int64")
+    captured = captured.drop_duplicates(["request_id", "instance"], keep="last")
+    return feedback.merge(captured, on=["request_id", "instance"], how="inner")
+
+
+def quality_by_version(joined: pd.DataFrame, *, task: str, positive: str | None) -> list[VersionQuality]:
+    """Accuracy (and ROC AUC for binary tasks with probabilities) or RMSE and MAE, per model version."""
+    results = []
+    for version, rows in joined.groupby(joined["model_version"].astype(str), sort=True):
+        results.append(VersionQuality(version=str(version), rows=len(rows),
+                                      metrics=quality_metrics(rows, task=task, positive=positive)))
+    return results
+
+
+def quality_metrics(rows: pd.DataFrame, *, task: str, positive: str | None) -> dict[str, float]:
+    if task == "regression":
+        error = rows["prediction"].astype(float).to_numpy() - rows["label"].astype(float).to_numpy()
+        return {"rmse": float(np.sqrt(np.mean(error**2))), "mae": float(np.mean(np.abs(error)))}
+    truth = rows["label"].astype(str).to_numpy()
+    metrics = {"accuracy": float(np.mean(truth == rows["prediction"].astype(str).to_numpy()))}
+    if positive is not None and "probabilities" in rows.columns:
+        scores = np.asarray([json.loads(p).get(positive, np.nan) if isinstance(p, str) else np.nan
+                             for p in rows["probabilities"]], dtype=np.float64)
+        known = ~np.isnan(scores)
+        auc = roc_auc(truth[known] == positive, scores[known])
+        if auc is not None:
+            metrics["roc_auc"] = auc
+    return metrics
+
+
+def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float | None:
+    """ROC AUC by the rank-sum (Mann-Whitney) identity; None when only one class is present."""
+    n_pos = int(positive.sum())
+    n_neg = int(positive.size - n_pos)
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = stats.rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def positive_class(target_values: tuple[Any, ...] | None, classes: list[str]) -> str | None:
+    """The positive class of a binary task, as the evaluation defines it (the second configured value)."""
+    if target_values is not None and len(target_values) == 2:
+        return str(target_values[1])
+    return sorted(classes)[1] if len(classes) == 2 else None

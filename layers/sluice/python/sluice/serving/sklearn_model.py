@@ -1,0 +1,49 @@
+"""Serve a scikit-learn pipeline when its ONNX export disagreed with it (the fallback; heavy imports).
+
+Not re-exported by ``sluice.serving``: the ONNX predict path never imports scikit-learn or pandas. The pickle
+is only unpickled by :func:`sluice.artifacts.load_verified_model` after its sha256 matched the registry.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+
+from sluice.serving.instances import build_inputs
+from sluice.serving.model import Prediction
+from sluice.serving.signature import ModelSignature
+
+
+class SklearnModel:
+    """A fitted scikit-learn pipeline behind the same ``predict(instances)`` as :class:`OnnxModel`."""
+
+    def __init__(self, pipeline: Any, signature: ModelSignature) -> None:
+        self._pipeline = pipeline
+        self._signature = signature
+
+    @classmethod
+    def from_verified_bytes(cls, data: bytes, signature: ModelSignature) -> SklearnModel:
+        """Unpickle a pipeline whose bytes were already checked against their recorded sha256."""
+        return cls(pickle.loads(data), signature)  # verified against the registry sha256 first
+
+    @property
+    def signature(self) -> ModelSignature:
+        return self._signature
+
+    def predict(self, instances: list[dict[str, Any]]) -> Prediction:
+        import pandas as pd
+
+        tensors = build_inputs(instances, self._signature)
+        frame = pd.DataFrame({
+            spec.name: tensors[spec.name].reshape(-1).astype(np.float64 if spec.kind == "float" else object)
+            for spec in self._signature.inputs
+        })
+        outputs = self._pipeline.predict(frame)
+        if self._signature.classes is None:
+            return Prediction(outputs=np.asarray(outputs, dtype=np.float64).tolist())
+        classes = [str(label) for label in self._pipeline.classes_]
+        matrix = self._pipeline.predict_proba(frame)
+        probabilities = [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
+        return Prediction(outputs=[str(label) for label in outputs], probabilities=probabilities)

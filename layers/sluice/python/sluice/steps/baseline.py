@@ -1,0 +1,34 @@
+"""Write the training baseline of a new model version next to its artifacts (drift compares with it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sluice.config import ModelConfig
+from sluice.monitoring.baseline import BASELINE_FILE, Kind, build_baseline
+from sluice.storage import ObjectStore, model_artifact_key
+from sluice.training import feature_frame
+
+
+def write_baseline(store: ObjectStore, model: ModelConfig, version: int, train: pd.DataFrame, pipeline: Any) -> str:
+    """Profile the training features and the model's predictions on them; returns the baseline's key."""
+    features = feature_frame(train, model)
+    kinds: dict[str, Kind] = {spec.name: "categorical" if spec.is_categorical else "numeric"
+                              for spec in model.contract.columns}
+    columns = {name: _column(features[name], kinds[name]) for name in kinds}
+    predicted = np.asarray(pipeline.predict(features))
+    prediction_kind: Kind = "categorical" if model.task == "classification" else "numeric"
+    predictions = predicted.astype(str).astype(object) if prediction_kind == "categorical" else predicted
+    baseline = build_baseline(columns, kinds, predictions, prediction_kind)
+    key = model_artifact_key(model.name, version, BASELINE_FILE)
+    store.put_json(key, baseline.to_dict())
+    return key
+
+
+def _column(series: pd.Series, kind: Kind) -> np.ndarray:
+    if kind == "numeric":
+        return series.to_numpy(dtype=np.float64)
+    return np.asarray([None if value == "" else value for value in series.tolist()], dtype=object)

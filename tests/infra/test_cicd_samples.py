@@ -1,0 +1,44 @@
+"""The sample CI/CD files for users' own repositories parse and run tests, synth (with cdk-nag) and deploy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from tests.infra.conftest import REPO
+
+CICD = REPO / "infra" / "cicd"
+
+
+def _scripts(value: Any) -> str:
+    """Every command string anywhere in a parsed pipeline."""
+    if isinstance(value, str):
+        return value + "\n"
+    if isinstance(value, dict):
+        return "".join(_scripts(item) for item in value.values())
+    if isinstance(value, list):
+        return "".join(_scripts(item) for item in value)
+    return ""
+
+
+def test_github_actions_sample_tests_then_deploys_main_with_oidc() -> None:
+    workflow = yaml.safe_load((CICD / "github-actions.yml").read_text())
+    assert set(workflow["jobs"]) == {"test", "deploy"}
+    assert workflow["jobs"]["deploy"]["needs"] == "test"
+    assert workflow["permissions"]["id-token"] == "write"
+    commands = _scripts(workflow["jobs"])
+    assert "make test" in commands and "make synth" in commands and "make deploy STAGE=prod" in commands
+
+
+def test_gitlab_sample_tests_then_deploys_the_default_branch() -> None:
+    pipeline = yaml.safe_load((CICD / "gitlab-ci.yml").read_text())
+    assert pipeline["stages"] == ["test", "deploy"]
+    assert pipeline["deploy"]["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
+    commands = _scripts(pipeline)
+    assert "make test" in commands and "make synth" in commands and "make deploy STAGE=prod" in commands
+
+
+def test_the_samples_are_not_this_repositorys_own_ci() -> None:
+    assert not (REPO / ".github" / "workflows" / "github-actions.yml").exists()
+    assert not (REPO / ".gitlab-ci.yml").exists()

@@ -1,0 +1,64 @@
+"""Release safety in the template: alarms that roll back, a composite that notifies, the topic and the grants."""
+
+from __future__ import annotations
+
+import json
+
+from sluice.config import load_config
+from sluice.naming import ResourceNames
+from sluice.wiring import ROUTES, PatternContext
+from tests.infra.conftest import REPO, Synth
+
+NAMES = ResourceNames("sluice-dev")
+CONFIG = load_config(REPO / "sluice.toml")
+
+
+def _alarms(synth: Synth) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {a["Properties"]["AlarmName"]: a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()}
+
+
+def test_every_model_has_a_prediction_shift_alarm_and_classifiers_a_live_accuracy_alarm(synth: Synth) -> None:
+    alarms = _alarms(synth)
+    for model, config in CONFIG.models.items():
+        shift = alarms[NAMES.endpoint_alarm(model, "prediction-shift")]
+        assert shift["ThresholdMetricId"] == "band"
+        assert any("ANOMALY_DETECTION_BAND" in query.get("Expression", "") for query in shift["Metrics"])
+        accuracy = alarms.get(NAMES.endpoint_alarm(model, "live-accuracy"))
+        assert (accuracy is not None) == (config.task == "classification")
+        if accuracy is not None:
+            assert (accuracy["Namespace"], accuracy["MetricName"]) == ("sluice", "LiveAccuracy")
+            assert accuracy["Dimensions"] == [{"Name": "model", "Value": model}]
+            assert accuracy["Threshold"] == config.gates.min_metrics.get("accuracy", 0.8)
+
+
+def test_every_release_alarm_reaches_rollback_model(synth: Synth) -> None:
+    # the rollback route matches every alarm whose name starts with the endpoint alarm prefix
+    (route,) = [r for r in ROUTES if r.name == "endpoint-alarm"]
+    pattern = route.trigger.pattern(PatternContext(data_bucket="b", names=NAMES))  # type: ignore[union-attr]
+    prefix = pattern["detail"]["alarmName"][0]["prefix"]
+    composites = {c["Properties"]["AlarmName"] for c in synth.of_type("AWS::CloudWatch::CompositeAlarm").values()}
+    for name in [*_alarms(synth), *composites]:
+        if name.startswith("dead-letters-"):
+            continue
+        assert name.startswith(prefix) and NAMES.model_of_alarm(name, CONFIG.names) is not None, name
+
+
+def test_one_composite_per_model_notifies_the_topic(synth: Synth) -> None:
+    topics = synth.of_type("AWS::SNS::Topic")
+    (topic_id,) = topics
+    assert topics[topic_id]["Properties"]["TopicName"] == NAMES.notifications_topic
+    composites = {c["Properties"]["AlarmName"]: c["Properties"]
+                  for c in synth.of_type("AWS::CloudWatch::CompositeAlarm").values()}
+    assert set(composites) == {NAMES.endpoint_alarm(model, "health") for model in CONFIG.models}
+    for properties in composites.values():
+        assert properties["AlarmActions"] == [{"Ref": topic_id}]
+        rule = json.dumps(properties["AlarmRule"])
+        assert "ErrorsAlarm" in rule and "LatencyP99Alarm" in rule and "PredictionShift" in rule
+
+
+def test_deploy_and_rollback_may_publish_and_deploy_may_read_release_metrics(synth: Synth) -> None:
+    policies = json.dumps(synth.of_type("AWS::IAM::Policy"))
+    assert "sns:Publish" in policies and "cloudwatch:GetMetricData" in policies
+    variables = [fn["Properties"].get("Environment", {}).get("Variables", {})
+                 for fn in synth.of_type("AWS::Lambda::Function").values()]
+    assert any("SLUICE_NOTIFICATIONS_TOPIC" in env for env in variables)
