@@ -8,7 +8,7 @@ from sluice.endpoint import EndpointSwapper, PinnedModel
 from sluice.events import DetailType
 from sluice.registry import DeploymentInProgressError, ModelVersion, Status
 from sluice.steps.context import StepContext
-from sluice.steps.release import start_release
+from sluice.steps.release import resume_release, start_release
 
 ACTOR = "deploy_model"
 LOCK_TTL_S = 900
@@ -20,10 +20,16 @@ def deploy_version(ctx: StepContext, model_name: str, version: int, *, correlati
     settings = ctx.config.model(model_name).deployment
     target = ctx.registry.get_version(model_name, version)
     if target.status is Status.LIVE:
+        # only a rerun gets here (Powertools drops duplicates first): the earlier run may have died before
+        # announcing, so announce again — a restated fact, harmless to every consumer
+        ctx.events.publish(DetailType.MODEL_DEPLOYED, {
+            "model": model_name, "version": version, "lambda_version": target.lambda_version,
+            "replaced_version": target.replaced_version, "correlation_id": correlation_id, "announced_again": True,
+        })
         return {"outcome": "already_live", "model": model_name, "version": version,
                 "lambda_version": target.lambda_version}
     if target.status is Status.CANARY:
-        return {"outcome": "already_releasing", "model": model_name, "version": version}
+        return resume_release(ctx, target, correlation_id=correlation_id)
     if target.status is not Status.APPROVED:
         return {"outcome": "skipped", "model": model_name, "version": version,
                 "reason": f"v{version} is {target.status.value}, not approved"}

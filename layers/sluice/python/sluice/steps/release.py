@@ -81,6 +81,25 @@ def start_release(ctx: StepContext, target: ModelVersion, live: AliasPointer, *,
             "lambda_version": candidate_lambda, "next_check_at": deployment.next_check_at}
 
 
+def resume_release(ctx: StepContext, target: ModelVersion, *, correlation_id: str) -> dict[str, Any]:
+    """A rerun for a version already in release (the run died after recording it): make sure the alias carries
+    the stage's weight, and announce the release again."""
+    deployment = ctx.registry.get_deployment(target.model)
+    if deployment is None or deployment.version != target.version:
+        return {"outcome": "already_releasing", "model": target.model, "version": target.version}
+    if 0 < deployment.weight < 1:
+        _swapper(ctx, target.model).shift(deployment.live_lambda_version, deployment.candidate_lambda_version,
+                                          deployment.weight)
+    detail = {"model": target.model, "version": target.version, "strategy": deployment.strategy,
+              "weight": deployment.weight, "live_version": deployment.live_version,
+              "lambda_version": deployment.candidate_lambda_version, "next_check_at": deployment.next_check_at,
+              "correlation_id": correlation_id, "announced_again": True}
+    ctx.events.publish(DetailType.DEPLOYMENT_STARTED, detail)
+    return {"outcome": "release_started", "model": target.model, "version": target.version,
+            "strategy": deployment.strategy, "weight": deployment.weight,
+            "lambda_version": deployment.candidate_lambda_version, "next_check_at": deployment.next_check_at}
+
+
 def check_releases(ctx: StepContext, models: tuple[str, ...], *, correlation_id: str, trigger: str
                    ) -> dict[str, Any]:
     """The scheduled check: move each model's release in progress on; start a queued one when a model is free."""

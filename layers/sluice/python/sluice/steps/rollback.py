@@ -26,6 +26,10 @@ def rollback(ctx: StepContext, model_name: str, *, reason: str, correlation_id: 
     ctx.config.model(model_name)
     if alarm_at is not None:
         stale = _stale(ctx, model_name, alarm_at)
+        if stale is not None and trigger:
+            replayed = _announce_again(ctx, model_name, trigger=trigger, correlation_id=correlation_id)
+            if replayed is not None:
+                return replayed
         if stale is not None:
             ctx.registry.note(model_name, subject="endpoint", change="alarm ignored", reason=stale, actor=ACTOR,
                               correlation_id=correlation_id, trigger=trigger)
@@ -62,6 +66,36 @@ def rollback(ctx: StepContext, model_name: str, *, reason: str, correlation_id: 
     _notify(ctx, f"{model_name} rolled back: v{rolled_back.version} → v{now_live.version}", detail)
     return {"outcome": "rolled_back", "model": model_name, "from_version": rolled_back.version,
             "to_version": now_live.version, "lambda_version": now_live.lambda_version, "reason": reason}
+
+
+def _announce_again(ctx: StepContext, model_name: str, *, trigger: str, correlation_id: str
+                    ) -> dict[str, Any] | None:
+    """A rerun of an alarm that already changed the endpoint (the run died before announcing it): announce it
+    again from the audit trail instead of ignoring the alarm as stale."""
+    mine = [entry for entry in ctx.registry.history(model_name) if entry.trigger == trigger and entry.actor == ACTOR]
+    changes = {entry.change: int(entry.subject.removeprefix("v")) for entry in mine if entry.subject.startswith("v")}
+    live = ctx.registry.get_alias(model_name, "live")
+    if "live → rolled_back" in changes and "previous → live" in changes:
+        now_live = ctx.registry.get_version(model_name, changes["previous → live"])
+        detail: dict[str, Any] = {"model": model_name, "version": now_live.version,
+                                  "rolled_back_version": changes["live → rolled_back"],
+                                  "lambda_version": now_live.lambda_version, "reason": mine[0].reason,
+                                  "correlation_id": correlation_id, "announced_again": True}
+        ctx.events.publish(DetailType.MODEL_ROLLED_BACK, detail)
+        return {"outcome": "rolled_back", "model": model_name, "from_version": detail["rolled_back_version"],
+                "to_version": now_live.version, "lambda_version": now_live.lambda_version,
+                "reason": mine[0].reason, "announced_again": True}
+    if "canary → rolled_back" in changes:
+        aborted = changes["canary → rolled_back"]
+        detail = {"model": model_name, "version": aborted, "status": Status.ROLLED_BACK.value,
+                  "live_version": live.version if live else None,
+                  "lambda_version": live.lambda_version if live else None, "reason": mine[0].reason,
+                  "correlation_id": correlation_id, "announced_again": True}
+        ctx.events.publish(DetailType.DEPLOYMENT_ABORTED, detail)
+        return {"outcome": "aborted", "model": model_name, "from_version": aborted,
+                "to_version": detail["live_version"], "lambda_version": detail["lambda_version"],
+                "reason": mine[0].reason, "announced_again": True}
+    return None
 
 
 def _stale(ctx: StepContext, model_name: str, alarm_at: str) -> str | None:
