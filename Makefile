@@ -40,7 +40,8 @@ local: $(INSTALLED) ## start the local stack and endpoint; keep running
 	$(BIN)/sluice local
 
 browser: ## headless Chromium for the model-card rendering test (Debian package; idempotent)
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "chromium is not installed (needs root: apt-get install chromium); the model-card browser test will skip"
 
 test: $(INSTALLED) $(NODE_INSTALLED) lint browser layers ## lint, type-check and run every test (the package-size test needs the layers)
 	$(BIN)/python -m pytest
