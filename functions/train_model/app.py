@@ -23,7 +23,8 @@ alarm_config = idempotency_config(ALARM_KEY)
 def on_dataset_accepted(event: dict[str, Any]) -> dict[str, Any]:
     detail = event["detail"]
     return train_accepted(step_context, detail["model"], detail["data_version"],
-                          correlation_id=detail["correlation_id"])
+                          correlation_id=detail["correlation_id"],
+                          contract_version=str(detail.get("contract_version", "")))
 
 
 @idempotent_on_event(step_context.settings, schedule_config)

@@ -31,6 +31,7 @@ class BatchStream:
         for batch in self.batches:
             check_unique_names(batch.schema.names)
             yield batch
+            del batch  # not held while the next one is read
 
 
 def needs_seek(key: str) -> bool:

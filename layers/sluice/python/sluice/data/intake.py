@@ -71,6 +71,8 @@ def check_file(
                 if writer is not None:
                     writer.write_batch(normalized)
                 normalized_rows += normalized.num_rows
+                del normalized
+            del batch  # not held while the next one is read
         report = validator.report()
     except DatasetReadError as error:
         report = ValidationReport.unreadable(str(error))

@@ -45,7 +45,7 @@ def open_parquet(
         raise DatasetReadError("the file is empty")
     file.seek(0)
     try:
-        parquet = pq.ParquetFile(file, buffer_size=READ_BUFFER, pre_buffer=False)
+        parquet = pq.ParquetFile(_unbuffered(file), buffer_size=READ_BUFFER, pre_buffer=False)
         names = list(parquet.schema_arrow.names)
     except (pa.ArrowException, OSError) as error:
         raise DatasetReadError(f"not a readable Parquet file: {error}") from error
@@ -55,8 +55,16 @@ def open_parquet(
     return names, _batches(parquet, wanted)
 
 
+def _unbuffered(file: BinaryIO) -> BinaryIO:
+    """The raw file under a Python buffered reader: Arrow buffers reads itself, and a second buffer is slow."""
+    raw = getattr(file, "raw", None) if isinstance(file, io.BufferedReader) else None
+    return file if raw is None else raw
+
+
 def _batches(parquet: pq.ParquetFile, wanted: list[str]) -> Iterator[pa.RecordBatch]:
     try:
-        yield from parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted, use_threads=False)
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted, use_threads=False):
+            yield batch
+            del batch  # not held while the next one is decoded
     except (pa.ArrowException, OSError) as error:
         raise DatasetReadError(f"the Parquet file is damaged: {error}") from error

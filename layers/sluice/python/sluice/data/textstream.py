@@ -19,6 +19,12 @@ class _Reader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes (b"" at the end), handed over without a copy through ``readinto``."""
+        if size is None or size < 0:
+            return self.readall()
+        return self._read(size)
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self._read(len(buffer))
         buffer[: len(data)] = data
@@ -125,6 +131,9 @@ class TextGuard(_Reader):
             raise DatasetReadError(
                 f"expected text but found binary content (a NUL byte at offset {self._offset + position})")
         held = self._decoder.getstate()[0]
+        if not held and data.isascii():  # the common case, checked without decoding
+            self._offset += len(data)
+            return
         try:
             self._decoder.decode(data)
         except UnicodeDecodeError as error:

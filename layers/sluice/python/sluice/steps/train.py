@@ -38,10 +38,12 @@ def train_latest(ctx: StepContext, model_name: str, *, trigger: str, correlation
     return train_on(ctx, dataset, trigger=trigger, correlation_id=correlation_id)
 
 
-def train_accepted(ctx: StepContext, model_name: str, data_version: str, *, correlation_id: str) -> dict[str, Any]:
-    """Train on the data version a DatasetAccepted event names."""
+def train_accepted(ctx: StepContext, model_name: str, data_version: str, *, correlation_id: str,
+                   contract_version: str = "") -> dict[str, Any]:
+    """Train on the data version a DatasetAccepted event names (accepted under ``contract_version``)."""
     dataset = DatasetRecord(model=model_name, data_version=data_version, rows=0,
-                            data_key=accepted_data_key(model_name, data_version), sources=(), accepted_at="")
+                            data_key=accepted_data_key(model_name, data_version), sources=(), accepted_at="",
+                            contract_version=contract_version)
     return train_on(ctx, dataset, trigger="DatasetAccepted", correlation_id=correlation_id)
 
 
@@ -52,7 +54,8 @@ def train_on(ctx: StepContext, dataset: DatasetRecord, *, trigger: str, correlat
     claimed = ctx.registry.claim_version(
         model.name, data_version=dataset.data_version, code_version=ctx.settings.code_version,
         lineage={"data_key": dataset.data_key, "sources": list(dataset.sources), "trigger": trigger,
-                 "train_rows": len(train), "holdout_rows": len(holdout)},
+                 "contract_version": dataset.contract_version, "train_rows": len(train),
+                 "holdout_rows": len(holdout)},
         actor=ACTOR, correlation_id=correlation_id,
         claim_key=f"{trigger}:{correlation_id}:{dataset.data_version}",  # a rerun resumes this version
     )
