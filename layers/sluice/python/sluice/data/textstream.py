@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import io
 import zlib
+from abc import abstractmethod
 from typing import BinaryIO
 
 from sluice.data.errors import DatasetReadError
@@ -30,8 +31,9 @@ class _Reader(io.RawIOBase):
         buffer[: len(data)] = data
         return len(data)
 
+    @abstractmethod
     def _read(self, size: int) -> bytes:
-        raise NotImplementedError
+        """Up to ``size`` bytes of the stream; b"" at the end."""
 
 
 class GunzipStream(_Reader):

@@ -49,7 +49,7 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
                 if route.trigger.kind == RETRAIN_SCHEDULE_KIND:
                     provisioned.schedule_rules[model] = arn
             continue
-        queue_url, queue_arn = _queue(clients.sqs, f"{settings.prefix}-route-{route.name}")
+        queue_url, queue_arn = _queue(clients.sqs, route_queue_name(settings, route))
         bus = settings.event_bus if route.on_sluice_bus else "default"
         rule = f"{settings.prefix}-{route.name}"
         clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(route.trigger.pattern(ctx)))
@@ -65,6 +65,16 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
         _predict_function(clients.awslambda, settings, model, role_arn, functions_dir, capture)
         provisioned.alarms[model] = _alarms(clients.cloudwatch, settings, model)
     return provisioned
+
+
+def route_queue_name(settings: Settings, route: Route) -> str:
+    """The SQS queue standing in for a route's Lambda target (moto's EventBridge cannot invoke Lambda)."""
+    return f"{settings.prefix}-route-{route.name}"
+
+
+def observer_queue_name(settings: Settings) -> str:
+    """The queue that receives every sluice event, for the runtime's timeline."""
+    return f"{settings.prefix}-{OBSERVER}"
 
 
 def _storage(s3: Any, settings: Settings) -> None:
@@ -124,8 +134,8 @@ def _capture_stream(firehose: Any, settings: Settings, model: str, role_arn: str
 
 def _observer(clients: Any, settings: Settings) -> str:
     """Every sluice event also lands in a queue the runtime reads for its timeline."""
-    url, arn = _queue(clients.sqs, f"{settings.prefix}-{OBSERVER}")
-    rule = f"{settings.prefix}-{OBSERVER}"
+    url, arn = _queue(clients.sqs, observer_queue_name(settings))
+    rule = observer_queue_name(settings)
     clients.events.put_rule(Name=rule, EventBusName=settings.event_bus,
                             EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
     clients.events.put_targets(Rule=rule, EventBusName=settings.event_bus, Targets=[{"Id": OBSERVER, "Arn": arn}])

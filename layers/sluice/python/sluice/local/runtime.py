@@ -24,7 +24,7 @@ from sluice.local.captures import deliver_staged
 from sluice.local.cloudwatch import ingest_emf, install_percentiles, record_invocation
 from sluice.local.host import FunctionHost, find_functions_dir
 from sluice.local.notifications import notification_queue_url, read_notification
-from sluice.local.provision import Provisioned, provision
+from sluice.local.provision import Provisioned, observer_queue_name, provision, route_queue_name
 from sluice.local.router import WeightedRouter
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.settings import Settings
@@ -346,8 +346,8 @@ class LocalCloud:
             if isinstance(route.trigger, ScheduleTrigger):
                 continue
             found.route_queues[route.name] = self.clients.sqs.get_queue_url(
-                QueueName=f"{self.settings.prefix}-route-{route.name}")["QueueUrl"]
-        found.observer_queue = self.clients.sqs.get_queue_url(QueueName=f"{self.settings.prefix}-observer")["QueueUrl"]
+                QueueName=route_queue_name(self.settings, route))["QueueUrl"]
+        found.observer_queue = self.clients.sqs.get_queue_url(QueueName=observer_queue_name(self.settings))["QueueUrl"]
         found.notifications_queue = notification_queue_url(self.clients, self.settings)
         for route in ROUTES:
             if not isinstance(route.trigger, ScheduleTrigger):
