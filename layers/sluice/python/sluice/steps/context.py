@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import boto3
@@ -27,11 +28,22 @@ class StepContext:
     artifacts: ObjectStore
     registry: RegistryStore
     events: EventPublisher
-    lambda_client: Any
     clock: Clock = system_clock
-    notifier: Notifier | None = None
-    metrics: VariantMetrics | None = None
-    """Per-version metrics of releases in progress (CloudWatch)."""
+
+    # Clients only the release and rollback steps use: created on first use, so the cold start of the other
+    # functions does not load their service models.
+    @cached_property
+    def lambda_client(self) -> Any:
+        return boto3.client("lambda")
+
+    @cached_property
+    def notifier(self) -> Notifier | None:
+        return Notifier(boto3.client("sns"), self.settings.notifications_topic)
+
+    @cached_property
+    def metrics(self) -> VariantMetrics | None:
+        """Per-version metrics of releases in progress (CloudWatch)."""
+        return CloudWatchVariantMetrics(boto3.client("cloudwatch"))
 
     @classmethod
     def from_env(cls, *, clock: Clock = system_clock) -> StepContext:
@@ -44,8 +56,5 @@ class StepContext:
             artifacts=ObjectStore(s3, settings.artifact_bucket),
             registry=DynamoDBRegistry(boto3.client("dynamodb"), settings.registry_table, clock=clock),
             events=EventPublisher(boto3.client("events"), settings.event_bus),
-            lambda_client=boto3.client("lambda"),
             clock=clock,
-            notifier=Notifier(boto3.client("sns"), settings.notifications_topic),
-            metrics=CloudWatchVariantMetrics(boto3.client("cloudwatch")),
         )
