@@ -51,7 +51,7 @@ test-fast: $(INSTALLED) ## unit tests only
 
 lint: $(INSTALLED) ## ruff and mypy
 	$(BIN)/ruff check .
-	$(BIN)/mypy layers/sluice/python/sluice functions infra
+	$(BIN)/mypy layers/sluice/python/sluice functions infra benchmarks
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

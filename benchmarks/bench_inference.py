@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -54,9 +55,9 @@ def measure(family: str) -> list[dict[str, Any]]:
         assert service.handle(event)["statusCode"] == 200
         frame = feature_frame(sample, trained.config)
         repeats = REPEATS if count == 1 else REPEATS // 5
-        handler = _latencies(lambda event=event: service.handle(event), repeats)
-        proba = _latencies(lambda frame=frame: trained.result.pipeline.predict_proba(frame), repeats)
-        predict = _latencies(lambda frame=frame: trained.result.pipeline.predict(frame), repeats)
+        handler = _latencies(partial(service.handle, event), repeats)
+        proba = _latencies(partial(trained.result.pipeline.predict_proba, frame), repeats)
+        predict = _latencies(partial(trained.result.pipeline.predict, frame), repeats)
         rows.append({"family": family, "rows": count, "handler": handler, "predict_proba": proba, "predict": predict})
     return rows
 
