@@ -111,6 +111,27 @@ def test_ragged_rows_are_refused_with_line_numbers() -> None:
     assert "line 3 has 2" in message and "line 4 has 4" in message
 
 
+def test_ragged_row_deep_in_a_big_file_is_reported_at_its_line() -> None:
+    # GIVEN a file of several blocks (parsed in parallel chunks) with one short row near its end
+    rows = [b"%d,%d,%d" % (i, i + 1, i + 2) for i in range(400_000)]
+    rows[399_990] = b"1,2"
+    body = b"a,b,c\n" + b"\n".join(rows) + b"\n"
+    # WHEN read / THEN the row's line in the file (header = line 1) is named
+    message = _read_error(body, "d.csv")
+    assert message.startswith("1 row(s) do not have the 3 fields of the header")
+    assert "line 399992 has 2" in message
+
+
+def test_a_record_longer_than_a_parse_chunk_is_read_whole() -> None:
+    # GIVEN a 3 MB value (longer than two parallel parse chunks, shorter than the row limit) among ordinary rows
+    long_value = b"x" * 3_000_000
+    body = b"id,text\n" + b"".join(b"%d,short\n" % i for i in range(50_000)) + b"50000," + long_value + b"\n1,z\n"
+    # WHEN read / THEN every record is there and the long value is intact
+    table = read_dataset(body, "d.csv")
+    assert table.num_rows == 50_002
+    assert table.column("text")[50_000].as_py() == long_value.decode()
+
+
 def test_quoted_fields_may_hold_delimiters_and_newlines() -> None:
     # GIVEN quoted cells with a comma and a newline / WHEN read / THEN they stay one value each
     table = read_dataset(b'name,note\n"a,b","line1\nline2"\n', "d.csv")
