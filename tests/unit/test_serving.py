@@ -117,13 +117,15 @@ def test_signature_round_trips_through_json():
     # GIVEN a classification signature
     signature = ModelSignature(
         task="classification",
-        inputs=(InputSpec("age", "float"), InputSpec("city", "string")),
+        inputs=(InputSpec("age", "float"), InputSpec("home city", "string", tensor="home_city")),
         target="label",
         classes=("cheap", "pricey"),
     )
     # WHEN it is written as JSON and read back THEN nothing is lost
     assert ModelSignature.from_dict(json.loads(json.dumps(signature.to_dict()))) == signature
-    assert signature.input_names == ("age", "city")
+    assert signature.input_names == ("age", "home city")
+    assert [spec.tensor_name for spec in signature.inputs] == ["age", "home_city"]
+    assert "tensor" not in signature.to_dict()["inputs"][0]
 
 
 @pytest.mark.parametrize(
@@ -145,6 +147,10 @@ def test_signature_round_trips_through_json():
         (
             {"task": "regression", "inputs": [{"name": "a", "kind": "float"}] * 2, "target": "y"},
             "must be unique",
+        ),
+        (
+            {"task": "regression", "inputs": [{"name": "a b", "kind": "float", "tensor": ""}], "target": "y"},
+            "tensor must be a non-empty string",
         ),
     ],
 )

@@ -22,7 +22,7 @@ from sluice.config import (
     TrainingSettings,
     load_config,
 )
-from sluice.serving import InputSpec, OnnxModel
+from sluice.serving import InputSpec, ModelSignature, OnnxModel
 from sluice.training import (
     ExportError,
     FrameError,
@@ -280,6 +280,25 @@ def test_hist_gradient_boosting_converts_with_the_pinned_onnx_stack():
     assert exported.max_abs_diff <= 1e-4
 
 
+@pytest.mark.parametrize("family", ["logistic_regression", "hist_gradient_boosting"])
+def test_feature_names_that_are_not_identifiers_still_serve_onnx(family):
+    # GIVEN features named like real exports ("mean radius", "a/b", "1st", "é-x"), which skl2onnx renames
+    names = {"basket": "basket total/€", "channel": "sales channel", "member": "1st-member"}
+    config = shop_config((family,))
+    contract = dataclasses.replace(config.contract, columns=tuple(
+        dataclasses.replace(column, name=names[column.name]) for column in config.contract.columns))
+    config = dataclasses.replace(config, contract=contract)
+    train, holdout = split_holdout(shop_frame().rename(columns=names), config)
+    # WHEN trained and exported
+    exported = export_onnx(train_best(train, config), config, holdout)
+    # THEN the export is served as ONNX: requests keep the feature names, the graph inputs are recorded
+    assert [spec.name for spec in exported.signature.inputs] == list(names.values())
+    assert all(spec.tensor is not None and spec.tensor.isidentifier() for spec in exported.signature.inputs)
+    model = OnnxModel.from_bytes(exported.onnx_bytes, ModelSignature.from_dict(exported.signature.to_dict()))
+    prediction = model.predict(instances_from_frame(holdout.head(3), config))
+    assert set(prediction.outputs) <= {"yes", "no"}
+
+
 def test_export_records_the_signature_in_the_onnx_metadata(diabetes_frame, diabetes_config):
     # GIVEN an exported ridge model
     config = with_training(diabetes_config, families=("ridge",), cv_folds=2)
@@ -299,8 +318,8 @@ def test_export_rejects_an_onnx_model_that_disagrees(diabetes_frame, diabetes_co
     train, holdout = split_holdout(diabetes_frame, config)
     result = train_best(train, config)
     doubled = train.assign(progression=train["progression"] * 2)
-    other = export_onnx(train_best(doubled, config), config, holdout).onnx_bytes
-    monkeypatch.setattr(export_module, "_convert", lambda *args: other)
+    other = export_onnx(train_best(doubled, config), config, holdout)
+    monkeypatch.setattr(export_module, "_convert", lambda *args: (other.onnx_bytes, other.signature))
     # WHEN the first model's export is verified THEN the disagreement is reported
     with pytest.raises(ExportError, match="disagrees with scikit-learn: max abs diff"):
         export_onnx(result, config, holdout)
@@ -312,8 +331,8 @@ def test_export_rejects_an_onnx_model_whose_labels_differ(cancer_frame, cancer_c
     train, holdout = split_holdout(cancer_frame, config)
     result = train_best(train, config)
     swapped = train.assign(diagnosis=train["diagnosis"].map({"benign": "malignant", "malignant": "benign"}))
-    other = export_onnx(train_best(swapped, config), config, holdout).onnx_bytes
-    monkeypatch.setattr(export_module, "_convert", lambda *args: other)
+    other = export_onnx(train_best(swapped, config), config, holdout)
+    monkeypatch.setattr(export_module, "_convert", lambda *args: (other.onnx_bytes, other.signature))
     # WHEN verified THEN the label mismatch is reported with an example row
     with pytest.raises(ExportError, match=r"predicts different labels on \d+ of \d+ sample rows \(row 0"):
         export_onnx(result, config, holdout)

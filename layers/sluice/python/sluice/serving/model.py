@@ -40,6 +40,8 @@ class OnnxModel:
         self._session = session
         self._signature = signature
         self._output_names = [output.name for output in session.get_outputs()]
+        renamed = {spec.name: spec.tensor_name for spec in signature.inputs if spec.tensor is not None}
+        self._tensor_names = renamed or None
 
     @classmethod
     def from_bytes(cls, onnx_bytes: bytes, signature: ModelSignature) -> OnnxModel:
@@ -61,7 +63,10 @@ class OnnxModel:
 
     def predict(self, instances: list[dict[str, Any]]) -> Prediction:
         """Predict for a list of feature objects; raise ``InvalidInstances`` if they do not fit."""
-        results = self._session.run(self._output_names, build_inputs(instances, self._signature))
+        feeds = build_inputs(instances, self._signature)
+        if self._tensor_names is not None:
+            feeds = {self._tensor_names.get(name, name): tensor for name, tensor in feeds.items()}
+        results = self._session.run(self._output_names, feeds)
         if self._signature.classes is None:
             return Prediction(outputs=np.asarray(results[0], dtype=np.float64).reshape(-1).tolist())
         labels = np.asarray(results[0]).reshape(-1)
@@ -73,7 +78,7 @@ class OnnxModel:
 
 def _check_session(session: ort.InferenceSession, signature: ModelSignature) -> None:
     actual = {item.name: item.type for item in session.get_inputs()}
-    expected = {spec.name: _TENSOR_TYPES[spec.kind] for spec in signature.inputs}
+    expected = {spec.tensor_name: _TENSOR_TYPES[spec.kind] for spec in signature.inputs}
     if actual != expected:
         missing = sorted(set(expected) - set(actual))
         extra = sorted(set(actual) - set(expected))

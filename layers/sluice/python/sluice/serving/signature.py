@@ -17,16 +17,32 @@ TASKS: tuple[Task, ...] = ("classification", "regression")
 
 @dataclass(frozen=True)
 class InputSpec:
-    """One model input: a ``[N, 1]`` tensor named after its feature column."""
+    """One model input: a ``[N, 1]`` tensor fed from the feature column ``name``.
+
+    ``tensor`` is the ONNX graph input's name when the converter had to change it (it allows only
+    identifier-like names: "mean radius" becomes "mean_radius"); requests still use ``name``.
+    """
 
     name: str
     kind: InputKind
+    tensor: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise SignatureError(f"input names must be non-empty strings, got {self.name!r}")
         if self.kind not in INPUT_KINDS:
             raise SignatureError(f"input {self.name!r}: kind must be one of {INPUT_KINDS}, got {self.kind!r}")
+        if self.tensor is not None and (not isinstance(self.tensor, str) or not self.tensor):
+            raise SignatureError(f"input {self.name!r}: tensor must be a non-empty string, got {self.tensor!r}")
+
+    @property
+    def tensor_name(self) -> str:
+        """The name of the model's input tensor for this feature."""
+        return self.name if self.tensor is None else self.tensor
+
+    def to_dict(self) -> dict[str, str]:
+        document = {"name": self.name, "kind": self.kind}
+        return document if self.tensor is None else {**document, "tensor": self.tensor}
 
 
 @dataclass(frozen=True)
@@ -62,7 +78,7 @@ class ModelSignature:
         """JSON-safe form, the inverse of :meth:`from_dict`."""
         return {
             "task": self.task,
-            "inputs": [{"name": spec.name, "kind": spec.kind} for spec in self.inputs],
+            "inputs": [spec.to_dict() for spec in self.inputs],
             "target": self.target,
             "classes": None if self.classes is None else list(self.classes),
         }
@@ -71,7 +87,8 @@ class ModelSignature:
     def from_dict(cls, data: Mapping[str, Any]) -> ModelSignature:
         """Rebuild a signature from :meth:`to_dict` output; raise ``SignatureError`` if malformed."""
         try:
-            inputs = tuple(InputSpec(name=item["name"], kind=item["kind"]) for item in data["inputs"])
+            inputs = tuple(InputSpec(name=item["name"], kind=item["kind"], tensor=item.get("tensor"))
+                           for item in data["inputs"])
             classes = data.get("classes")
             return cls(
                 task=cast(Task, data["task"]),

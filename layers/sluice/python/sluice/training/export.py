@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -52,8 +53,7 @@ def export_onnx(result: TrainingResult, model: ModelConfig, sample: pd.DataFrame
     """
     if sample.empty:
         raise ExportError("cannot verify the ONNX export on an empty sample")
-    signature = signature_for(model, result.classes)
-    onnx_bytes = _convert(result, model, signature)
+    onnx_bytes, signature = _convert(result, model, signature_for(model, result.classes))
     try:
         onnx_model = OnnxModel.from_bytes(onnx_bytes, signature)
     except ModelLoadError as error:
@@ -87,7 +87,8 @@ def _predictions(
     return expected, actual
 
 
-def _convert(result: TrainingResult, model: ModelConfig, signature: ModelSignature) -> bytes:
+def _convert(result: TrainingResult, model: ModelConfig, signature: ModelSignature) -> tuple[bytes, ModelSignature]:
+    """The ONNX bytes and the signature that serves them (with the graph's input names, see InputSpec.tensor)."""
     initial_types = [
         (spec.name, FloatTensorType([None, 1]) if spec.kind == "float" else StringTensorType([None, 1]))
         for spec in signature.inputs
@@ -106,6 +107,7 @@ def _convert(result: TrainingResult, model: ModelConfig, signature: ModelSignatu
             )
     except Exception as error:
         raise ExportError(f"skl2onnx cannot convert the {result.family} pipeline: {_first_line(error)}") from error
+    signature = _with_tensor_names(signature, [item.name for item in onnx_model.graph.input])
     onnx_model.doc_string = f"sluice model {model.name!r}: {result.family}"
     helper.set_model_props(
         onnx_model,
@@ -115,7 +117,21 @@ def _convert(result: TrainingResult, model: ModelConfig, signature: ModelSignatu
             "sluice.signature": json.dumps(signature.to_dict()),
         },
     )
-    return bytes(onnx_model.SerializeToString())
+    return bytes(onnx_model.SerializeToString()), signature
+
+
+def _with_tensor_names(signature: ModelSignature, graph_inputs: list[str]) -> ModelSignature:
+    """Record the graph input skl2onnx made of each feature (same order; renamed ones when not identifiers).
+
+    A wrong pairing cannot pass unnoticed: the export is then checked against scikit-learn row by row.
+    """
+    if len(graph_inputs) != len(signature.inputs):
+        raise ExportError(f"the ONNX export has {len(graph_inputs)} inputs for {len(signature.inputs)} features")
+    inputs = tuple(
+        spec if tensor == spec.name else dataclasses.replace(spec, tensor=tensor)
+        for spec, tensor in zip(signature.inputs, graph_inputs, strict=True)
+    )
+    return dataclasses.replace(signature, inputs=inputs)
 
 
 def _check_labels(expected: list[str], actual: list[Any], family: str) -> None:
