@@ -63,11 +63,13 @@ class Functions(Construct):
         removal_policy: RemovalPolicy,
         specs: Mapping[str, FunctionSpec] = FUNCTIONS,
         capture_rates: Mapping[str, float] | None = None,
+        endpoint_packages: Mapping[str, Packaging] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         check_access_table()
         self._names = names
         self._capture_rates = dict(capture_rates or {})
+        self._endpoint_packages = dict(endpoint_packages or {})
         self._inputs = inputs
         self._settings_env = settings.to_env()
         self._log_retention = log_retention
@@ -178,7 +180,7 @@ class Functions(Construct):
             "architecture": ARCHITECTURE,
             "reserved_concurrent_executions": spec.reserved_concurrency,
         }
-        if spec.packaging is Packaging.IMAGE:
+        if self._packaging(spec, model) is Packaging.IMAGE:
             return lambda_.DockerImageFunction(
                 self,
                 construct_id,
@@ -204,6 +206,13 @@ class Functions(Construct):
             layers=layers,
             **common,
         )
+
+
+    def _packaging(self, spec: FunctionSpec, model: str | None) -> Packaging:
+        """The spec's packaging, or the model's endpoint_package for its predict function."""
+        if spec.name == "predict" and model is not None:
+            return self._endpoint_packages.get(model, spec.packaging)
+        return spec.packaging
 
 
 def _function_name(names: ResourceNames, spec: FunctionSpec, model: str | None) -> str:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
-from sluice.config import load_config
+import pytest
+
+import infra.app
+from sluice.config import ProjectConfig, load_config
 from sluice.naming import ResourceNames
 from sluice.wiring import FUNCTIONS, Packaging
-from tests.infra.conftest import REPO, Synth, sluice_functions
+from tests.infra.conftest import REPO, Synth, sluice_functions, synthesize
 
 NAMES = ResourceNames("sluice-dev")
 MODELS = sorted(load_config(REPO / "sluice.toml").models)
@@ -41,6 +46,23 @@ def test_predict_functions_are_named_per_model_zip_with_layers_never_the_image(s
         assert props["Handler"] == "app.lambda_handler"
         assert len(props["Layers"]) == 2
         assert props["Environment"]["Variables"]["SLUICE_MODEL"] == model
+
+
+def test_a_model_may_ship_its_endpoint_as_the_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN diabetes configured with endpoint_package = "image" (to serve a scikit-learn fallback)
+    def with_image_endpoint(path: Path) -> ProjectConfig:
+        config = load_config(path)
+        model = config.model("diabetes")
+        image = dataclasses.replace(model, deployment=dataclasses.replace(model.deployment, endpoint_package="image"))
+        return dataclasses.replace(config, models={**config.models, "diabetes": image})
+
+    monkeypatch.setattr(infra.app, "load_config", with_image_endpoint)
+    # WHEN synthesized
+    predict = {props["FunctionName"]: props for props in _by_service(synthesize(tmp_path))["predict"]}
+    # THEN its predict function is the ML image with the predict handler; the other model keeps the zip
+    image = predict[NAMES.predict_function("diabetes")]
+    assert image["PackageType"] == "Image" and image["ImageConfig"]["Command"] == ["predict.app.lambda_handler"]
+    assert predict[NAMES.predict_function("breast-cancer")]["Handler"] == "app.lambda_handler"
 
 
 def test_image_functions_use_the_image_with_their_own_handler(synth: Synth) -> None:

@@ -1,5 +1,6 @@
 """On the local stack: every evaluated version gets a model card, `sluice models show` prints it, and a model
-whose ONNX export disagrees is served by its sha256-verified scikit-learn pipeline instead."""
+whose ONNX export disagrees is served by its sha256-verified scikit-learn pipeline where its endpoint can load one
+(the ML image), or rejected by the gate with the reason where it cannot (the zip endpoint serves ONNX only)."""
 
 from __future__ import annotations
 
@@ -59,12 +60,18 @@ def test_an_evaluated_version_has_a_card_that_the_cli_shows(cloud: Any, tmp_path
     assert missing.exit_code == 2 and "no version 9" in missing.output
 
 
-def test_a_disagreeing_onnx_export_falls_back_to_the_verified_pipeline(cloud: Any, monkeypatch) -> None:
-    # GIVEN an ONNX export that disagrees with scikit-learn
+def _disagreeing_export(monkeypatch: pytest.MonkeyPatch) -> None:
     def disagree(*_: Any, **__: Any) -> Any:
         raise ExportError("the ridge ONNX export disagrees with scikit-learn")
 
     monkeypatch.setattr(train_step, "export_onnx", disagree)
+
+
+def test_a_disagreeing_onnx_export_is_served_by_the_verified_pipeline_on_an_image_endpoint(
+        stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an ONNX export that disagrees with scikit-learn, and diabetes' endpoint packaged as the ML image
+    _disagreeing_export(monkeypatch)
+    cloud = stack(diabetes={"endpoint_package": "image"})
     # WHEN the model is trained, evaluated and deployed
     cloud.drop(samples.DIABETES, MODEL)
     cloud.run_until_idle()
@@ -72,6 +79,7 @@ def test_a_disagreeing_onnx_export_falls_back_to_the_verified_pipeline(cloud: An
     version = registry.get_version(MODEL, 1)
     # THEN the scikit-learn pipeline is served, verified by the sha256 in the registry
     assert version.serving == "sklearn" and version.artifact_sha256 == version.pipeline_sha256
+    assert version.status.value == "live"
     features, _ = samples.instances(samples.DIABETES, "progression", 3)
     response = cloud.predict(MODEL, features)
     assert response.status == 200 and len(response.body["predictions"]) == 3
@@ -81,3 +89,17 @@ def test_a_disagreeing_onnx_export_falls_back_to_the_verified_pipeline(cloud: An
     _store(cloud).put_bytes(model_artifact_key(MODEL, 1, PIPELINE_FILE), b"not the pipeline")
     with pytest.raises(IntegrityError):
         load_verified_model(_store(cloud), MODEL, 1, version.artifact_sha256)
+
+
+def test_a_disagreeing_onnx_export_is_rejected_when_the_endpoint_serves_onnx_only(
+        cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an ONNX export that disagrees, and diabetes' endpoint as configured: the zip package (ONNX only)
+    _disagreeing_export(monkeypatch)
+    # WHEN the model is trained and evaluated
+    cloud.drop(samples.DIABETES, MODEL)
+    cloud.run_until_idle()
+    # THEN the gate rejects the version, saying why and what to change; nothing is deployed
+    version = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table).get_version(MODEL, 1)
+    assert version.status.value == "rejected"
+    assert any("serves only onnx" in reason and "endpoint_package" in reason for reason in version.gate_reasons)
+    assert cloud.predict(MODEL, samples.instances(samples.DIABETES, "progression", 1)[0]).status == 503

@@ -104,10 +104,12 @@ def test_the_deployment_table_is_checked() -> None:
     assert parse_deployment({}, "d") == DeploymentSettings()
     assert parse_deployment({"strategy": "canary"}, "d").check_schedule == "rate(1 minute)"
     assert DeploymentSettings().check_schedule is None
+    assert DeploymentSettings().endpoint_package == "zip"
+    assert parse_deployment({"endpoint_package": "image"}, "d").endpoint_package == "image"
     for bad, message in (({"strategy": "blue_green"}, "strategy"), ({"canary_weight": 1.5}, "canary_weight"),
                          ({"bake_minutes": 0}, "bake_minutes"), ({"canary_wieght": 0.1}, "unknown"),
                          ({"checks": {"max_latency_p99_ratio": 0.5}}, "latency"),
-                         ({"ab_metric": "vibes"}, "ab_metric")):
+                         ({"ab_metric": "vibes"}, "ab_metric"), ({"endpoint_package": "docker"}, "endpoint_package")):
         with pytest.raises(ConfigError, match=message):
             parse_deployment(bad, "d")
 

@@ -86,3 +86,18 @@ def test_without_a_live_model_slices_are_reported_and_floors_decide():
     decision = decide({"roc_auc": 0.95}, None, GATES, slices=slices(0.9, 0.5))
     assert decision.approved
     assert decision.reasons[-1] == "slices are reported, not compared: there is no live model"
+
+
+def test_a_version_the_endpoint_cannot_load_is_rejected_with_the_way_out():
+    # GIVEN a candidate above every floor, served by its scikit-learn pipeline (its ONNX export disagreed)
+    good = {"roc_auc": 0.97, "log_loss": 0.18}
+    # WHEN the model's endpoint is the zip package (ONNX only) THEN it is rejected, naming the setting to change
+    rejected = decide(good, None, GATES, serving=("sklearn", "zip"))
+    assert not rejected.approved
+    assert rejected.reasons == ("this version is served as sklearn (its ONNX export disagreed with scikit-learn) and "
+                                "the model's zip endpoint serves only onnx; set deployment.endpoint_package = "
+                                '"image" to serve it',)
+    # AND an image endpoint serves it, and says so
+    approved = decide(good, None, GATES, serving=("sklearn", "image"))
+    assert approved.approved
+    assert "the image endpoint serves the sklearn format of this version" in approved.reasons

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from sluice.config.deployment import ONNX_FORMAT, SKLEARN_FORMAT
 from sluice.serving import ModelSignature, OnnxModel, ServedModel, verify_sha256
 from sluice.storage import ObjectStore, model_artifact_key
 
@@ -15,8 +16,6 @@ TRAINING_FILE = "training.json"
 EVALUATION_FILE = "evaluation.json"
 CARD_JSON_FILE = "model_card.json"
 CARD_HTML_FILE = "model_card.html"
-ONNX_FORMAT, SKLEARN_FORMAT = "onnx", "sklearn"
-"""The served format, recorded as ``format`` in signature.json: ONNX unless the export disagreed."""
 
 
 def sha256_hex(data: bytes) -> str:

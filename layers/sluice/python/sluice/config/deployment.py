@@ -9,8 +9,14 @@ from sluice.config.errors import ConfigError
 
 Strategy = Literal["all_at_once", "canary", "linear", "ab", "shadow"]
 AbMetric = Literal["error_rate", "latency_p99", "live_accuracy"]
+EndpointPackage = Literal["zip", "image"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 AB_METRICS: tuple[str, ...] = get_args(AbMetric)
+ENDPOINT_PACKAGES: tuple[str, ...] = get_args(EndpointPackage)
+ONNX_FORMAT, SKLEARN_FORMAT = "onnx", "sklearn"
+"""A version's served format (``format`` in its signature.json): ONNX unless the export disagreed."""
+SERVABLE_FORMATS: dict[str, tuple[str, ...]] = {"zip": (ONNX_FORMAT,), "image": (ONNX_FORMAT, SKLEARN_FORMAT)}
+"""What a predict function can load, by its endpoint package (the zip has onnxruntime, not scikit-learn)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,9 @@ class DeploymentSettings:
     check_every: str = "rate(1 minute)"
     """How often the bake check runs while a release is in progress (an EventBridge schedule expression)."""
     checks: ReleaseChecks = field(default_factory=ReleaseChecks)
+    endpoint_package: EndpointPackage = "zip"
+    """How the model's predict function ships on AWS: "zip" (slim layers, ONNX only) or "image" (the ML
+    image, which can also serve the scikit-learn fallback of a version whose ONNX export disagreed)."""
 
     @property
     def check_schedule(self) -> str | None:
@@ -84,6 +93,9 @@ def _check(settings: DeploymentSettings, where: str) -> None:
         raise ConfigError(f"{where}: strategy must be one of {STRATEGIES}, not {settings.strategy!r}")
     if not settings.check_every.startswith(("rate(", "cron(")):
         raise ConfigError(f"{where}: check_every must be a rate(...) or cron(...) expression")
+    if settings.endpoint_package not in ENDPOINT_PACKAGES:
+        raise ConfigError(f"{where}: endpoint_package must be one of {ENDPOINT_PACKAGES}, "
+                          f"not {settings.endpoint_package!r}")
     if settings.ab_metric not in AB_METRICS:
         raise ConfigError(f"{where}: ab_metric must be one of {AB_METRICS}, not {settings.ab_metric!r}")
     for name in ("canary_weight", "linear_step", "ab_split"):

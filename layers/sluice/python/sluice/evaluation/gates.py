@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from sluice.config.deployment import SERVABLE_FORMATS
 from sluice.config.model import LOWER_IS_BETTER, EvaluationGates, SliceGate
 
 _EPSILON = 1e-12
@@ -28,14 +29,18 @@ def decide(
     *,
     slices: list[dict[str, Any]] | None = None,
     live_slices: list[dict[str, Any]] | None = None,
+    serving: tuple[str, str] | None = None,
 ) -> GateDecision:
     """Approve only if every floor (a ceiling for lower-is-better metrics) holds and, when a live model exists,
     no compared metric (the primary one and ``gates.margins``) is worse than live's by more than its margin, and
     no declared slice's metric is worse than live's on that slice by more than the slice's tolerance.
 
     ``slices``/``live_slices`` are :func:`sluice.evaluation.slice_metrics` of candidate and live on the same holdout.
+    ``serving`` is (served format, endpoint package) for a version not served as ONNX: the endpoint must load it.
     """
     checks = [_bound_check(metric, threshold, candidate) for metric, threshold in gates.min_metrics.items()]
+    if serving is not None:
+        checks.append(serving_check(*serving))
     notes: list[str] = []
     if live is not None:
         checks.extend(_live_check(metric, candidate, live, margin) for metric, margin in gates.live_margins.items())
@@ -54,6 +59,18 @@ def decide(
     else:
         reasons = [check["reason"] for check in checks if not check["passed"]]
     return GateDecision(approved=approved, reasons=tuple(reasons), checks=checks)
+
+
+def serving_check(served_format: str, package: str) -> dict[str, Any]:
+    """Whether the model's endpoint, packaged as ``package``, can load a version served as ``served_format``."""
+    passed = served_format in SERVABLE_FORMATS.get(package, ())
+    if passed:
+        reason = f"the {package} endpoint serves the {served_format} format of this version"
+    else:
+        reason = (f"this version is served as {served_format} (its ONNX export disagreed with scikit-learn) and the "
+                  f"model's {package} endpoint serves only {', '.join(SERVABLE_FORMATS.get(package, ()))}; "
+                  'set deployment.endpoint_package = "image" to serve it')
+    return _check("endpoint serves the format", None, None, passed, reason)
 
 
 def _slice_checks(

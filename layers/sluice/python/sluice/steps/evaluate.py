@@ -7,6 +7,7 @@ from typing import Any
 from sluice.artifacts import CARD_HTML_FILE, CARD_JSON_FILE, EVALUATION_FILE, TRAINING_FILE, load_verified_model
 from sluice.cards import build_card, render_html
 from sluice.clock import iso
+from sluice.config.deployment import ONNX_FORMAT
 from sluice.data import from_parquet_bytes
 from sluice.evaluation import HoldoutReport, decide, report_holdout
 from sluice.events import DetailType
@@ -39,8 +40,9 @@ def evaluate_candidate(ctx: StepContext, model_name: str, version: int, *, corre
         live_model = load_verified_model(ctx.artifacts, model_name, live.version, live.artifact_sha256)
         live_report = report_holdout(live_model, holdout, model, full=False)
     live_metrics = live_report.metrics if live_report else None
+    serving = None if candidate.serving == ONNX_FORMAT else (candidate.serving, model.deployment.endpoint_package)
     decision = decide(metrics, live_metrics, model.gates, slices=report.slices,
-                      live_slices=live_report.slices if live_report else None)
+                      live_slices=live_report.slices if live_report else None, serving=serving)
     status = Status.APPROVED if decision.approved else Status.REJECTED
     live_version = live_alias.version if live_alias else None
     ctx.artifacts.put_json(model_artifact_key(model_name, version, EVALUATION_FILE), {
