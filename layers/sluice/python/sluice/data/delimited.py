@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, cast
@@ -16,8 +15,6 @@ from sluice.data.errors import DatasetReadError
 from sluice.data.textstream import Replay
 
 BLOCK_SIZE = 2 * 1024 * 1024
-PARALLEL_CHUNK = 1024 * 1024  # a block is parsed in chunks of about this size, in parallel
-PARSE_THREADS_ENV = "SLUICE_PARSE_THREADS"
 MAX_ROW_BYTES = 16 * 1024 * 1024
 HEADER_LIMIT = 1024 * 1024
 MAX_REPORTED_ROWS = 5
@@ -74,8 +71,11 @@ def _batches(header: list[str], wanted: list[str], typed: list[str], lines: int,
     """Parse whole records a block at a time (a block never ends inside a quoted value)."""
     if empty:
         return
-    use_parse_threads()
     malformed = _MalformedRows(lines)
+    read_options = pa_csv.ReadOptions(use_threads=False, block_size=2 * BLOCK_SIZE + MAX_ROW_BYTES,
+                                      column_names=header)
+    parse_options = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                        invalid_row_handler=malformed)
     as_text = {name: pa.string() for name in header}
     options = [pa_csv.ConvertOptions(column_types={**as_text, **{name: pa.float64() for name in typed}},
                                      include_columns=wanted, strings_can_be_null=True, null_values=[""],
@@ -83,9 +83,8 @@ def _batches(header: list[str], wanted: list[str], typed: list[str], lines: int,
     if typed:
         options.append(pa_csv.ConvertOptions(column_types=as_text, include_columns=wanted, strings_can_be_null=True,
                                              null_values=[""], quoted_strings_can_be_null=True, check_utf8=False))
-    parser = _BlockParser(header, delimiter, options, malformed)
-    for block, quoted in _blocks(source):
-        table = parser.parse(block, quoted=quoted)
+    for block in _blocks(source):
+        table = _parse_block(block, read_options, parse_options, options, malformed)
         if table is None:
             continue
         malformed.lines += count_byte(block, b"\n")
@@ -95,75 +94,27 @@ def _batches(header: list[str], wanted: list[str], typed: list[str], lines: int,
     malformed.check()
 
 
-def use_parse_threads() -> None:
-    """Size Arrow's CPU pool for text parsing: SLUICE_PARSE_THREADS, else every core.
-
-    Arrow takes its pool size from OMP_NUM_THREADS, which sluice sets to 1 because idle OpenMP threads
-    spin and stall small machines; Arrow's pool threads sleep when idle, so parsing may use every core.
-    """
-    wanted = int(os.environ.get(PARSE_THREADS_ENV) or 0) or os.cpu_count() or 1
-    if pa.cpu_count() != wanted:
-        pa.set_cpu_count(wanted)
-
-
-class _BlockParser:
-    """Parses one block with the first convert options that take every value (the last ones read text).
-
-    A block is split into chunks parsed in parallel; it is parsed again on one thread when a record is
-    longer than a chunk, or when a record is malformed (only a serial parse knows its line number).
-    """
-
-    def __init__(self, header: list[str], delimiter: str, options: list[pa_csv.ConvertOptions],
-                 malformed: _MalformedRows) -> None:
-        self._options, self._malformed = options, malformed
-        self._parallel = pa_csv.ReadOptions(use_threads=pa.cpu_count() > 1, block_size=PARALLEL_CHUNK,
-                                            column_names=header)
-        self._serial = pa_csv.ReadOptions(use_threads=False, block_size=2 * BLOCK_SIZE + MAX_ROW_BYTES,
-                                          column_names=header)
-        self._quoted = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                           invalid_row_handler=malformed)
-        self._plain = pa_csv.ParseOptions(delimiter=delimiter, invalid_row_handler=malformed)
-
-    def parse(self, block: memoryview, *, quoted: bool = True) -> pa.Table | None:
-        """The block as a table (None when it holds no record); ``quoted=False`` promises it has no quote."""
-        parse_options = self._quoted if quoted else self._plain
-        before = (self._malformed.count, list(self._malformed.examples))
-        for attempt, convert_options in enumerate(self._options, start=1):
-            try:
-                table = self._read(block, self._parallel, parse_options, convert_options)
-                if self._malformed.count != before[0]:
-                    self._restore(before)
-                    table = self._read(block, self._serial, parse_options, convert_options)
-                return table
-            except pa.ArrowInvalid as error:
-                if "Empty CSV file" in str(error):
-                    return None
-                self._restore(before)
-                if "straddling" in str(error):
-                    try:
-                        return self._read(block, self._serial, parse_options, convert_options)
-                    except pa.ArrowInvalid as serial_error:
-                        error = serial_error
-                        self._restore(before)
-                if attempt == len(self._options):
-                    raise DatasetReadError(f"cannot parse the file as delimited text: {error}") from error
-        return None
-
-    @staticmethod
-    def _read(block: memoryview, read_options: pa_csv.ReadOptions, parse_options: pa_csv.ParseOptions,
-              convert_options: pa_csv.ConvertOptions) -> pa.Table:
-        return pa_csv.read_csv(pa.BufferReader(pa.py_buffer(block)), read_options=read_options,
-                               parse_options=parse_options, convert_options=convert_options)
-
-    def _restore(self, state: tuple[int, list[str]]) -> None:
-        self._malformed.count, self._malformed.examples = state[0], list(state[1])
+def _parse_block(block: memoryview, read_options: pa_csv.ReadOptions, parse_options: pa_csv.ParseOptions,
+                 options: list[pa_csv.ConvertOptions], malformed: _MalformedRows) -> pa.Table | None:
+    """The block parsed with the first options that convert every value (the last ones read text)."""
+    before = (malformed.count, list(malformed.examples))
+    for attempt, convert_options in enumerate(options, start=1):
+        try:
+            return pa_csv.read_csv(pa.BufferReader(pa.py_buffer(block)), read_options=read_options,
+                                   parse_options=parse_options, convert_options=convert_options)
+        except pa.ArrowInvalid as error:
+            if "Empty CSV file" in str(error):
+                return None
+            if attempt == len(options):
+                raise DatasetReadError(f"cannot parse the file as delimited text: {error}") from error
+            malformed.count, malformed.examples = before[0], list(before[1])
+    return None
 
 
-def _blocks(source: BinaryIO) -> Iterator[tuple[memoryview, bool]]:
+def _blocks(source: BinaryIO) -> Iterator[memoryview]:
     """Blocks of about BLOCK_SIZE bytes, each ending after a newline outside quotes (or at the end).
 
     A block is a view of the bytes read, not a copy; only the unfinished record after it is copied.
-    Each comes with whether it may hold a quote (if not, no value in it spans lines).
     """
     pending = b""
     while True:
@@ -171,11 +122,10 @@ def _blocks(source: BinaryIO) -> Iterator[tuple[memoryview, bool]]:
         at_end = not chunk
         data = pending + chunk if pending else chunk
         del chunk
-        quoted = data.find(b'"') >= 0
-        cut = len(data) if at_end else _record_end(data, quoted=quoted)
+        cut = len(data) if at_end else _record_end(data)
         pending = data[cut:]
         if cut:
-            yield memoryview(data)[:cut], quoted
+            yield memoryview(data)[:cut]
         elif len(pending) > MAX_ROW_BYTES:
             raise DatasetReadError(f"a row is longer than {MAX_ROW_BYTES // (1024 * 1024)} MB "
                                    "(an extremely long line, or a quote that is never closed)")
@@ -184,10 +134,10 @@ def _blocks(source: BinaryIO) -> Iterator[tuple[memoryview, bool]]:
             return
 
 
-def _record_end(data: bytes, *, quoted: bool) -> int:
+def _record_end(data: bytes) -> int:
     """Just past the last newline with an even number of quotes before it (0 when there is none)."""
     cut = data.rfind(b"\n")
-    if cut < 0 or not quoted or data.find(b'"', 0, cut) < 0:
+    if cut < 0 or data.find(b'"', 0, cut) < 0:
         return cut + 1
     quotes = count_byte(data, b'"', cut)
     while cut >= 0 and quotes % 2:
