@@ -22,7 +22,7 @@ from sluice import __version__
 from sluice.config import ProjectConfig
 from sluice.naming import ResourceNames
 from sluice.settings import Settings
-from sluice.wiring import Packaging, PatternContext
+from sluice.wiring import PatternContext
 
 
 class SluiceStack(Stack):
@@ -76,8 +76,7 @@ class SluiceStack(Stack):
             log_retention=stage.log_retention,
             removal_policy=stage.removal_policy,
             capture_rates={name: model.monitoring.capture_rate for name, model in config.models.items()},
-            endpoint_packages={name: Packaging(model.deployment.endpoint_package)
-                               for name, model in config.models.items()},
+            endpoint_packages={name: model.deployment.endpoint_package for name, model in config.models.items()},
         )
         self.captures = CaptureStreams(self, "Captures", config=config, names=self.names,
                                        data_bucket=self.storage.data_bucket)

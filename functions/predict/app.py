@@ -1,4 +1,5 @@
-"""predict: POST /v1/models/<model>:predict through alias live, served from the pinned ONNX model.
+"""predict: POST /v1/models/<model>:predict through alias live, served from the pinned model (ONNX; the
+scikit-learn fallback only where the endpoint ships as the ML image, see deployment.endpoint_package).
 
 Slim by design: no pandas, pyarrow or scipy on this import path.
 """

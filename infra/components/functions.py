@@ -28,7 +28,7 @@ from sluice.config.loader import CONFIG_ENV_VAR
 from sluice.naming import ResourceNames
 from sluice.predict.capture import ENV_CAPTURE_RATE, ENV_CAPTURE_STREAM
 from sluice.settings import Settings
-from sluice.wiring import FUNCTIONS, FunctionSpec, Packaging
+from sluice.wiring import FUNCTIONS, FunctionSpec, Packaging, packaging_for
 
 CONFIG_PATH_ON_LAMBDA = "/opt/sluice.toml"  # the sluice layer's root, or copied there by the Dockerfile
 METRICS_NAMESPACE = "sluice"
@@ -63,7 +63,7 @@ class Functions(Construct):
         removal_policy: RemovalPolicy,
         specs: Mapping[str, FunctionSpec] = FUNCTIONS,
         capture_rates: Mapping[str, float] | None = None,
-        endpoint_packages: Mapping[str, Packaging] | None = None,
+        endpoint_packages: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         check_access_table()
@@ -180,7 +180,8 @@ class Functions(Construct):
             "architecture": ARCHITECTURE,
             "reserved_concurrent_executions": spec.reserved_concurrency,
         }
-        if self._packaging(spec, model) is Packaging.IMAGE:
+        endpoint_package = None if model is None else self._endpoint_packages.get(model)
+        if packaging_for(spec, endpoint_package) is Packaging.IMAGE:
             return lambda_.DockerImageFunction(
                 self,
                 construct_id,
@@ -206,13 +207,6 @@ class Functions(Construct):
             layers=layers,
             **common,
         )
-
-
-    def _packaging(self, spec: FunctionSpec, model: str | None) -> Packaging:
-        """The spec's packaging, or the model's endpoint_package for its predict function."""
-        if spec.name == "predict" and model is not None:
-            return self._endpoint_packages.get(model, spec.packaging)
-        return spec.packaging
 
 
 def _function_name(names: ResourceNames, spec: FunctionSpec, model: str | None) -> str:

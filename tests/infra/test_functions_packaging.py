@@ -11,11 +11,19 @@ import pytest
 import infra.app
 from sluice.config import ProjectConfig, load_config
 from sluice.naming import ResourceNames
-from sluice.wiring import FUNCTIONS, Packaging
+from sluice.wiring import FUNCTIONS, Packaging, packaging_for
 from tests.infra.conftest import REPO, Synth, sluice_functions, synthesize
 
 NAMES = ResourceNames("sluice-dev")
-MODELS = sorted(load_config(REPO / "sluice.toml").models)
+CONFIG = load_config(REPO / "sluice.toml")
+MODELS = sorted(CONFIG.models)
+
+
+def expected_packaging(name: str, props: dict[str, Any]) -> Packaging:
+    """What the project's config asks for this function (a model's predict follows its endpoint_package)."""
+    model = props["Environment"]["Variables"].get("SLUICE_MODEL")
+    endpoint = None if model is None else CONFIG.model(model).deployment.endpoint_package
+    return packaging_for(FUNCTIONS[name], endpoint)
 
 
 def _by_service(synth: Synth) -> dict[str, list[dict[str, Any]]]:
@@ -35,11 +43,13 @@ def test_one_function_per_spec_and_one_predict_function_per_model(synth: Synth) 
             assert props["Timeout"] == spec.timeout_s
 
 
-def test_predict_functions_are_named_per_model_zip_with_layers_never_the_image(synth: Synth) -> None:
+def test_predict_functions_are_named_per_model_zip_with_layers_unless_configured_as_the_image(synth: Synth) -> None:
     predict = {props["FunctionName"]: props for props in _by_service(synth)["predict"]}
     assert set(predict) == {NAMES.predict_function(model) for model in MODELS}
     for model in MODELS:
         props = predict[NAMES.predict_function(model)]
+        if CONFIG.model(model).deployment.endpoint_package == "image":
+            continue  # checked with the image functions below
         assert props.get("PackageType", "Zip") == "Zip"
         assert "ImageUri" not in props["Code"]
         assert props["Runtime"] == "python3.12"
@@ -68,9 +78,9 @@ def test_a_model_may_ship_its_endpoint_as_the_image(tmp_path: Path, monkeypatch:
 def test_image_functions_use_the_image_with_their_own_handler(synth: Synth) -> None:
     grouped = _by_service(synth)
     images = set()
-    for name, spec in FUNCTIONS.items():
+    for name in FUNCTIONS:
         for props in grouped[name]:
-            if spec.packaging is Packaging.IMAGE:
+            if expected_packaging(name, props) is Packaging.IMAGE:
                 assert props["PackageType"] == "Image"
                 assert props["ImageConfig"]["Command"] == [f"{name}.app.lambda_handler"]
                 assert "Layers" not in props and "Runtime" not in props

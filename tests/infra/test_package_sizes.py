@@ -19,13 +19,17 @@ from aws_cdk import App
 from infra.app import build
 from infra.assets import LAMBDA_UNZIPPED_LIMIT, BuildInputs, unfit_wheel_files
 from infra.components.functions import PYTHON_VERSION
-from sluice.wiring import FUNCTIONS, Packaging
+from sluice.config import load_config
+from sluice.wiring import FUNCTIONS, Packaging, packaging_for
 from tests.infra.conftest import REPO, cdk_context
 
 SERVING_DEPS = REPO / "build" / "layers" / "serving-deps"
 IMAGE_REQUIREMENTS = REPO / "build" / "layers" / "image-requirements.json"
 ASSET_METADATA = "aws:cdk:enable-asset-metadata"
-ZIP_FUNCTIONS = {name for name, spec in FUNCTIONS.items() if spec.packaging is Packaging.ZIP}
+CONFIG = load_config(REPO / "sluice.toml")
+ZIP_FUNCTIONS = {name for name, spec in FUNCTIONS.items()
+                 if any(packaging_for(spec, model.deployment.endpoint_package if spec.per_model else None)
+                        is Packaging.ZIP for model in CONFIG.models.values())}
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def zip_packages(tmp_path_factory: pytest.TempPathFactory) -> list[ZipPackage]:
     for logical_id, resource in resources.items():
         props = resource["Properties"]
         service = props.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME")
-        if resource["Type"] != "AWS::Lambda::Function" or service not in ZIP_FUNCTIONS:
+        if resource["Type"] != "AWS::Lambda::Function" or service is None or props.get("PackageType") == "Image":
             continue
         layer_ids = [layer["Ref"] for layer in props.get("Layers", [])]
         parts = dict(measure(part) for part in (logical_id, *layer_ids))

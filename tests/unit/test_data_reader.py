@@ -112,7 +112,7 @@ def test_ragged_rows_are_refused_with_line_numbers() -> None:
 
 
 def test_ragged_row_deep_in_a_big_file_is_reported_at_its_line() -> None:
-    # GIVEN a file of several blocks (parsed in parallel chunks) with one short row near its end
+    # GIVEN a file of several blocks with one short row near its end
     rows = [b"%d,%d,%d" % (i, i + 1, i + 2) for i in range(400_000)]
     rows[399_990] = b"1,2"
     body = b"a,b,c\n" + b"\n".join(rows) + b"\n"
@@ -122,8 +122,8 @@ def test_ragged_row_deep_in_a_big_file_is_reported_at_its_line() -> None:
     assert "line 399992 has 2" in message
 
 
-def test_a_record_longer_than_a_parse_chunk_is_read_whole() -> None:
-    # GIVEN a 3 MB value (longer than two parallel parse chunks, shorter than the row limit) among ordinary rows
+def test_a_record_longer_than_a_block_is_read_whole() -> None:
+    # GIVEN a 3 MB value (longer than a 2 MB block, shorter than the row limit) among ordinary rows
     long_value = b"x" * 3_000_000
     body = b"id,text\n" + b"".join(b"%d,short\n" % i for i in range(50_000)) + b"50000," + long_value + b"\n1,z\n"
     # WHEN read / THEN every record is there and the long value is intact

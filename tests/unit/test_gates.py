@@ -95,8 +95,9 @@ def test_a_version_the_endpoint_cannot_load_is_rejected_with_the_way_out():
     rejected = decide(good, None, GATES, serving=("sklearn", "zip"))
     assert not rejected.approved
     assert rejected.reasons == ("this version is served as sklearn (its ONNX export disagreed with scikit-learn) and "
-                                "the model's zip endpoint serves only onnx; set deployment.endpoint_package = "
-                                '"image" to serve it',)
+                                "the model's zip endpoint serves only onnx; a model whose versions may need "
+                                'scikit-learn sets deployment.endpoint_package = "image" (chosen before its endpoint '
+                                "is first deployed, see README: Serving formats) and retrains",)
     # AND an image endpoint serves it, and says so
     approved = decide(good, None, GATES, serving=("sklearn", "image"))
     assert approved.approved

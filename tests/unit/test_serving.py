@@ -152,6 +152,11 @@ def test_signature_round_trips_through_json():
             {"task": "regression", "inputs": [{"name": "a b", "kind": "float", "tensor": ""}], "target": "y"},
             "tensor must be a non-empty string",
         ),
+        (
+            {"task": "regression", "inputs": [{"name": "a b", "kind": "float", "tensor": "x"},
+                                              {"name": "x", "kind": "float"}], "target": "y"},
+            "tensor names must be unique",
+        ),
     ],
 )
 def test_malformed_signatures_are_rejected(data, message):

@@ -55,7 +55,8 @@ class DeploymentSettings:
     checks: ReleaseChecks = field(default_factory=ReleaseChecks)
     endpoint_package: EndpointPackage = "zip"
     """How the model's predict function ships on AWS: "zip" (slim layers, ONNX only) or "image" (the ML
-    image, which can also serve the scikit-learn fallback of a version whose ONNX export disagreed)."""
+    image, which can also serve the scikit-learn fallback of a version whose ONNX export disagreed). Fixed once
+    the endpoint exists: Lambda cannot change a function's package type (README: Serving formats)."""
 
     @property
     def check_schedule(self) -> str | None:

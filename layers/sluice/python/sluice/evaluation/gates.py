@@ -69,7 +69,8 @@ def serving_check(served_format: str, package: str) -> dict[str, Any]:
     else:
         reason = (f"this version is served as {served_format} (its ONNX export disagreed with scikit-learn) and the "
                   f"model's {package} endpoint serves only {', '.join(SERVABLE_FORMATS.get(package, ()))}; "
-                  'set deployment.endpoint_package = "image" to serve it')
+                  'a model whose versions may need scikit-learn sets deployment.endpoint_package = "image" '
+                  "(chosen before its endpoint is first deployed, see README: Serving formats) and retrains")
     return _check("endpoint serves the format", None, None, passed, reason)
 
 

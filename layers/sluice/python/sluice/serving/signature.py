@@ -19,8 +19,8 @@ TASKS: tuple[Task, ...] = ("classification", "regression")
 class InputSpec:
     """One model input: a ``[N, 1]`` tensor fed from the feature column ``name``.
 
-    ``tensor`` is the ONNX graph input's name when the converter had to change it (it allows only
-    identifier-like names: "mean radius" becomes "mean_radius"); requests still use ``name``.
+    ``tensor`` is the ONNX graph input's name when the converter changed it (skl2onnx replaces characters
+    such as spaces and "/": "mean radius" becomes "mean_radius"); requests still use ``name``.
     """
 
     name: str
@@ -62,6 +62,9 @@ class ModelSignature:
         names = [spec.name for spec in self.inputs]
         if len(set(names)) != len(names):
             raise SignatureError(f"input names must be unique, got {names}")
+        tensors = [spec.tensor_name for spec in self.inputs]
+        if len(set(tensors)) != len(tensors):
+            raise SignatureError(f"input tensor names must be unique, got {tensors}")
         if self.task == "classification":
             if self.classes is None or len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
                 raise SignatureError(f"classification needs at least two distinct classes, got {self.classes}")

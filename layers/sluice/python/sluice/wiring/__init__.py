@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sluice.wiring.functions import FUNCTIONS, FunctionSpec, Packaging
+from sluice.wiring.functions import FUNCTIONS, FunctionSpec, Packaging, packaging_for
 from sluice.wiring.routes import (
     DRIFT_SCHEDULE_KIND,
     QUALITY_ALARM_KIND,
@@ -31,5 +31,6 @@ __all__ = [
     "PatternContext",
     "Route",
     "ScheduleTrigger",
+    "packaging_for",
     "routes_for",
 ]

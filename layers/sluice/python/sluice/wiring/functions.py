@@ -40,3 +40,10 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec("predict", Packaging.ZIP, 1024, 30, "Serve predictions through alias live", per_model=True),
     )
 }
+
+
+def packaging_for(spec: FunctionSpec, endpoint_package: str | None = None) -> Packaging:
+    """How ``spec`` ships: a model's predict function follows that model's ``deployment.endpoint_package``."""
+    if spec.name == "predict" and endpoint_package is not None:
+        return Packaging(endpoint_package)
+    return spec.packaging
