@@ -22,22 +22,34 @@ class EndpointSwapper:
         self.function_name = function_name
 
     def publish_pinned(self, pinned: PinnedModel) -> str:
-        """A published version whose environment pins ``pinned``; reuses one published earlier."""
+        """A published version whose environment pins ``pinned``; reuses one published earlier.
+
+        Lambda gives a function a new RevisionId when an update settles (LastUpdateStatus InProgress →
+        Successful), so the version is published against the revision read after the wait, once that
+        revision is seen to still pin ``pinned`` (another writer in between is refused, not published).
+        """
         existing = self._published_version_for(pinned)
         if existing is not None:
             return existing
         current = self._lambda.get_function_configuration(FunctionName=self.function_name)
+        if current.get("LastUpdateStatus") == "InProgress":  # e.g. a stack update still settling
+            self._wait_until_updated()
+            current = self._lambda.get_function_configuration(FunctionName=self.function_name)
         variables = {**(current.get("Environment") or {}).get("Variables", {}), **pinned.to_env()}
         update: dict[str, Any] = {"FunctionName": self.function_name, "Environment": {"Variables": variables},
                                   "Description": f"sluice {pinned.model} v{pinned.version}"}
         if current.get("RevisionId"):
             update["RevisionId"] = current["RevisionId"]
-        updated = self._lambda.update_function_configuration(**update)
+        self._lambda.update_function_configuration(**update)
         self._wait_until_updated()
+        settled = self._lambda.get_function_configuration(FunctionName=self.function_name)
+        if PinnedModel.from_env((settled.get("Environment") or {}).get("Variables", {})) != pinned:
+            raise SwapError(f"{self.function_name} was reconfigured while {pinned.model} v{pinned.version} "
+                            "was being pinned")
         publish: dict[str, Any] = {"FunctionName": self.function_name,
                                    "Description": f"sluice {pinned.model} v{pinned.version}"}
-        if updated.get("RevisionId"):
-            publish["RevisionId"] = updated["RevisionId"]
+        if settled.get("RevisionId"):
+            publish["RevisionId"] = settled["RevisionId"]
         version: str = self._lambda.publish_version(**publish)["Version"]
         return version
 
