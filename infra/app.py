@@ -32,10 +32,18 @@ def build(app: App, *, inputs: BuildInputs | None = None) -> SluiceStack:
         )
     stage = stage_named(app.node.try_get_context("stage") or "dev")
     stack = SluiceStack(
-        app, stage.stack_name, stage=stage, config=load_config(inputs.config_file), inputs=inputs
+        app, stage.stack_name, stage=stage, config=load_config(inputs.config_file), inputs=inputs,
+        reserve_concurrency=_flag(app.node.try_get_context("reserve_concurrency"), default=True),
     )
     acknowledge_nag_findings(stack)
     return stack
+
+
+def _flag(value: object, *, default: bool) -> bool:
+    """A context switch (``-c name=false`` arrives as the string "false")."""
+    if value is None:
+        return default
+    return str(value).strip().lower() not in ("false", "0", "no", "off")
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ class SluiceStack(Stack):
         stage: Stage,
         config: ProjectConfig,
         inputs: BuildInputs,
+        reserve_concurrency: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -77,6 +78,7 @@ class SluiceStack(Stack):
             removal_policy=stage.removal_policy,
             capture_rates={name: model.monitoring.capture_rate for name, model in config.models.items()},
             endpoint_packages={name: model.deployment.endpoint_package for name, model in config.models.items()},
+            reserve_concurrency=reserve_concurrency,
         )
         self.captures = CaptureStreams(self, "Captures", config=config, names=self.names,
                                        data_bucket=self.storage.data_bucket)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from infra.components.wiring import ASYNC_RETRY_ATTEMPTS, DEFAULT_MAX_EVENT_AGE
 from sluice.idempotency import ONE_DAY_S
 from sluice.naming import ResourceNames
 from sluice.wiring import FUNCTIONS, routes_for
-from tests.infra.conftest import Synth, sluice_functions
+from tests.infra.conftest import Synth, sluice_functions, synthesize
 
 NAMES = ResourceNames("sluice-dev")
 
@@ -66,3 +67,10 @@ def test_functions_are_sized_and_training_is_capped(synth: Synth) -> None:
     # training is the expensive one: a burst of drops queues up instead of fanning out
     assert FUNCTIONS["train_model"].reserved_concurrency == 2
     assert FUNCTIONS["train_model"].timeout_s == 900
+
+
+def test_reserved_concurrency_can_be_left_off_for_a_small_account(tmp_path: Path) -> None:
+    # GIVEN an account at the default concurrency quota of 10 (Lambda keeps 10 unreserved)
+    # WHEN synthesized with -c reserve_concurrency=false THEN no function reserves any
+    small = synthesize(tmp_path, reserve_concurrency="false")
+    assert all("ReservedConcurrentExecutions" not in props for props in sluice_functions(small).values())
