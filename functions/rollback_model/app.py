@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sluice.events.alarms import evaluated_since
 from sluice.handlers import lifecycle_handler
 from sluice.idempotency import ALARM_KEY
 from sluice.steps.context import StepContext
@@ -28,4 +29,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     reason = f"alarm {alarm}: {state.get('reason', 'state ALARM')}"
     return rollback(step_context, model, reason=reason[:500], correlation_id=str(event.get("id", alarm)),
                     trigger=f"CloudWatch Alarm State Change {event.get('id', '')}".strip(),
-                    alarm_at=state.get("timestamp"))
+                    alarm_at=state.get("timestamp"), judged_since=evaluated_since(state))

@@ -18,11 +18,15 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from sluice.naming import LIVE_ALIAS, ResourceNames
+from sluice.wiring.alarms import DEFAULT_LATENCY_P99_MS, ENDPOINT_ALARMS
 
 FUNCTION_URL_AUTH = "AWS_IAM"  # never public
 ALIAS_DESCRIPTION = "Owned by the sluice runtime (deploy_model, rollback_model); never by CloudFormation"
-DEFAULT_LATENCY_P99 = Duration.seconds(1)
-DEFAULT_PERIOD = Duration.minutes(1)
+DEFAULT_LATENCY_P99 = Duration.millis(DEFAULT_LATENCY_P99_MS)
+_COMPARISONS = {
+    "GreaterThanOrEqualToThreshold": cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    "GreaterThanThreshold": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+}
 
 
 class Endpoint(Construct):
@@ -40,7 +44,6 @@ class Endpoint(Construct):
         alias_provider_role: iam.IRole,
         alias_provider_logs: logs.ILogGroup,
         latency_p99_threshold: Duration,
-        period: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
         self.model = model
@@ -81,33 +84,23 @@ class Endpoint(Construct):
             description=f"Predict endpoint of {model} (alias {LIVE_ALIAS}, IAM auth): POST /v1/models/{model}:predict",
         )
         live = {"FunctionName": function_name, "Resource": f"{function_name}:{LIVE_ALIAS}"}
-        self.errors_alarm = cloudwatch.Alarm(
-            self,
-            "ErrorsAlarm",
-            alarm_name=names.endpoint_alarm(model, "errors"),
-            alarm_description=f"Errors of {function_name}:{LIVE_ALIAS}; ALARM rolls {model} back",
-            metric=cloudwatch.Metric(
-                namespace="AWS/Lambda", metric_name="Errors", dimensions_map=live, statistic="Sum", period=period
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.latency_alarm = cloudwatch.Alarm(
-            self,
-            "LatencyP99Alarm",
-            alarm_name=names.endpoint_alarm(model, "latency-p99"),
-            alarm_description=f"p99 duration of {function_name}:{LIVE_ALIAS}; ALARM rolls {model} back",
-            metric=cloudwatch.Metric(
-                namespace="AWS/Lambda", metric_name="Duration", dimensions_map=live, statistic="p99", period=period
-            ),
-            threshold=latency_p99_threshold.to_milliseconds(),
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        self.alarms: dict[str, cloudwatch.Alarm] = {
+            alarm.kind: cloudwatch.Alarm(
+                self,
+                f"{_construct_id(alarm.kind)}Alarm",
+                alarm_name=names.endpoint_alarm(model, alarm.kind),
+                alarm_description=f"{alarm.statistic} {alarm.metric} of {function_name}:{LIVE_ALIAS}; "
+                                  f"ALARM rolls {model} back",
+                metric=cloudwatch.Metric(namespace="AWS/Lambda", metric_name=alarm.metric, dimensions_map=live,
+                                         statistic=alarm.statistic, period=Duration.seconds(alarm.period_s)),
+                threshold=alarm.threshold if alarm.threshold is not None else latency_p99_threshold.to_milliseconds(),
+                evaluation_periods=alarm.evaluation_periods,
+                datapoints_to_alarm=alarm.datapoints_to_alarm,
+                comparison_operator=_COMPARISONS[alarm.comparison],
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            for alarm in ENDPOINT_ALARMS
+        }
 
 
 class Endpoints(Construct):
@@ -126,7 +119,6 @@ class Endpoints(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         latency_p99_threshold: Duration = DEFAULT_LATENCY_P99,
-        period: Duration = DEFAULT_PERIOD,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alias_provider_logs = logs.LogGroup(
@@ -150,7 +142,6 @@ class Endpoints(Construct):
                 alias_provider_role=self.alias_provider_role,
                 alias_provider_logs=self.alias_provider_logs,
                 latency_p99_threshold=latency_p99_threshold,
-                period=period,
             )
             for model, function in sorted(functions.items())
         }

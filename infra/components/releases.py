@@ -62,7 +62,7 @@ class ReleaseAlarms(Construct):
         self.health: dict[str, cloudwatch.CompositeAlarm] = {}
         self.alarms: dict[str, list[cloudwatch.IAlarm]] = {}
         for model, endpoint in sorted(endpoints.by_model.items()):
-            alarms: list[cloudwatch.IAlarm] = [endpoint.errors_alarm, endpoint.latency_alarm,
+            alarms: list[cloudwatch.IAlarm] = [*endpoint.alarms.values(),
                                                self._shift(model, names.endpoint_alarm(model, SHIFT_KIND), period)]
             model_config = config.models.get(model)
             if model_config is not None and model_config.task == "classification":

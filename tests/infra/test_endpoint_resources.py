@@ -6,6 +6,7 @@ import json
 
 from sluice.config import load_config
 from sluice.naming import LIVE_ALIAS, ResourceNames
+from sluice.wiring.alarms import ENDPOINT_ALARMS
 from tests.infra.conftest import REPO, Synth
 
 NAMES = ResourceNames("sluice-dev")
@@ -84,3 +85,9 @@ def test_each_model_has_errors_and_latency_alarms_on_live(synth: Synth) -> None:
             # the rollback rule matches these names
             assert NAMES.model_of_alarm(alarm["AlarmName"], tuple(MODELS)) == model
             assert alarm["AlarmName"].startswith(NAMES.endpoint_alarm_prefix)
+        # AND each is defined as sluice.wiring.alarms declares it (the local stack provisions the same table)
+        for spec in ENDPOINT_ALARMS:
+            alarm = alarms[NAMES.endpoint_alarm(model, spec.kind)]
+            assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"],
+                    alarm["ComparisonOperator"]) == (spec.period_s, spec.evaluation_periods,
+                                                     spec.datapoints_to_alarm, spec.comparison)

@@ -12,6 +12,7 @@ import pytest
 from sluice.clock import iso
 from sluice.local import aws_events
 from sluice.registry import Status
+from sluice.wiring.alarms import ENDPOINT_ALARMS
 from tests.conftest import load_event
 from tests.integration.releases import (
     MODEL,
@@ -149,6 +150,50 @@ def test_out_of_order_and_duplicate_incident_alarms(stack: Any, trained: Any) ->
     assert late_ok["outcome"] == "ignored" and "not ALARM" in late_ok["reason"]
     assert registry.get_alias(MODEL, "live").version == 1  # type: ignore[union-attr]
     assert registry.get_version(MODEL, v2).status is Status.ROLLED_BACK
+
+
+def test_the_local_stack_provisions_the_endpoint_alarms_as_cdk_defines_them(cloud: Any) -> None:
+    for spec in ENDPOINT_ALARMS:
+        name = cloud.settings.names.endpoint_alarm(MODEL, spec.kind)
+        alarm = cloud.clients.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+        assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["ComparisonOperator"],
+                alarm["MetricName"]) == (spec.period_s, spec.evaluation_periods, spec.datapoints_to_alarm,
+                                         spec.comparison, spec.metric)
+
+
+def test_a_slower_alarm_of_the_same_incident_does_not_roll_back_the_restored_version(
+        stack: Any, trained: Any) -> None:
+    cloud = stack(breast_cancer=CANARY)
+    registry = registry_of(cloud)
+    # GIVEN v2 released right after v1, then rolled back to v1 by its errors alarm (one 1-minute period)
+    v2 = _promoted_canary(cloud, trained)
+    cloud.set_alarm(MODEL, "errors")
+    cloud.run_until_idle()
+    assert registry.get_alias(MODEL, "live").version == 1  # type: ignore[union-attr]
+    # WHEN, a minute later, the latency alarm (3 one-minute periods, mostly v2's traffic) goes to ALARM
+    cloud.advance(1)
+    cloud.set_alarm(MODEL, "latency-p99")
+    cloud.run_until_idle()
+    # THEN it is recognised as judging the rolled-back version: ignored, recorded; v1 stays live
+    outcomes = [entry.detail for entry in cloud.timeline if entry.kind == "invoke" and entry.name == "rollback_model"]
+    assert [outcome["outcome"] for outcome in outcomes] == ["rolled_back", "ignored"]
+    assert "before the rollback" in outcomes[-1]["reason"]
+    assert registry.get_alias(MODEL, "live").version == 1  # type: ignore[union-attr]
+    assert registry.get_version(MODEL, v2).status is Status.ROLLED_BACK
+    assert any(entry.change == "alarm ignored" for entry in registry.history(MODEL))
+
+
+def test_an_alarm_over_traffic_from_before_a_release_still_rolls_it_back(stack: Any, trained: Any) -> None:
+    cloud = stack(breast_cancer=CANARY)
+    # GIVEN v2 just promoted (its canary ended a moment ago)
+    v2 = _promoted_canary(cloud, trained)
+    # WHEN half a minute later the errors alarm fires on a period that began before the promotion
+    cloud.advance(0.5)
+    cloud.set_alarm(MODEL, "errors")
+    cloud.run_until_idle()
+    # THEN v2 is rolled back all the same (a release's own alarms are never stale by their window)
+    assert registry_of(cloud).get_version(MODEL, v2).status is Status.ROLLED_BACK
+    assert registry_of(cloud).get_alias(MODEL, "live").version == 1  # type: ignore[union-attr]
 
 
 def _promoted_canary_on(cloud: Any, trained: Any) -> int:

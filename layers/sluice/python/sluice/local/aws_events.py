@@ -21,12 +21,15 @@ def scheduled_event(rule_arn: str, *, region: str, now: float) -> dict[str, Any]
 
 
 def alarm_state_change_detail(alarm_name: str, *, state: str, previous: str, reason: str, now: float,
-                              metric: str, function_name: str) -> dict[str, Any]:
-    """The detail of a "CloudWatch Alarm State Change" event."""
-    timestamp = iso(now)[:23] + "+0000"
+                              metric: str, function_name: str, period_s: int = 60,
+                              datapoints: int = 1) -> dict[str, Any]:
+    """The detail of a "CloudWatch Alarm State Change" event; its reasonData spans ``datapoints`` periods."""
+    timestamp = _cloudwatch_time(now)
+    reason_data = {"version": "1.0", "queryDate": timestamp, "startDate": _cloudwatch_time(now - period_s * datapoints),
+                   "statistic": "Sum", "period": period_s, "recentDatapoints": [1.0] * datapoints, "threshold": 1.0}
     return {
         "alarmName": alarm_name,
-        "state": {"value": state, "reason": reason, "timestamp": timestamp},
+        "state": {"value": state, "reason": reason, "timestamp": timestamp, "reasonData": json.dumps(reason_data)},
         "previousState": {"value": previous, "reason": "", "timestamp": timestamp},
         "configuration": {
             "description": f"sluice endpoint alarm {alarm_name}",
@@ -35,12 +38,16 @@ def alarm_state_change_detail(alarm_name: str, *, state: str, previous: str, rea
                 "metricStat": {
                     "metric": {"namespace": "AWS/Lambda", "name": metric,
                                "dimensions": {"FunctionName": function_name, "Resource": f"{function_name}:live"}},
-                    "period": 60, "stat": "Sum",
+                    "period": period_s, "stat": "Sum",
                 },
                 "returnData": True,
             }],
         },
     }
+
+
+def _cloudwatch_time(epoch_s: float) -> str:
+    return iso(epoch_s)[:23] + "+0000"
 
 
 def function_url_event(method: str, path: str, body: bytes, headers: dict[str, str], *,

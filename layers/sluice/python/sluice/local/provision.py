@@ -16,8 +16,8 @@ from sluice.naming import EVENT_SOURCE
 from sluice.predict.capture import ENV_CAPTURE_BATCH, ENV_CAPTURE_RATE, ENV_CAPTURE_STREAM
 from sluice.settings import Settings
 from sluice.wiring import FUNCTIONS, RETRAIN_SCHEDULE_KIND, ROUTES, PatternContext, Route, ScheduleTrigger
+from sluice.wiring.alarms import DEFAULT_LATENCY_P99_MS, ENDPOINT_ALARMS
 
-ENDPOINT_ALARMS = (("errors", "Errors", "Sum"), ("latency-p99", "Duration", "p99"))
 OBSERVER = "observer"
 
 
@@ -165,14 +165,18 @@ def _predict_function(awslambda: Any, settings: Settings, model: str, role_arn: 
 
 
 def _alarms(cloudwatch: Any, settings: Settings, model: str) -> list[str]:
+    """The model's endpoint alarms as CDK defines them (sluice.wiring.alarms)."""
     function = settings.names.predict_function(model)
     names = []
-    for kind, metric, stat in ENDPOINT_ALARMS:
-        name = settings.names.endpoint_alarm(model, kind)
-        statistic: dict[str, Any] = {"ExtendedStatistic": stat} if stat.startswith("p") else {"Statistic": stat}
+    for alarm in ENDPOINT_ALARMS:
+        name = settings.names.endpoint_alarm(model, alarm.kind)
+        statistic: dict[str, Any] = ({"ExtendedStatistic": alarm.statistic} if alarm.percentile
+                                     else {"Statistic": alarm.statistic})
         cloudwatch.put_metric_alarm(
-            AlarmName=name, Namespace="AWS/Lambda", MetricName=metric, Period=60, EvaluationPeriods=1,
-            Threshold=1 if metric == "Errors" else 1000, ComparisonOperator="GreaterThanOrEqualToThreshold",
+            AlarmName=name, Namespace="AWS/Lambda", MetricName=alarm.metric, Period=alarm.period_s,
+            EvaluationPeriods=alarm.evaluation_periods, DatapointsToAlarm=alarm.datapoints_to_alarm,
+            Threshold=alarm.threshold if alarm.threshold is not None else DEFAULT_LATENCY_P99_MS,
+            ComparisonOperator=alarm.comparison,
             Dimensions=[{"Name": "FunctionName", "Value": function}, {"Name": "Resource", "Value": f"{function}:live"}],
             TreatMissingData="notBreaching", **statistic,
         )

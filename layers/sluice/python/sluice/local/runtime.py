@@ -202,7 +202,8 @@ class LocalCloud:
         self.clients.cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
         detail = aws_events.alarm_state_change_detail(
             name, state=state, previous=previous, reason=reason, now=self._clock(),
-            metric=alarm["MetricName"], function_name=self.settings.names.predict_function(model))
+            metric=alarm["MetricName"], function_name=self.settings.names.predict_function(model),
+            period_s=int(alarm.get("Period") or 60), datapoints=int(alarm.get("EvaluationPeriods") or 1))
         self.clients.events.put_events(Entries=[{
             "Source": "aws.cloudwatch", "DetailType": "CloudWatch Alarm State Change",
             "Resources": [alarm["AlarmArn"]], "Detail": json.dumps(detail),

@@ -15,6 +15,7 @@ from sluice.registry.entities import (
     AuditEntry,
     DatasetRecord,
     Deployment,
+    EndpointChange,
     ModelVersion,
     QueuedDeployment,
     Status,
@@ -170,7 +171,7 @@ class DynamoDBRegistry(RegistryStore):
                 "ConditionExpression": "revision = :rev",
                 "ExpressionAttributeValues": {":rev": {"N": str(previous.revision)}},
             }})
-        operations.append(self._endpoint_changed(model, now))
+        operations.append(self._endpoint_changed(model, now, rolled_back=True))
         self._transact(operations)
         return self.get_version(model, live.version), self.get_version(model, target.version)
 
@@ -233,7 +234,7 @@ class DynamoDBRegistry(RegistryStore):
             self._status_update(current.model, current.version, Status.CANARY, to, now, {}),
             self._audit_put(current.model, f"v{current.version}", f"canary → {to.value}", reason, actor,
                             current.correlation_id, now, trigger=trigger),
-            self._endpoint_changed(current.model, now),
+            self._endpoint_changed(current.model, now, rolled_back=to is not Status.LIVE),
         ])
         return self.get_version(current.model, current.version)
 
@@ -266,12 +267,12 @@ class DynamoDBRegistry(RegistryStore):
             raise
         return True
 
-    def last_endpoint_change(self, model: str) -> str | None:
+    def last_endpoint_change(self, model: str) -> EndpointChange | None:
         marker = self._get(codec.model_pk(model), codec.ENDPOINT_CHANGED_SK)
         if marker is not None:
-            return str(marker["at"])
+            return EndpointChange(str(marker["at"]), rolled_back=bool(marker.get("rolled_back", False)))
         live = self.get_alias(model, LIVE)
-        return live.updated_at if live else None
+        return EndpointChange(live.updated_at) if live else None
 
     def note(self, model: str, *, subject: str, change: str, reason: str, actor: str, correlation_id: str,
              trigger: str = "") -> None:
@@ -426,10 +427,11 @@ class DynamoDBRegistry(RegistryStore):
         return {"Put": {"TableName": self._table, "Item": codec.to_item(document),
                         "ConditionExpression": "attribute_not_exists(pk)"}}
 
-    def _endpoint_changed(self, model: str, now: str) -> dict[str, Any]:
+    def _endpoint_changed(self, model: str, now: str, *, rolled_back: bool = False) -> dict[str, Any]:
         """Traffic moved (promote, rollback, release start or end): what stale alarms are judged against."""
         return {"Put": {"TableName": self._table, "Item": codec.to_item(
-            {"pk": codec.model_pk(model), "sk": codec.ENDPOINT_CHANGED_SK, "model": model, "at": now})}}
+            {"pk": codec.model_pk(model), "sk": codec.ENDPOINT_CHANGED_SK, "model": model, "at": now,
+             "rolled_back": rolled_back})}}
 
     def _deployment_delete(self, deployment: Deployment) -> dict[str, Any]:
         return {"Delete": {

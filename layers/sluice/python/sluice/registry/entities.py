@@ -65,6 +65,14 @@ class AliasPointer:
 
 
 @dataclass(frozen=True)
+class EndpointChange:
+    """When traffic last moved for a model, and whether it moved back (a rollback or an aborted release)."""
+
+    at: str
+    rolled_back: bool = False
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     """One status change or alias move, with what caused it."""
 

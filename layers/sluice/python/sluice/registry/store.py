@@ -10,6 +10,7 @@ from sluice.registry.entities import (
     AuditEntry,
     DatasetRecord,
     Deployment,
+    EndpointChange,
     ModelVersion,
     QueuedDeployment,
     Status,
@@ -118,8 +119,8 @@ class RegistryStore(ABC):
         """Remove a queued version; True for exactly one caller."""
 
     @abstractmethod
-    def last_endpoint_change(self, model: str) -> str | None:
-        """When ``live`` last moved or the release in progress started (ISO-8601), if ever."""
+    def last_endpoint_change(self, model: str) -> EndpointChange | None:
+        """When ``live`` last moved or the release in progress started or ended, and how; None if never."""
 
     @abstractmethod
     def note(self, model: str, *, subject: str, change: str, reason: str, actor: str, correlation_id: str,

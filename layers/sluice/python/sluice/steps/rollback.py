@@ -3,7 +3,9 @@
 - mid-release: all traffic back to live, the candidate → rolled_back;
 - after a release: live → rolled_back, ``previous`` (always a known-good version, never a rejected one) → live;
 - nothing to go back to: a recorded no-op, with a notification;
-- an alarm whose state changed before the endpoint last changed is stale (delayed or replayed): ignored.
+- an alarm whose state changed before the endpoint last changed is stale (delayed or replayed): ignored;
+- so is an alarm whose evaluated data began before the last rollback: it judged the version rolled back
+  (a slower alarm of the same incident), not the known-good version now live.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ ACTOR = "rollback_model"
 
 
 def rollback(ctx: StepContext, model_name: str, *, reason: str, correlation_id: str, trigger: str = "",
-             alarm_at: str | None = None) -> dict[str, Any]:
-    """Roll back one model; ``alarm_at`` (the alarm's state timestamp) lets stale alarms be recognised."""
+             alarm_at: str | None = None, judged_since: str | None = None) -> dict[str, Any]:
+    """Roll back one model; ``alarm_at`` (the alarm's state timestamp) and ``judged_since`` (the start of the
+    data it evaluated, see sluice.events.alarms) let stale alarms be recognised."""
     ctx.config.model(model_name)
     if alarm_at is not None:
-        stale = _stale(ctx, model_name, alarm_at)
+        stale = _stale(ctx, model_name, alarm_at, judged_since)
         if stale is not None and trigger:
             replayed = _announce_again(ctx, model_name, trigger=trigger, correlation_id=correlation_id)
             if replayed is not None:
@@ -98,14 +101,17 @@ def _announce_again(ctx: StepContext, model_name: str, *, trigger: str, correlat
     return None
 
 
-def _stale(ctx: StepContext, model_name: str, alarm_at: str) -> str | None:
-    """Why an alarm predates the endpoint's last change (it judged traffic that is no longer served)."""
-    changed = ctx.registry.last_endpoint_change(model_name)
-    if changed is None:
+def _stale(ctx: StepContext, model_name: str, alarm_at: str, judged_since: str | None) -> str | None:
+    """Why an alarm judged traffic that is no longer served, if it did."""
+    change = ctx.registry.last_endpoint_change(model_name)
+    if change is None:
         return None
-    alarm_s, changed_s = parse_time(alarm_at), parse_time(changed)
-    if alarm_s < int(changed_s * 1000) / 1000:  # alarm timestamps carry milliseconds
-        return f"stale alarm: its state changed at {alarm_at}, before the endpoint last changed at {changed}"
+    changed_s = int(parse_time(change.at) * 1000) / 1000  # alarm timestamps carry milliseconds
+    if parse_time(alarm_at) < changed_s:
+        return f"stale alarm: its state changed at {alarm_at}, before the endpoint last changed at {change.at}"
+    if change.rolled_back and judged_since is not None and parse_time(judged_since) < changed_s:
+        return (f"stale alarm: it judged data from {judged_since} on, before the rollback at {change.at} (the "
+                "version rolled back, not the known-good version now live)")
     return None
 
 
