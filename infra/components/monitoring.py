@@ -156,7 +156,8 @@ class Dashboards(Construct):
 
         def per_version(metric: str, statistic: str) -> cloudwatch.MathExpression:
             return cloudwatch.MathExpression(
-                expression=f"SEARCH('{{AWS/Lambda,FunctionName,ExecutedVersion}} MetricName=\"{metric}\" "
+                # Lambda publishes ExecutedVersion only with FunctionName and Resource (the alias)
+                expression=f"SEARCH('{{AWS/Lambda,ExecutedVersion,FunctionName,Resource}} MetricName=\"{metric}\" "
                            f"FunctionName=\"{function}\"', '{statistic}', 300)",
                 label=f"{metric} by version", using_metrics={}, period=period)
 

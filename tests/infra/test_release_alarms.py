@@ -62,3 +62,14 @@ def test_deploy_and_rollback_may_publish_and_deploy_may_read_release_metrics(syn
     variables = [fn["Properties"].get("Environment", {}).get("Variables", {})
                  for fn in synth.of_type("AWS::Lambda::Function").values()]
     assert any("SLUICE_NOTIFICATIONS_TOPIC" in env for env in variables)
+
+
+def test_each_model_has_a_dashboard_whose_per_version_graphs_search_the_dimensions_lambda_publishes(
+        synth: Synth) -> None:
+    dashboards = synth.of_type("AWS::CloudWatch::Dashboard")
+    bodies = [json.dumps(props["Properties"]["DashboardBody"]) for props in dashboards.values()]
+    for model in load_config(REPO / "sluice.toml").models:
+        body = next(text for text in bodies if NAMES.predict_function(model) in text)
+        # Lambda publishes ExecutedVersion only together with FunctionName and Resource (the alias)
+        assert "{AWS/Lambda,ExecutedVersion,FunctionName,Resource}" in body
+        assert "{AWS/Lambda,FunctionName,ExecutedVersion}" not in body
