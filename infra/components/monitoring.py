@@ -25,7 +25,7 @@ from sluice.monitoring.metrics import (
     NAMESPACE,
     PREDICTION_DRIFT,
 )
-from sluice.naming import LIVE_ALIAS, ResourceNames
+from sluice.naming import LIVE_ALIAS, ResourceNames, capture_field
 
 CAPTURES = "captures"
 CAPTURE_ERRORS = "capture-errors"
@@ -36,7 +36,7 @@ BUFFER_INTERVAL = Duration.minutes(5)
 
 def capture_columns(model: ModelConfig) -> list[glue.CfnTable.ColumnProperty]:
     """The Glue schema of a capture record (see sluice.predict.capture)."""
-    features = ",".join(f"{c.name.lower()}:{GLUE_TYPES[c.type]}" for c in model.contract.columns)
+    features = ",".join(f"{capture_field(c.name)}:{GLUE_TYPES[c.type]}" for c in model.contract.columns)
     prediction = "string" if model.task == "classification" else "double"
     return [glue.CfnTable.ColumnProperty(name=name, type=kind) for name, kind in (
         ("request_id", "string"), ("instance", "int"), ("model_version", "string"), ("captured_at", "bigint"),

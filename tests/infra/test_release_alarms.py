@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sluice.config import load_config
-from sluice.naming import ResourceNames
+from sluice.naming import ResourceNames, capture_field
 from sluice.wiring import ROUTES, PatternContext
 from tests.infra.conftest import REPO, Synth
 
@@ -73,3 +74,14 @@ def test_each_model_has_a_dashboard_whose_per_version_graphs_search_the_dimensio
         # Lambda publishes ExecutedVersion only together with FunctionName and Resource (the alias)
         assert "{AWS/Lambda,ExecutedVersion,FunctionName,Resource}" in body
         assert "{AWS/Lambda,FunctionName,ExecutedVersion}" not in body
+
+
+def test_the_capture_table_names_features_as_the_capture_records_do(synth: Synth) -> None:
+    config = load_config(REPO / "sluice.toml")
+    tables = [props["Properties"]["TableInput"] for props in synth.of_type("AWS::Glue::Table").values()]
+    for name, model in config.models.items():
+        table = next(t for t in tables if name.replace("-", "_") in t["Name"])
+        features = next(c["Type"] for c in table["StorageDescriptor"]["Columns"] if c["Name"] == "features")
+        fields = [item.split(":")[0] for item in features.removeprefix("struct<").removesuffix(">").split(",")]
+        assert fields == [capture_field(column.name) for column in model.contract.columns]
+        assert all(re.fullmatch(r"[a-z0-9_]+", field) for field in fields)

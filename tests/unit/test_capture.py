@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pyarrow as pa
+
+from sluice.monitoring.captures import _field
+from sluice.naming import capture_field
 from sluice.predict import CaptureBuffer, FirehoseSink, PredictService, buffer_from_env
 from sluice.predict.service import _request_id
 
@@ -98,3 +102,17 @@ def test_the_service_without_a_model_captures_nothing() -> None:
     response = service.handle({"rawPath": "/v1/models/m:predict", "requestContext": {"http": {"method": "POST"}},
                                "body": json.dumps({"instances": [{"a": 1}]})})
     assert response["statusCode"] == 503 and sink.batches == []
+
+
+def test_features_are_captured_under_names_glue_accepts_and_read_back_by_their_own() -> None:
+    # GIVEN a feature whose name Glue/Athena would refuse as a struct field ("Mean Radius/cm")
+    sink = ListSink()
+    buffer = CaptureBuffer(sink, rate=1.0, batch=1, clock=lambda: 1.0)
+    buffer.record(request_id="r", model_version="1", instances=[{"Mean Radius/cm": 14.5}], outputs=[0.3],
+                  probabilities=None, kinds={"Mean Radius/cm": "float"})
+    # WHEN captured THEN the record's field is the capture field name
+    record = json.loads(sink.batches[0][0])
+    assert record["features"] == {capture_field("Mean Radius/cm"): 14.5} == {"mean_radius_cm": 14.5}
+    # AND the drift reader finds it by the contract's column name
+    table = pa.Table.from_pylist([record])
+    assert _field(table.column("features").combine_chunks(), "Mean Radius/cm", 1).to_pylist() == [14.5]

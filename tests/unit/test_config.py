@@ -41,6 +41,8 @@ def test_defaults_fill_what_is_not_said() -> None:
     (('models.churn', 'models.Churn_Model'), "name must match"),
     (('name = "tenure"', 'name = "churned"'), "also listed as a feature"),
     (('target = "churned"', ''), "'target' is required"),
+    (('name = "tenure"', 'name = "Tenure Months"\n[[models.churn.contract.columns]]\nname = "tenure_months"'),
+     "would share the field 'tenure_months' in captured traffic"),
 ])
 def test_mistakes_are_reported_with_the_model_and_the_rule(change: tuple[str, str], message: str) -> None:
     text = MINIMAL.replace(*change)

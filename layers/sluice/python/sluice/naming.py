@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 LIVE_ALIAS = "live"
 EVENT_SOURCE = "sluice"
+
+
+def capture_field(feature: str) -> str:
+    """A feature's field name in captured records: lower-case letters, digits and "_" (what Glue and Athena
+    allow in a struct's field names; Firehose's Parquet conversion lower-cases them anyway)."""
+    return re.sub(r"[^a-z0-9_]", "_", feature.lower())
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sluice.config.deployment import DeploymentSettings
 from sluice.config.errors import ConfigError
 from sluice.config.monitoring import MonitoringSettings
+from sluice.naming import capture_field
 
 Task = Literal["classification", "regression"]
 ColumnType = Literal["float", "int", "string", "bool"]
@@ -198,6 +199,12 @@ def _check_model(model: ModelConfig) -> None:
     names = [column.name for column in model.contract.columns]
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: duplicate column names in the contract")
+    fields: dict[str, str] = {}
+    for name in names:
+        other = fields.setdefault(capture_field(name), name)
+        if other != name:
+            raise ConfigError(f"{where}: columns {other!r} and {name!r} would share the field "
+                              f"{capture_field(name)!r} in captured traffic; rename one")
     if model.contract.target in names:
         raise ConfigError(f"{where}: the target {model.contract.target!r} is also listed as a feature")
     if not 0 < model.training.holdout_fraction < 1:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sluice.monitoring.baseline import Baseline, NumericProfile
+from sluice.naming import capture_field
 from sluice.storage import ObjectStore
 
 CAPTURES = "captures"
@@ -89,10 +90,11 @@ def drift_inputs(table: pa.Table, baseline: Baseline) -> tuple[dict[str, Any], A
 
 
 def _field(features: pa.StructArray | None, name: str, rows: int) -> pa.Array:
-    """A feature's values; Firehose's Parquet conversion lower-cases struct field names, so match either."""
+    """A feature's values, under its capture field name (sluice.naming.capture_field) or, in captures
+    written before that name existed, its own name or its lower-cased name."""
     if features is None:
         return pa.nulls(rows)
-    for candidate in (name, name.lower()):
+    for candidate in (capture_field(name), name, name.lower()):
         if features.type.get_field_index(candidate) >= 0:
             return features.field(candidate)
     return pa.nulls(rows)

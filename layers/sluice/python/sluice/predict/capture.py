@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from sluice.naming import capture_field
+
 ENV_CAPTURE_STREAM = "SLUICE_CAPTURE_STREAM"
 ENV_CAPTURE_RATE = "SLUICE_CAPTURE_RATE"
 ENV_CAPTURE_BATCH = "SLUICE_CAPTURE_BATCH"
@@ -91,7 +93,7 @@ class CaptureBuffer:
                 "request_id": request_id, "instance": index, "model_version": model_version,
                 "captured_at": captured_at, "prediction": output,
                 "probabilities": None if probabilities is None else json.dumps(probabilities[index]),
-                "features": {name: _typed(instance.get(name), kind) for name, kind in kinds.items()},
+                "features": {capture_field(name): _typed(instance.get(name), kind) for name, kind in kinds.items()},
             }
             self._pending.append(json.dumps(document, separators=(",", ":"), allow_nan=False).encode() + b"\n")
         if len(self._pending) >= self._batch or now - self._oldest >= self._max_age_s:
