@@ -41,6 +41,8 @@ def test_defaults_fill_what_is_not_said() -> None:
     (('models.churn', 'models.Churn_Model'), "name must match"),
     (('name = "tenure"', 'name = "churned"'), "also listed as a feature"),
     (('target = "churned"', ''), "'target' is required"),
+    (('families = ["logistic_regression"]', 'families = ["logistic_regression"]\ntuning = { timeout_s = 1200 }'),
+     "timeout_s 1200 is above 600 s"),
     (('name = "tenure"', 'name = "Tenure Months"\n[[models.churn.contract.columns]]\nname = "tenure_months"'),
      "would share the field 'tenure_months' in captured traffic"),
 ])
@@ -60,3 +62,13 @@ def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None
         load_config_text("[models")
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_every_search_fits_in_the_training_function_with_room_for_the_refit() -> None:
+    # the search is capped (trials-only budgets too), and the cap leaves train_model 5 minutes for the rest
+    from sluice.config.model import MAX_SEARCH_S, TuningSettings
+    from sluice.wiring import FUNCTIONS
+
+    assert TuningSettings(trials=10_000).search_timeout_s == MAX_SEARCH_S
+    assert TuningSettings(timeout_s=20).search_timeout_s == 20
+    assert FUNCTIONS["train_model"].timeout_s >= MAX_SEARCH_S + 300

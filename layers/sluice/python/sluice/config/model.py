@@ -76,6 +76,11 @@ class DataContract:
         raise KeyError(name)
 
 
+MAX_SEARCH_S = 600.0
+"""The longest a search may run: train_model has at most 900 s on Lambda, and the refit of the best candidate,
+its ONNX export and the uploads come after the search."""
+
+
 @dataclass(frozen=True)
 class TuningSettings:
     """The hyperparameter search budget: ``trials`` and/or ``timeout_s``; no budget trains the defaults only."""
@@ -87,6 +92,11 @@ class TuningSettings:
     @property
     def enabled(self) -> bool:
         return self.trials > 0 or self.timeout_s is not None
+
+    @property
+    def search_timeout_s(self) -> float:
+        """The wall-clock limit of the search: ``timeout_s``, and never more than MAX_SEARCH_S (trials-only too)."""
+        return MAX_SEARCH_S if self.timeout_s is None else min(self.timeout_s, MAX_SEARCH_S)
 
 
 @dataclass(frozen=True)
@@ -235,6 +245,9 @@ def _check_training(model: ModelConfig, where: str) -> None:
     tuning, time_column = model.training.tuning, model.training.time_column
     if tuning.trials < 0 or (tuning.timeout_s is not None and tuning.timeout_s <= 0):
         raise ConfigError(f"{where}: tuning needs trials >= 0 and a positive timeout_s")
+    if tuning.timeout_s is not None and tuning.timeout_s > MAX_SEARCH_S:
+        raise ConfigError(f"{where}: tuning timeout_s {tuning.timeout_s:g} is above {MAX_SEARCH_S:g} s "
+                          "(train_model has 900 s on Lambda, and the refit and export follow the search)")
     numeric = {column.name for column in model.contract.columns if not column.is_categorical}
     if time_column is not None and time_column not in numeric:
         raise ConfigError(f"{where}: time_column {time_column!r} must be a numeric contract column")

@@ -131,7 +131,7 @@ def _optuna_trials(
         return float(np.mean(scores))
 
     trials = max(tuning.trials, len(families)) if tuning.trials else None
-    study.optimize(objective, n_trials=trials, timeout=tuning.timeout_s, catch=())
+    study.optimize(objective, n_trials=trials, timeout=tuning.search_timeout_s, catch=())
     summary = {
         "method": "optuna",
         "sampler": f"TPESampler(seed={settings.seed})",
