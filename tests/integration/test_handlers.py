@@ -102,3 +102,18 @@ def test_every_scheduled_retrain_trains_in_a_warm_container(cloud: Any) -> None:
     # THEN both trained a new version: one idempotency key per event, not one per handler
     versions = [result["version"] for result in (*first, *second) if result.get("outcome") == "trained"]
     assert versions == [2, 3]
+
+
+def test_a_url_encoded_key_in_the_event_finds_the_dropped_object(cloud: Any, event: Any) -> None:
+    # GIVEN "incoming/breast-cancer/my data (1).csv" stored, and an event naming it URL-encoded, as S3
+    # notifications do ("my+data+%281%29.csv")
+    key = "incoming/breast-cancer/my data (1).csv"
+    cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=key, Body=samples.BREAST_CANCER.read_bytes())
+    created = event("s3_object_created.json")
+    created["detail"]["object"]["key"] = "incoming/breast-cancer/my+data+%281%29.csv"
+    created["id"] = "encoded-key-delivery"
+    # WHEN validate_dataset runs on it THEN the stored object is read and accepted
+    result = cloud.invoke("validate_dataset", created)
+    assert result["outcome"] == "accepted" and result["rows"] == len(samples.BREAST_CANCER.read_text().splitlines()) - 1
+    record = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table).latest_dataset(MODEL)
+    assert record is not None and record.sources == (f"s3://{cloud.settings.data_bucket}/{key}",)
