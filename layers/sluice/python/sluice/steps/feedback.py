@@ -25,6 +25,7 @@ DAY_MS = 24 * 3600 * 1000
 
 def record_feedback(ctx: StepContext, key: str, *, correlation_id: str) -> dict[str, Any]:
     """Join the labels in ``key`` with the captured predictions; publish live metrics and LiveQualityMeasured."""
+    key = ctx.data.stored_key(key)
     model_name = parse_feedback_key(key)
     if model_name is None or model_name not in ctx.config.models:
         return {"outcome": "ignored", "key": key, "reason": "not feedback/<configured model>/<file>"}

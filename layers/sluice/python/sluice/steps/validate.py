@@ -8,7 +8,6 @@ import tempfile
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
-from urllib.parse import unquote_plus
 
 from sluice.clock import iso
 from sluice.config import ConfigError
@@ -42,7 +41,7 @@ def validate_drop(ctx: StepContext, dropped: DroppedObject) -> dict[str, Any]:
     """Validate one dropped object, streamed from S3 in bounded memory; bad data is quarantined, never raised."""
     if dropped.bucket != ctx.data.bucket:
         return {"outcome": "ignored", "reason": f"bucket {dropped.bucket} is not the data bucket"}
-    dropped = _with_stored_key(ctx, dropped)
+    dropped = dataclasses.replace(dropped, key=ctx.data.stored_key(dropped.key))
     drop = parse_incoming_key(dropped.key)
     if drop is None:
         return {"outcome": "ignored", "reason": f"{dropped.key} is not under incoming/<model>/"}
@@ -110,15 +109,6 @@ def _failure_report(rule: str, message: str) -> dict[str, Any]:
     issue: dict[str, Any] = {"rule": rule, "column": None, "count": 0, "examples": [], "message": message,
                              "severity": "error"}
     return {"accepted": False, "rows": 0, "columns": 0, "issues": [issue], "summary": summary}
-
-
-def _with_stored_key(ctx: StepContext, dropped: DroppedObject) -> DroppedObject:
-    """The object under its stored key: S3 event notifications URL-encode keys ("my data.csv" arrives as
-    "my+data.csv"), so a key that names no object is URL-decoded; one that exists as sent is used as sent."""
-    decoded = unquote_plus(dropped.key)
-    if decoded == dropped.key or ctx.data.exists(dropped.key) or not ctx.data.exists(decoded):
-        return dropped
-    return dataclasses.replace(dropped, key=decoded)
 
 
 def dropped_object_from_event(event: dict[str, Any]) -> DroppedObject:

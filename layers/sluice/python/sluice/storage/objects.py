@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, BinaryIO
+from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
@@ -67,6 +68,14 @@ class ObjectStore:
                 return False
             raise
         return True
+
+    def stored_key(self, event_key: str) -> str:
+        """The key of the object an S3 event names: notifications URL-encode keys ("my data.csv" arrives as
+        "my+data.csv"), so a key that names no object is URL-decoded; one that exists as sent is used as sent."""
+        decoded = unquote_plus(event_key)
+        if decoded == event_key or self.exists(event_key) or not self.exists(decoded):
+            return event_key
+        return decoded
 
     def copy_from(self, source_bucket: str, source_key: str, key: str) -> None:
         """Server-side copy (the source is never touched)."""
