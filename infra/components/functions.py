@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Size
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_events as events
@@ -181,6 +181,7 @@ class Functions(Construct):
             "role": role,
             "architecture": ARCHITECTURE,
             "reserved_concurrent_executions": spec.reserved_concurrency if self._reserve_concurrency else None,
+            "ephemeral_storage_size": Size.mebibytes(spec.ephemeral_mb),
         }
         endpoint_package = None if model is None else self._endpoint_packages.get(model)
         if packaging_for(spec, endpoint_package) is Packaging.IMAGE:

@@ -64,6 +64,9 @@ def test_functions_are_sized_and_training_is_capped(synth: Synth) -> None:
         assert (props["MemorySize"], props["Timeout"]) == (spec.memory_mb, spec.timeout_s)
         assert 128 < props["MemorySize"] <= 10240 and 3 < props["Timeout"] <= 900
         assert props.get("ReservedConcurrentExecutions") == spec.reserved_concurrency
+        assert props.get("EphemeralStorage", {"Size": 512})["Size"] == spec.ephemeral_mb
+    # validation writes the normalized copy of a drop to /tmp: a 4M x 20 drop alone passes the default 512 MB
+    assert FUNCTIONS["validate_dataset"].ephemeral_mb == 10240
     # training is the expensive one: a burst of drops queues up instead of fanning out
     assert FUNCTIONS["train_model"].reserved_concurrency == 2
     assert FUNCTIONS["train_model"].timeout_s == 900

@@ -24,12 +24,14 @@ class FunctionSpec:
     description: str
     per_model: bool = False  # one function per configured model (the predict endpoint)
     reserved_concurrency: int | None = None  # caps parallel runs (and guarantees them) on AWS
+    ephemeral_mb: int = 512  # /tmp; validate_dataset writes the normalized copy of a drop there
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {
     spec.name: spec
     for spec in (
-        FunctionSpec("validate_dataset", Packaging.IMAGE, 2048, 300, "Validate a dropped dataset against its contract"),
+        FunctionSpec("validate_dataset", Packaging.IMAGE, 2048, 300, "Validate a dropped dataset against its contract",
+                     ephemeral_mb=10240),
         FunctionSpec("train_model", Packaging.IMAGE, 3008, 900, "Train candidate families and select the best",
                      reserved_concurrency=2),
         FunctionSpec("evaluate_model", Packaging.IMAGE, 2048, 300, "Score a candidate against the live model"),
