@@ -18,11 +18,10 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from sluice.naming import LIVE_ALIAS, ResourceNames
-from sluice.wiring.alarms import DEFAULT_LATENCY_P99_MS, ENDPOINT_ALARMS
+from sluice.wiring.alarms import ENDPOINT_ALARMS
 
 FUNCTION_URL_AUTH = "AWS_IAM"  # never public
 ALIAS_DESCRIPTION = "Owned by the sluice runtime (deploy_model, rollback_model); never by CloudFormation"
-DEFAULT_LATENCY_P99 = Duration.millis(DEFAULT_LATENCY_P99_MS)
 _COMPARISONS = {
     "GreaterThanOrEqualToThreshold": cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     "GreaterThanThreshold": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -43,7 +42,6 @@ class Endpoint(Construct):
         names: ResourceNames,
         alias_provider_role: iam.IRole,
         alias_provider_logs: logs.ILogGroup,
-        latency_p99_threshold: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
         self.model = model
@@ -93,7 +91,7 @@ class Endpoint(Construct):
                                   f"ALARM rolls {model} back",
                 metric=cloudwatch.Metric(namespace="AWS/Lambda", metric_name=alarm.metric, dimensions_map=live,
                                          statistic=alarm.statistic, period=Duration.seconds(alarm.period_s)),
-                threshold=alarm.threshold if alarm.threshold is not None else latency_p99_threshold.to_milliseconds(),
+                threshold=alarm.threshold,
                 evaluation_periods=alarm.evaluation_periods,
                 datapoints_to_alarm=alarm.datapoints_to_alarm,
                 comparison_operator=_COMPARISONS[alarm.comparison],
@@ -118,7 +116,6 @@ class Endpoints(Construct):
         names: ResourceNames,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
-        latency_p99_threshold: Duration = DEFAULT_LATENCY_P99,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alias_provider_logs = logs.LogGroup(
@@ -141,7 +138,6 @@ class Endpoints(Construct):
                 names=names,
                 alias_provider_role=self.alias_provider_role,
                 alias_provider_logs=self.alias_provider_logs,
-                latency_p99_threshold=latency_p99_threshold,
             )
             for model, function in sorted(functions.items())
         }

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 LIVE_ALIAS = "live"
 EVENT_SOURCE = "sluice"
 
 
+@lru_cache(maxsize=4096)  # called per captured feature on the predict path
 def capture_field(feature: str) -> str:
     """A feature's field name in captured records: lower-case letters, digits and "_" (what Glue and Athena
     allow in a struct's field names; Firehose's Parquet conversion lower-cases them anyway)."""

@@ -104,7 +104,7 @@ def _fast_numbers(text: pa.Array, column_type: ValueType) -> pa.Array | None:
     try:
         values = pc.cast(text, ARROW_TYPES[column_type])
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
+        return None  # some value is not a plain number: convert() judges every value on the strict path
     if column_type == "float":
         total = pc.sum(values).as_py()
         return values if total is not None and math.isfinite(total) else None

@@ -16,7 +16,7 @@ from sluice.naming import EVENT_SOURCE
 from sluice.predict.capture import ENV_CAPTURE_BATCH, ENV_CAPTURE_RATE, ENV_CAPTURE_STREAM
 from sluice.settings import Settings
 from sluice.wiring import FUNCTIONS, RETRAIN_SCHEDULE_KIND, ROUTES, PatternContext, Route, ScheduleTrigger
-from sluice.wiring.alarms import DEFAULT_LATENCY_P99_MS, ENDPOINT_ALARMS
+from sluice.wiring.alarms import ENDPOINT_ALARMS
 
 OBSERVER = "observer"
 
@@ -175,7 +175,7 @@ def _alarms(cloudwatch: Any, settings: Settings, model: str) -> list[str]:
         cloudwatch.put_metric_alarm(
             AlarmName=name, Namespace="AWS/Lambda", MetricName=alarm.metric, Period=alarm.period_s,
             EvaluationPeriods=alarm.evaluation_periods, DatapointsToAlarm=alarm.datapoints_to_alarm,
-            Threshold=alarm.threshold if alarm.threshold is not None else DEFAULT_LATENCY_P99_MS,
+            Threshold=alarm.threshold,
             ComparisonOperator=alarm.comparison,
             Dimensions=[{"Name": "FunctionName", "Value": function}, {"Name": "Resource", "Value": f"{function}:live"}],
             TreatMissingData="notBreaching", **statistic,

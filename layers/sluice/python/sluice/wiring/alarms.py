@@ -15,7 +15,7 @@ class EndpointAlarm:
     kind: str  # the name suffix: ResourceNames.endpoint_alarm(model, kind)
     metric: str
     statistic: str  # "Sum", or a percentile such as "p99"
-    threshold: float | None  # None: the deployment's latency threshold (milliseconds)
+    threshold: float  # in the metric's unit (Duration: milliseconds)
     comparison: Comparison
     evaluation_periods: int
     datapoints_to_alarm: int
@@ -26,9 +26,7 @@ class EndpointAlarm:
         return self.statistic.startswith("p")
 
 
-DEFAULT_LATENCY_P99_MS = 1000.0
-
 ENDPOINT_ALARMS = (
     EndpointAlarm("errors", "Errors", "Sum", 1, "GreaterThanOrEqualToThreshold", 1, 1),
-    EndpointAlarm("latency-p99", "Duration", "p99", None, "GreaterThanThreshold", 3, 2),
+    EndpointAlarm("latency-p99", "Duration", "p99", 1000, "GreaterThanThreshold", 3, 2),
 )
