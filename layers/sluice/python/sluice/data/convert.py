@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluice.config.model import ColumnType
+from sluice.data.literals import fixed_array, scalar, text_array
 
 ValueType = ColumnType | Literal["timestamp"]
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -26,12 +27,12 @@ FALSE_TOKENS = ("false", "f", "no", "n", "0")
 FLOAT_PATTERN = r"^[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity|nan)$"
 INT_PATTERN = r"^[+-]?\d{1,18}(\.0*)?$"
 _INT64_LIMIT = 2.0**63
-# Built once, at import: pyarrow's first conversion of Python values is a one-time set-up (it imports pandas
-# when installed), which belongs with the imports rather than with the first file checked.
-_NULL_TOKENS = pa.array(NULL_TOKENS, pa.string())
-_EMPTY_TOKEN = pa.array(("",), pa.string())
-_TRUE_TOKENS = pa.array(TRUE_TOKENS, pa.string())
-_FALSE_TOKENS = pa.array(FALSE_TOKENS, pa.string())
+_NULL_TOKENS = text_array(NULL_TOKENS)
+_EMPTY_TOKEN = text_array(("",))
+_TRUE_TOKENS = text_array(TRUE_TOKENS)
+_FALSE_TOKENS = text_array(FALSE_TOKENS)
+_TRUE, _FALSE = scalar(True, pa.bool_()), scalar(False, pa.bool_())
+_ZERO_OR_ONE = fixed_array((0.0, 1.0), pa.float64())
 _FAST_INT_LENGTH = 18
 
 
@@ -42,11 +43,31 @@ class Conversion:
     ``values`` holds the converted values (null where the input is missing or failed); ``missing`` marks
     empty inputs (null, blank, or a null token such as "NA" for non-string types), ``missing_count`` counts
     them. ``failed`` marks present inputs that are not a valid value of the type. Masks have no nulls.
+    A conversion whose missing inputs are exactly the nulls of an Arrow array keeps that array
+    (``nulls_of``) instead of a mask, so the clean case never builds one.
     """
 
     values: pa.Array
-    missing: pa.BooleanArray
     missing_count: int
+    missing_mask: pa.BooleanArray | None = None
+    nulls_of: pa.Array | None = None
+
+    @classmethod
+    def from_nulls(cls, values: pa.Array, source: pa.Array) -> Conversion:
+        """``values`` converted from ``source``, whose nulls are the missing inputs."""
+        return cls(values, source.null_count, nulls_of=source)
+
+    @classmethod
+    def from_mask(cls, values: pa.Array, missing: pa.BooleanArray) -> Conversion:
+        return cls(values, _count(missing), missing_mask=missing)
+
+    @property
+    def missing(self) -> pa.BooleanArray:
+        if self.missing_mask is not None:
+            return self.missing_mask
+        if self.nulls_of is None:
+            raise ValueError("a Conversion needs missing_mask or nulls_of")
+        return pc.is_null(self.nulls_of)
 
     @property
     def failed_count(self) -> int:
@@ -64,23 +85,22 @@ def convert(array: pa.Array, column_type: ValueType) -> Conversion:
     if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
         text, undecodable = _binary_as_text(array)
         converted = convert(text, column_type)
-        missing = pc.and_not(converted.missing, undecodable)
-        return Conversion(converted.values, missing, _count(missing))
+        return Conversion.from_mask(converted.values, pc.and_not(converted.missing, undecodable))
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         fast = _fast_numbers(array, column_type)
         if fast is not None:
-            return Conversion(fast, pc.is_null(array), array.null_count)
+            return Conversion.from_nulls(fast, array)
         text = pc.utf8_trim_whitespace(array)
         tokens = _EMPTY_TOKEN if column_type == "string" else _NULL_TOKENS
         missing = _no_nulls(pc.or_kleene(pc.is_null(text), pc.is_in(pc.utf8_lower(text), tokens)))
-        values = _parse(pc.if_else(missing, pa.scalar(None, text.type), text), column_type)
-        return Conversion(values, missing, _count(missing))
-    return Conversion(_cast_native(array, column_type), pc.is_null(array), array.null_count)
+        values = _parse(pc.if_else(missing, scalar(None, text.type), text), column_type)
+        return Conversion.from_mask(values, missing)
+    return Conversion.from_nulls(_cast_native(array, column_type), array)
 
 
 def convert_values(values: tuple[object, ...], column_type: ValueType) -> pa.Array:
     """Convert configured values (e.g. allowed categories) to ``column_type``, dropping unconvertible ones."""
-    text = pa.array([_config_text(value) for value in values], pa.string())
+    text = text_array(_config_text(value) for value in values)
     return convert(text, column_type).values.drop_null()
 
 
@@ -89,8 +109,7 @@ def _convert_dictionary(array: pa.DictionaryArray, column_type: ValueType) -> Co
     inner = convert(array.dictionary, column_type)
     indices = array.indices
     values = inner.values.take(indices)
-    missing = _no_nulls(pc.or_kleene(pc.is_null(indices), inner.missing.take(indices)))
-    return Conversion(values, missing, _count(missing))
+    return Conversion.from_mask(values, _no_nulls(pc.or_kleene(pc.is_null(indices), inner.missing.take(indices))))
 
 
 def _fast_numbers(text: pa.Array, column_type: ValueType) -> pa.Array | None:
@@ -119,14 +138,13 @@ def _parse(text: pa.Array, column_type: ValueType) -> pa.Array:
         return text.cast(pa.string())
     if column_type == "bool":
         lowered = pc.utf8_lower(text)
-        none = pa.scalar(None, pa.bool_())
-        is_false = pc.if_else(pc.is_in(lowered, _FALSE_TOKENS), False, none)
-        return pc.if_else(pc.is_in(lowered, _TRUE_TOKENS), True, is_false)
+        is_false = pc.if_else(pc.is_in(lowered, _FALSE_TOKENS), _FALSE, scalar(None, pa.bool_()))
+        return pc.if_else(pc.is_in(lowered, _TRUE_TOKENS), _TRUE, is_false)
     if column_type == "timestamp":
         return _parse_timestamps(text)
     pattern = FLOAT_PATTERN if column_type == "float" else INT_PATTERN
     valid = _no_nulls(pc.match_substring_regex(text, pattern, ignore_case=True))
-    candidates = pc.if_else(valid, text, pa.scalar(None, text.type))
+    candidates = pc.if_else(valid, text, scalar(None, text.type))
     if column_type == "int":
         candidates = pc.replace_substring_regex(candidates, r"\.0*$", "")
         candidates = pc.replace_substring_regex(candidates, r"^\+", "")
@@ -140,13 +158,14 @@ def _parse_timestamps(text: pa.Array) -> pa.Array:
             return pc.cast(text, attempt).cast(TIMESTAMP)
         except pa.ArrowInvalid:
             continue
-    return pa.array([_timestamp_scalar(value) for value in text], TIMESTAMP)
+    return fixed_array([_timestamp_micros(value) for value in text], TIMESTAMP)
 
 
-def _timestamp_scalar(value: pa.Scalar) -> object:
+def _timestamp_micros(value: pa.Scalar) -> int | None:
     for attempt in (TIMESTAMP, pa.timestamp("us")):
         try:
-            return value.cast(attempt).cast(TIMESTAMP).as_py()
+            micros: int | None = value.cast(attempt).cast(TIMESTAMP).cast(pa.int64()).as_py()
+            return micros
         except pa.ArrowInvalid:
             continue
     return None
@@ -160,19 +179,21 @@ def _cast_native(array: pa.Array, column_type: ValueType) -> pa.Array:
         return array if kind == target else pc.cast(array, target, safe=False)
     if column_type == "int" and pa.types.is_integer(kind):
         if kind == pa.uint64():
-            fits = pc.less_equal(array, pa.scalar(2**63 - 1, pa.uint64()))
-            array = pc.if_else(fits, array, pa.scalar(None, kind))
+            fits = pc.less_equal(array, scalar(2**63 - 1, pa.uint64()))
+            array = pc.if_else(fits, array, scalar(None, kind))
         return array if kind == target else pc.cast(array, target, safe=False)
     if column_type == "int" and numeric:
         floats = pc.cast(array, pa.float64(), safe=False)
-        exact = pc.and_(pc.equal(pc.floor(floats), floats), pc.less(pc.abs(floats), _INT64_LIMIT))
-        return pc.cast(pc.if_else(exact, floats, pa.scalar(None, pa.float64())), target, safe=False)
+        below_limit = pc.less(pc.abs(floats), scalar(_INT64_LIMIT, pa.float64()))
+        exact = pc.and_(pc.equal(pc.floor(floats), floats), below_limit)
+        return pc.cast(pc.if_else(exact, floats, scalar(None, pa.float64())), target, safe=False)
     if column_type == "bool" and pa.types.is_boolean(kind):
         return array
     if column_type == "bool" and numeric:
         floats = pc.cast(array, pa.float64(), safe=False)
-        is_zero_or_one = pc.is_in(floats, pa.array([0.0, 1.0]))
-        return pc.if_else(is_zero_or_one, pc.not_equal(floats, 0.0), pa.scalar(None, pa.bool_()))
+        is_zero_or_one = pc.is_in(floats, _ZERO_OR_ONE)
+        is_one = pc.not_equal(floats, scalar(0.0, pa.float64()))
+        return pc.if_else(is_zero_or_one, is_one, scalar(None, pa.bool_()))
     if column_type == "string" and (numeric or pa.types.is_boolean(kind) or pa.types.is_temporal(kind)):
         return pc.cast(array, target)
     if column_type == "timestamp" and (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
@@ -185,12 +206,13 @@ def _cast_each(candidates: pa.Array, target: pa.DataType) -> pa.Array:
     try:
         return pc.cast(candidates, target)
     except pa.ArrowInvalid:
-        return pa.array([_cast_scalar(value, target) for value in candidates], target)
+        return fixed_array([_cast_scalar(value, target) for value in candidates], target)
 
 
-def _cast_scalar(value: pa.Scalar, target: pa.DataType) -> object:
+def _cast_scalar(value: pa.Scalar, target: pa.DataType) -> float | int | None:
     try:
-        return value.cast(target).as_py()
+        number: float | int | None = value.cast(target).as_py()
+        return number
     except pa.ArrowInvalid:
         return None
 
@@ -198,11 +220,11 @@ def _cast_scalar(value: pa.Scalar, target: pa.DataType) -> object:
 def _binary_as_text(array: pa.Array) -> tuple[pa.Array, pa.BooleanArray]:
     """Binary values as text; values that are not UTF-8 become null and are flagged."""
     try:
-        return pc.cast(array, pa.large_string()), pa.repeat(pa.scalar(False), len(array))
+        return pc.cast(array, pa.large_string()), pa.repeat(_FALSE, len(array))
     except pa.ArrowInvalid:
         decoded = [_decode(value) for value in array.to_pylist()]
-        text = pa.array([value for value, _ in decoded], pa.large_string())
-        return text, pa.array([bad for _, bad in decoded], pa.bool_())
+        text = text_array((value for value, _ in decoded), pa.large_string())
+        return text, fixed_array([bad for _, bad in decoded], pa.bool_())
 
 
 def _decode(value: bytes | None) -> tuple[str | None, bool]:
@@ -219,7 +241,7 @@ def _count(mask: pa.Array) -> int:
 
 
 def _no_nulls(mask: pa.Array) -> pa.BooleanArray:
-    return pc.fill_null(mask, False)
+    return pc.fill_null(mask, _FALSE)
 
 
 def _config_text(value: object) -> str:

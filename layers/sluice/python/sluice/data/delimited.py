@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import os
+from collections import deque
 from collections.abc import Collection, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
@@ -18,26 +21,56 @@ BLOCK_SIZE = 2 * 1024 * 1024
 MAX_ROW_BYTES = 16 * 1024 * 1024
 HEADER_LIMIT = 1024 * 1024
 MAX_REPORTED_ROWS = 5
+MAX_PARSE_THREADS = 4
 _PEEK = 64 * 1024
+
+
+def _parse_pool() -> pa.MemoryPool:
+    """jemalloc when pyarrow has it: parsed blocks are allocated on worker threads and freed on the caller's,
+    and the default mimalloc pool then keeps about 35 MB more resident on a 1M-row file (measured)."""
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return pa.default_memory_pool()
+
+
+PARSE_POOL = _parse_pool()
+
+
+@dataclass
+class _BlockRows:
+    """Rows of one block whose field count differs from the header's, numbered within the block."""
+
+    count: int = 0
+    expected: int = 0
+    examples: list[tuple[int | None, int, str]] = field(default_factory=list)
+
+    def __call__(self, row: pa_csv.InvalidRow) -> str:
+        self.count += 1
+        self.expected = row.expected_columns
+        if len(self.examples) < MAX_REPORTED_ROWS:
+            text = row.text if len(row.text) <= 60 else row.text[:57] + "..."
+            self.examples.append((row.number, row.actual_columns, text))
+        return "skip"
 
 
 @dataclass
 class _MalformedRows:
-    """Collects rows whose field count differs from the header's (``lines`` header lines came before)."""
+    """The malformed rows of the whole file, added block by block in file order (``lines`` lines came before)."""
 
     lines: int
     count: int = 0
     expected: int = 0
     examples: list[str] = field(default_factory=list)
 
-    def __call__(self, row: pa_csv.InvalidRow) -> str:
-        self.count += 1
-        self.expected = row.expected_columns
-        if len(self.examples) < MAX_REPORTED_ROWS:
-            where = f"line {row.number + self.lines}" if row.number is not None else "a row"
-            text = row.text if len(row.text) <= 60 else row.text[:57] + "..."
-            self.examples.append(f"{where} has {row.actual_columns} ({text!r})")
-        return "skip"
+    def add(self, rows: _BlockRows, newlines: int) -> None:
+        """Count the malformed rows of the next block, which holds ``newlines`` line breaks."""
+        self.count += rows.count
+        self.expected = rows.expected or self.expected
+        for number, actual, text in rows.examples[: MAX_REPORTED_ROWS - len(self.examples)]:
+            where = f"line {number + self.lines}" if number is not None else "a row"
+            self.examples.append(f"{where} has {actual} ({text!r})")
+        self.lines += newlines
 
     def check(self) -> None:
         if self.count:
@@ -45,6 +78,48 @@ class _MalformedRows:
                 f"{self.count} row(s) do not have the {self.expected} fields of the header: "
                 + "; ".join(self.examples)
             )
+
+
+@dataclass(frozen=True)
+class _ParsedBlock:
+    """One block parsed: its batches (none for a blank block), its malformed rows and its line breaks."""
+
+    batches: list[pa.RecordBatch]
+    rows: _BlockRows
+    newlines: int
+
+
+@dataclass(frozen=True)
+class _BlockParser:
+    """Parses one block of whole records with the first conversion options that convert every value.
+
+    Safe to call from several threads at once: each call has its own options and row collector.
+    """
+
+    header: list[str]
+    delimiter: str
+    options: list[pa_csv.ConvertOptions]
+
+    def __call__(self, block: memoryview) -> _ParsedBlock:
+        read_options = pa_csv.ReadOptions(use_threads=False, block_size=2 * BLOCK_SIZE + MAX_ROW_BYTES,
+                                          column_names=self.header)
+        newlines = count_byte(block, b"\n")
+        for attempt, convert_options in enumerate(self.options, start=1):
+            rows = _BlockRows()
+            parse_options = pa_csv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
+                                                invalid_row_handler=rows)
+            try:
+                table = pa_csv.read_csv(pa.BufferReader(pa.py_buffer(block)), read_options=read_options,
+                                        parse_options=parse_options, convert_options=convert_options,
+                                        memory_pool=PARSE_POOL)
+            except pa.ArrowInvalid as error:
+                if "Empty CSV file" in str(error):
+                    return _ParsedBlock([], rows, newlines)
+                if attempt == len(self.options):
+                    raise DatasetReadError(f"cannot parse the file as delimited text: {error}") from error
+                continue
+            return _ParsedBlock(table.combine_chunks().to_batches(), rows, newlines)
+        raise AssertionError("unreachable: the last options read every value as text, or raise")
 
 
 def open_delimited(
@@ -62,20 +137,9 @@ def open_delimited(
     header, lines, rest, at_end = _read_header(text, delimiter)
     wanted = [name for name in header if columns is None or name in columns] or header[:1]
     source = cast(BinaryIO, Replay(rest, text))
+    if at_end and not rest.strip():
+        return header, iter(())
     typed = [name for name in wanted if name in floats]
-    return header, _batches(header, wanted, typed, lines, source, delimiter, empty=at_end and not rest.strip())
-
-
-def _batches(header: list[str], wanted: list[str], typed: list[str], lines: int, source: BinaryIO,
-             delimiter: str, *, empty: bool) -> Iterator[pa.RecordBatch]:
-    """Parse whole records a block at a time (a block never ends inside a quoted value)."""
-    if empty:
-        return
-    malformed = _MalformedRows(lines)
-    read_options = pa_csv.ReadOptions(use_threads=False, block_size=2 * BLOCK_SIZE + MAX_ROW_BYTES,
-                                      column_names=header)
-    parse_options = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                        invalid_row_handler=malformed)
     as_text = {name: pa.string() for name in header}
     options = [pa_csv.ConvertOptions(column_types={**as_text, **{name: pa.float64() for name in typed}},
                                      include_columns=wanted, strings_can_be_null=True, null_values=[""],
@@ -83,32 +147,40 @@ def _batches(header: list[str], wanted: list[str], typed: list[str], lines: int,
     if typed:
         options.append(pa_csv.ConvertOptions(column_types=as_text, include_columns=wanted, strings_can_be_null=True,
                                              null_values=[""], quoted_strings_can_be_null=True, check_utf8=False))
-    for block in _blocks(source):
-        table = _parse_block(block, read_options, parse_options, options, malformed)
-        if table is None:
-            continue
-        malformed.lines += count_byte(block, b"\n")
-        del block
-        yield from table.combine_chunks().to_batches()
-        del table  # not held while the next block is parsed
+    return header, _batches(_BlockParser(header, delimiter, options), _MalformedRows(lines), source)
+
+
+def parse_threads() -> int:
+    """Blocks parsed at once: the CPUs this process may use, at most MAX_PARSE_THREADS."""
+    return max(1, min(MAX_PARSE_THREADS, len(os.sched_getaffinity(0))))
+
+
+def _batches(parse: _BlockParser, malformed: _MalformedRows, source: BinaryIO) -> Iterator[pa.RecordBatch]:
+    """Parse blocks on worker threads (Arrow releases the GIL), yielding their batches in file order.
+
+    At most ``parse_threads()`` blocks are in flight, so memory stays bounded by a few blocks.
+    """
+    threads = parse_threads()
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sluice-csv") as pool:
+        in_flight: deque[Future[_ParsedBlock]] = deque()
+        try:
+            for block in _blocks(source):
+                in_flight.append(pool.submit(parse, block))
+                del block
+                if len(in_flight) >= 2 * threads:
+                    yield from _take(in_flight.popleft(), malformed)
+            while in_flight:
+                yield from _take(in_flight.popleft(), malformed)
+        finally:
+            for future in in_flight:
+                future.cancel()
     malformed.check()
 
 
-def _parse_block(block: memoryview, read_options: pa_csv.ReadOptions, parse_options: pa_csv.ParseOptions,
-                 options: list[pa_csv.ConvertOptions], malformed: _MalformedRows) -> pa.Table | None:
-    """The block parsed with the first options that convert every value (the last ones read text)."""
-    before = (malformed.count, list(malformed.examples))
-    for attempt, convert_options in enumerate(options, start=1):
-        try:
-            return pa_csv.read_csv(pa.BufferReader(pa.py_buffer(block)), read_options=read_options,
-                                   parse_options=parse_options, convert_options=convert_options)
-        except pa.ArrowInvalid as error:
-            if "Empty CSV file" in str(error):
-                return None
-            if attempt == len(options):
-                raise DatasetReadError(f"cannot parse the file as delimited text: {error}") from error
-            malformed.count, malformed.examples = before[0], list(before[1])
-    return None
+def _take(future: Future[_ParsedBlock], malformed: _MalformedRows) -> Iterator[pa.RecordBatch]:
+    parsed = future.result()
+    malformed.add(parsed.rows, parsed.newlines)
+    yield from parsed.batches
 
 
 def _blocks(source: BinaryIO) -> Iterator[memoryview]:

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from sluice.data.batches import check_unique_names, open_batches
 from sluice.data.errors import DatasetReadError
+from sluice.data.literals import text_array
 from sluice.data.payload import DEFAULT_MAX_DECOMPRESSED_BYTES
 
 
@@ -24,7 +25,7 @@ def read_dataset(
     stream = open_batches(io.BytesIO(body), key, max_decompressed_bytes=max_decompressed_bytes)
     batches = list(stream)
     if not batches:
-        table = pa.table({name: pa.array([], pa.string()) for name in stream.names})
+        table = pa.table({name: text_array(()) for name in stream.names})
     else:
         try:
             table = pa.concat_tables([pa.Table.from_batches([batch]) for batch in batches],

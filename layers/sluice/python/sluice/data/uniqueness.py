@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sluice.data.literals import scalar
 from sluice.data.report import MAX_EXAMPLES, Example, Issue, Rule
 
 
@@ -25,7 +26,7 @@ class UniqueValues:
         column = pa.chunked_array(self._chunks)
         counts = pc.value_counts(column)
         values, repeats = counts.field("values"), counts.field("counts")
-        repeated = pc.and_(pc.greater(repeats, 1), pc.is_valid(values))
+        repeated = pc.and_(pc.greater(repeats, scalar(1, pa.int64())), pc.is_valid(values))
         distinct = int(pc.sum(repeated).as_py() or 0)
         if not distinct:
             return None
@@ -40,7 +41,7 @@ class UniqueValues:
         examples: list[Example] = []
         offset = 0
         for chunk in column.chunks:
-            hits = pc.indices_nonzero(pc.fill_null(pc.is_in(chunk, value_set=repeated), False))
+            hits = pc.indices_nonzero(pc.fill_null(pc.is_in(chunk, value_set=repeated), scalar(False, pa.bool_())))
             for index in hits.slice(0, MAX_EXAMPLES - len(examples)).to_pylist():
                 examples.append(Example(offset + index + 1, chunk[index].as_py()))
             offset += len(chunk)

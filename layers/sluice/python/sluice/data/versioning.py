@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluice.config.model import DataContract
+from sluice.data.literals import numpy_values, scalar
 
 SCHEME = b"sluice-data-version/1"
 VERSION_LENGTH = 16
@@ -92,7 +93,7 @@ def _as_family(array: pa.Array, family: str) -> pa.Array:
 
 
 def _update_column(family: str, chunk: pa.Array, validity: Any, lengths: Any, values: Any) -> None:
-    validity.update(np.asarray(pc.is_valid(chunk), dtype=np.uint8).tobytes())
+    validity.update(numpy_values(pc.is_valid(chunk)).astype(np.uint8).tobytes())
     if family == "string":
         _update_strings(chunk, lengths, values)
     else:
@@ -101,17 +102,17 @@ def _update_column(family: str, chunk: pa.Array, validity: Any, lengths: Any, va
 
 def _fixed_width(family: str, chunk: pa.Array) -> bytes:
     if family == "bool":
-        return np.asarray(pc.fill_null(chunk, False), dtype=np.uint8).tobytes()
+        return numpy_values(pc.fill_null(chunk, scalar(False, pa.bool_()))).astype(np.uint8).tobytes()
     if family in ("int64", "timestamp"):
-        return np.asarray(pc.fill_null(chunk, 0), dtype="<i8").tobytes()
-    floats = np.asarray(pc.fill_null(chunk, 0.0), dtype="<f8").copy()
+        return numpy_values(pc.fill_null(chunk, scalar(0, chunk.type))).tobytes()
+    floats = numpy_values(pc.fill_null(chunk, scalar(0.0, pa.float64()))).copy()
     floats[floats == 0.0] = 0.0
     floats[np.isnan(floats)] = np.nan
     return floats.tobytes()
 
 
 def _update_strings(chunk: pa.Array, lengths: hashlib._Hash, values: hashlib._Hash) -> None:
-    filled = pc.fill_null(chunk, "")
+    filled = pc.fill_null(chunk, scalar("", chunk.type))
     _, offsets_buffer, data_buffer = filled.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype="<i8")[filled.offset : filled.offset + len(filled) + 1]
     if len(offsets):
