@@ -68,6 +68,18 @@ def numpy_values(array: pa.Array) -> np.ndarray:
     return np.frombuffer(data, dtype=storage, count=len(array), offset=array.offset * 8)
 
 
+def text_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The byte length of each value of a string or binary array (0 for null) and all their bytes, as NumPy."""
+    offset_type = "<i8" if array.type in _LARGE_OFFSETS else "<i4"
+    _, offsets_buffer, data_buffer = array.buffers()
+    if offsets_buffer is None:
+        return np.zeros(len(array), dtype=offset_type), np.zeros(0, dtype=np.uint8)
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type, count=len(array) + 1, offset=array.offset * int(
+        np.dtype(offset_type).itemsize))
+    data = np.zeros(0, dtype=np.uint8) if data_buffer is None else np.frombuffer(data_buffer, dtype=np.uint8)
+    return np.diff(offsets), data[int(offsets[0]) : int(offsets[-1])]
+
+
 def _validity(present: Iterable[bool]) -> pa.Buffer | None:
     flags = np.fromiter(present, dtype=bool)
     if flags.all():

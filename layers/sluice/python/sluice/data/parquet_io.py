@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from sluice.data.errors import DatasetReadError
 
 COMPRESSION = "zstd"
-BATCH_ROWS = 64 * 1024
+BATCH_ROWS = 16 * 1024  # the reader holds ~2 MB of pages per column anyway; smaller batches cost no time (measured)
 READ_BUFFER = 64 * 1024
 
 
