@@ -30,7 +30,7 @@ FRAMES, FRAME_ROWS = 1_000, 1_440
 FLOATS, INTS = 16, 2
 CATEGORIES = ("a", "b", "c", "d")
 CLASSES = ("yes", "no")
-REPEATS = 3
+REPEATS = 5
 COMMAND = "make bench  (python -m benchmarks.bench_validation)"
 
 

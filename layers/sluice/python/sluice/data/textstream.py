@@ -8,6 +8,8 @@ import zlib
 from abc import abstractmethod
 from typing import BinaryIO
 
+import numpy as np
+
 from sluice.data.errors import DatasetReadError
 from sluice.data.payload import DEFAULT_MAX_DECOMPRESSED_BYTES, GZIP_MAGIC, SIGNATURES, UTF8_BOM, not_utf8_message
 
@@ -117,6 +119,18 @@ class TextGuard(_Reader):
         self._check(data)
         return data
 
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Read straight into ``buffer`` (no intermediate copy once the start has been checked)."""
+        if self._ended or not self._started:
+            return super().readinto(buffer)
+        view = memoryview(buffer).cast("B")
+        count = read_into(self._source, view)
+        if not count:
+            self._finish()
+            return 0
+        self._check(view[:count])
+        return count
+
     def _start(self) -> bytes:
         self._started = True
         data = _read_at_least(self._source, 4)
@@ -125,15 +139,16 @@ class TextGuard(_Reader):
                 raise DatasetReadError(f"expected UTF-8 text but the content looks like {meaning}")
         return data[len(UTF8_BOM):] if data.startswith(UTF8_BOM) else data
 
-    def _check(self, data: bytes) -> None:
-        if not self._content and not data.isspace():
+    def _check(self, data: bytes | memoryview) -> None:
+        if not self._content and not bytes(data).isspace():
             self._content = True
-        position = data.find(b"\x00")
-        if position >= 0:
+        codes = np.frombuffer(data, dtype=np.uint8)
+        if codes.size and codes.min() == 0:
+            position = int(np.argmin(codes))  # the first NUL
             raise DatasetReadError(
                 f"expected text but found binary content (a NUL byte at offset {self._offset + position})")
         held = self._decoder.getstate()[0]
-        if not held and data.isascii():  # the common case, checked without decoding
+        if not held and (not codes.size or codes.max() < 0x80):  # ASCII, the common case: nothing to decode
             self._offset += len(data)
             return
         try:
@@ -168,6 +183,21 @@ class Replay(_Reader):
             data, self._prefix = bytes(self._prefix[:size]), self._prefix[size:]
             return data
         return self._source.read(max(1, size))
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._prefix:
+            return super().readinto(buffer)
+        return read_into(self._source, memoryview(buffer).cast("B"))
+
+
+def read_into(source: BinaryIO, view: memoryview) -> int:
+    """Fill ``view`` from ``source`` (without a copy when it can ``readinto``); the count read, 0 at the end."""
+    readinto = getattr(source, "readinto", None)
+    if readinto is not None:
+        return int(readinto(view) or 0)
+    data = source.read(len(view))
+    view[: len(data)] = data
+    return len(data)
 
 
 def _read_at_least(source: BinaryIO, count: int) -> bytes:
