@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import threading
 
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pytest
 
 from sluice.config import ColumnSpec, DataContract
-from sluice.data import Verdict, check_file, delimited
+from sluice.data import Verdict, check_file, delimited, open_batches
 
 CONTRACT = DataContract(
     columns=(ColumnSpec("x", "float", min=0, max=100), ColumnSpec("n", "int", min=0, max=9),
@@ -63,3 +65,17 @@ def test_stopping_early_leaves_no_parsing_thread_behind(monkeypatch: pytest.Monk
     assert [str(issue.rule) for issue in report.issues] == ["too_many_rows"]
     # ... and the parsing threads have ended
     assert {thread.name for thread in threading.enumerate()} - before == set()
+
+
+def test_batches_kept_after_their_buffers_are_read_into_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a file of three blocks, read with one thread (so block buffers are recycled soonest)
+    monkeypatch.setattr(delimited, "MAX_PARSE_THREADS", 1)
+    body = _body(BAD_ROWS)
+    with io.BytesIO(body) as file:
+        batches = list(open_batches(file, "drop.csv"))
+    # WHEN every batch is kept until the end / THEN each still holds its own rows, as a one-shot parse reads them
+    expected = pa_csv.read_csv(io.BytesIO(body), convert_options=pa_csv.ConvertOptions(
+        column_types={name: pa.string() for name in ("x", "n", "kind", "y")}, strings_can_be_null=True,
+        null_values=[""]))
+    assert len(batches) >= 3
+    assert pa.Table.from_batches(batches).equals(expected)
