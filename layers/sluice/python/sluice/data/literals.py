@@ -50,6 +50,15 @@ def scalar(value: str | float | int | bool | None, type_: pa.DataType) -> pa.Sca
     return fixed_array([value], type_)[0]
 
 
+_NUMPY_TYPES = {np.dtype("int64"): pa.int64(), np.dtype("uint64"): pa.uint64(), np.dtype("float64"): pa.float64()}
+
+
+def numpy_array(values: np.ndarray) -> pa.Array:
+    """A one-dimensional int64, uint64 or float64 NumPy array as an Arrow array over the same memory."""
+    contiguous = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(_NUMPY_TYPES[contiguous.dtype], len(contiguous), [None, pa.py_buffer(contiguous)])
+
+
 def numpy_values(array: pa.Array) -> np.ndarray:
     """The values of a bool or 64-bit number array without nulls, as NumPy (a view, except for bools)."""
     if array.null_count:

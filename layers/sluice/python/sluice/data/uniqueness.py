@@ -1,50 +1,177 @@
-"""Uniqueness of a column across every batch (memory: the column's values, not the file)."""
+"""Uniqueness of a column across every batch, in bounded memory: values beyond a budget spill to disk."""
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 
-from sluice.data.literals import scalar
+from sluice.data.literals import numpy_array, numpy_values, scalar, text_bytes
 from sluice.data.report import MAX_EXAMPLES, Example, Issue, Rule
+
+MEMORY_BUDGET_BYTES = 64 * 1024 * 1024
+PARTITION_BITS = 6  # 64 partitions: a 50M-row column of 20-byte values is about 25 MB per partition
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads any 64-bit key over the top bits
+_BASE = np.uint64(1099511628211)  # the FNV prime, as the base of a polynomial hash of text
+
+
+@dataclass
+class Duplicates:
+    """What repeats in a column: rows holding a repeated value, distinct repeated values, first examples."""
+
+    rows: int = 0
+    distinct: int = 0
+    examples: list[Example] = field(default_factory=list)
+
+    def add(self, values: pa.Array, rows: pa.Array) -> None:
+        """Count the repeats among ``values`` (no nulls), found at data rows ``rows`` (1-based)."""
+        counts = pc.value_counts(values)
+        repeated = pc.greater(counts.field("counts"), scalar(1, pa.int64()))
+        distinct = int(pc.sum(repeated).as_py() or 0)
+        if not distinct:
+            return
+        self.distinct += distinct
+        self.rows += int(pc.sum(counts.field("counts").filter(repeated)).as_py())
+        hits = pc.is_in(values, value_set=counts.field("values").filter(repeated))
+        found = pa.table({"row": rows.filter(hits), "value": values.filter(hits)})
+        first = found.take(pc.select_k_unstable(found, MAX_EXAMPLES, [("row", "ascending")]))
+        merged = [*self.examples, *(Example(row, value) for row, value in zip(
+            first.column("row").to_pylist(), first.column("value").to_pylist(), strict=True))]
+        self.examples = sorted(merged, key=lambda example: example.row or 0)[:MAX_EXAMPLES]
 
 
 class UniqueValues:
-    """Collects one column's converted values, batch by batch, to find values that repeat."""
+    """Collects one column's converted values, batch by batch, to find values that repeat.
 
-    def __init__(self, name: str) -> None:
+    Up to ``memory_budget`` bytes of values stay in memory. Past that, every value goes with its row
+    number into one of 2**PARTITION_BITS partitions on local disk (Arrow IPC files in a temporary
+    directory; equal values share a partition), and :meth:`issue` checks one partition at a time, so
+    memory is bounded by a partition, not by the file. The files are removed once :meth:`issue` has run.
+    """
+
+    def __init__(self, name: str, *, memory_budget: int | None = None) -> None:
         self.name = name
-        self._chunks: list[pa.Array] = []
+        self._budget = MEMORY_BUDGET_BYTES if memory_budget is None else memory_budget
+        self._held: list[tuple[int, pa.Array]] = []
+        self._held_bytes = 0
+        self._spill: _Spill | None = None
 
-    def add(self, values: pa.Array) -> None:
-        self._chunks.append(values)
+    @property
+    def spilled(self) -> bool:
+        return self._spill is not None
+
+    def add(self, values: pa.Array, offset: int) -> None:
+        """The values of one batch; ``offset`` data rows came before it."""
+        if self._spill is not None:
+            self._spill.write(values, offset)
+            return
+        self._held.append((offset, values))
+        self._held_bytes += values.nbytes
+        if self._held_bytes > self._budget:
+            self._spill = _Spill()
+            for held_offset, held in self._held:
+                self._spill.write(held, held_offset)
+            self._held, self._held_bytes = [], 0
 
     def issue(self) -> Issue | None:
         """A duplicate_value issue counting every row whose value appears more than once; None if unique."""
-        if not self._chunks:
+        duplicates = Duplicates()
+        if self._spill is not None:
+            self._spill.find(duplicates)
+        elif self._held:
+            values = pa.concat_arrays([values for _, values in self._held])
+            rows = pa.concat_arrays([_row_numbers(offset, len(values)) for offset, values in self._held])
+            valid = pc.is_valid(values)
+            duplicates.add(values.filter(valid), rows.filter(valid))
+        if not duplicates.distinct:
             return None
-        column = pa.chunked_array(self._chunks)
-        counts = pc.value_counts(column)
-        values, repeats = counts.field("values"), counts.field("counts")
-        repeated = pc.and_(pc.greater(repeats, scalar(1, pa.int64())), pc.is_valid(values))
-        distinct = int(pc.sum(repeated).as_py() or 0)
-        if not distinct:
-            return None
-        rows = int(pc.sum(repeats.filter(repeated)).as_py())
-        examples = self._examples(column, values.filter(repeated))
-        message = (f"{rows} values in column {self.name!r} are not unique "
-                   f"({distinct} distinct value{'s' if distinct > 1 else ''} repeat)")
-        return Issue(Rule.DUPLICATE_VALUE, self.name, rows, examples, message)
+        plural = "s" if duplicates.distinct > 1 else ""
+        message = (f"{duplicates.rows} values in column {self.name!r} are not unique "
+                   f"({duplicates.distinct} distinct value{plural} repeat)")
+        return Issue(Rule.DUPLICATE_VALUE, self.name, duplicates.rows, tuple(duplicates.examples), message)
 
-    @staticmethod
-    def _examples(column: pa.ChunkedArray, repeated: pa.Array) -> tuple[Example, ...]:
-        examples: list[Example] = []
-        offset = 0
-        for chunk in column.chunks:
-            hits = pc.indices_nonzero(pc.fill_null(pc.is_in(chunk, value_set=repeated), scalar(False, pa.bool_())))
-            for index in hits.slice(0, MAX_EXAMPLES - len(examples)).to_pylist():
-                examples.append(Example(offset + index + 1, chunk[index].as_py()))
-            offset += len(chunk)
-            if len(examples) >= MAX_EXAMPLES:
-                break
-        return tuple(examples)
+
+class _Spill:
+    """(value, row) pairs on local disk, partitioned by a hash of the value."""
+
+    def __init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory(prefix="sluice-unique-")
+        self._writers: dict[int, ipc.RecordBatchFileWriter] = {}
+
+    def write(self, values: pa.Array, offset: int) -> None:
+        valid = pc.is_valid(values)
+        values = values.filter(valid)
+        rows = _row_numbers(offset, len(valid)).filter(valid)
+        if not len(values):
+            return
+        partitions = partition_of(values)
+        order = np.argsort(partitions, kind="stable")
+        ordered = pa.table({"value": values.take(numpy_array(order)), "row": rows.take(numpy_array(order))})
+        sorted_partitions = partitions[order]
+        bounds = np.flatnonzero(np.diff(sorted_partitions)) + 1
+        for start, end in zip(np.r_[0, bounds], np.r_[bounds, len(order)], strict=True):
+            self._writer(int(sorted_partitions[start]), ordered.schema).write_table(
+                ordered.slice(int(start), int(end - start)))
+
+    def find(self, duplicates: Duplicates) -> None:
+        """Add the repeats of every partition to ``duplicates``, then remove the files."""
+        try:
+            for writer in self._writers.values():
+                writer.close()
+            for partition in sorted(self._writers):
+                with pa.memory_map(str(self._path(partition))) as source:
+                    table = ipc.open_file(source).read_all().combine_chunks()
+                duplicates.add(table.column("value").chunk(0), table.column("row").chunk(0))
+                del table
+        finally:
+            self._writers.clear()
+            self._directory.cleanup()
+
+    def _writer(self, partition: int, schema: pa.Schema) -> ipc.RecordBatchFileWriter:
+        writer = self._writers.get(partition)
+        if writer is None:
+            writer = self._writers[partition] = ipc.new_file(str(self._path(partition)), schema)
+        return writer
+
+    def _path(self, partition: int) -> Path:
+        return Path(self._directory.name) / f"{partition:03d}.arrow"
+
+
+def partition_of(values: pa.Array) -> np.ndarray:
+    """A partition number in [0, 2**PARTITION_BITS) for each value (no nulls); equal values, equal numbers."""
+    kind = values.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
+        keys = _text_keys(values)
+    elif pa.types.is_floating(kind):
+        floats = numpy_values(values.cast(pa.float64())) + 0.0  # -0.0 and 0.0 are equal values: one key
+        floats[np.isnan(floats)] = np.nan  # and every NaN another
+        keys = floats.view(np.uint64)
+    else:
+        keys = numpy_values(values.cast(pa.int64())).view(np.uint64)
+    return (keys * _MIX) >> np.uint64(64 - PARTITION_BITS)
+
+
+def _text_keys(values: pa.Array) -> np.ndarray:
+    """A polynomial hash of each value's bytes (with its length), computed with NumPy for the whole array."""
+    lengths, data = text_bytes(values)
+    lengths = lengths.astype(np.int64)
+    keys = lengths.astype(np.uint64)
+    if not len(data):
+        return keys
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    position = np.arange(len(data), dtype=np.int64) - np.repeat(starts, lengths)
+    powers = np.cumprod(np.full(int(lengths.max()), _BASE, dtype=np.uint64))
+    terms = data.astype(np.uint64) * powers[position]
+    filled = lengths > 0
+    keys[filled] += np.add.reduceat(terms, starts[filled])
+    return keys
+
+
+def _row_numbers(offset: int, count: int) -> pa.Array:
+    """Data rows offset + 1 .. offset + count."""
+    return numpy_array(np.arange(offset + 1, offset + count + 1, dtype=np.int64))

@@ -128,7 +128,7 @@ class ContractValidator:
             tallies[Rule.TYPE].add_rows(len(raw))
             return
         if rules.unique:
-            self._unique[rules.name].add(conversion.values)
+            self._unique[rules.name].add(conversion.values, self._rows)
         if rules.is_target and has_classes(self._contract):
             self._classes.update(_value_counts(conversion.values))
 
