@@ -7,12 +7,14 @@ import gzip
 import io
 import random
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from sluice.data import DatasetReadError, Format, detect_kind, read_dataset
+from sluice.data.textstream import TextGuard, read_into
 
 DATA = Path(__file__).resolve().parents[2] / "layers/sluice/python/sluice/demo/data"
 DIABETES = (DATA / "diabetes.csv").read_bytes()
@@ -198,3 +200,28 @@ def test_json_lines_with_disagreeing_types_keep_text() -> None:
 def test_bad_json_lines_are_refused(body: bytes, reason: str) -> None:
     # GIVEN malformed JSON Lines / WHEN read / THEN the line and the reason
     assert reason in _read_error(body, "d.ndjson")
+
+
+def test_the_text_guard_never_hands_out_more_than_asked() -> None:
+    # GIVEN a guard over 100 bytes, read first into a buffer of 10 (its start is checked in one piece)
+    guard = TextGuard(io.BytesIO(codecs.BOM_UTF8 + b"x" * 100))
+    buffer = bytearray(10)
+    # WHEN read into, then read to the end / THEN 10 bytes fill the buffer and the other 90 follow, BOM gone
+    assert guard.readinto(buffer) == 10 and len(buffer) == 10
+    assert bytes(buffer) + guard.read() == b"x" * 100
+
+
+def test_a_source_with_only_read_is_read_into() -> None:
+    # GIVEN a raw stream implementing only read() / WHEN read into a view / THEN its bytes arrive
+    class OnlyRead(io.RawIOBase):
+        def __init__(self) -> None:
+            self._data = io.BytesIO(b"hello")
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int | None = -1) -> bytes:
+            return self._data.read(size)
+
+    view = memoryview(bytearray(10))
+    assert read_into(cast(BinaryIO, OnlyRead()), view) == 5 and bytes(view[:5]) == b"hello"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import random
 import tempfile
@@ -58,13 +59,27 @@ def test_unique_values_stay_unique_when_spilled() -> None:
     assert column.issue() is None
 
 
-def test_spill_files_are_removed_once_reported() -> None:
-    # GIVEN a spilled column / WHEN it reports / THEN its temporary directory is gone
+def test_a_spilled_column_reports_again_and_takes_more_values_after_a_report() -> None:
+    # GIVEN a spilled column that has reported once
+    column = UniqueValues("id", memory_budget=1)
+    column.add(fixed_array([1, 1, 2], pa.int64()), 0)
+    first = column.issue()
+    # WHEN it reports again, and again after more values / THEN the verdict covers every value so far
+    assert first is not None and column.issue() == first
+    column.add(fixed_array([2, 3], pa.int64()), 3)
+    later = column.issue()
+    assert later is not None and (later.count, [example.row for example in later.examples]) == (4, [1, 2, 3, 4])
+
+
+def test_spill_files_go_with_the_column() -> None:
+    # GIVEN a spilled column / WHEN it is dropped / THEN its temporary directory is gone
     before = set(Path(tempfile.gettempdir()).glob("sluice-unique-*"))
     column = UniqueValues("id", memory_budget=1)
     column.add(fixed_array([1, 1, 2], pa.int64()), 0)
-    assert set(Path(tempfile.gettempdir()).glob("sluice-unique-*")) - before
     assert column.issue() is not None
+    assert set(Path(tempfile.gettempdir()).glob("sluice-unique-*")) - before
+    del column
+    gc.collect()
     assert set(Path(tempfile.gettempdir()).glob("sluice-unique-*")) == before
 
 

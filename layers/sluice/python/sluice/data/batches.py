@@ -33,6 +33,12 @@ class BatchStream:
             yield batch
             del batch  # not held while the next one is read
 
+    def close(self) -> None:
+        """Stop reading early: blocks being parsed ahead are waited for and let go."""
+        close = getattr(self.batches, "close", None)
+        if close is not None:
+            close()
+
 
 def needs_seek(key: str) -> bool:
     """Whether the file ``key`` names is read with random access (Parquet) rather than front to back."""

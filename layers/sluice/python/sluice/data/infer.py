@@ -41,6 +41,7 @@ def infer_contract(file: BinaryIO, key: str, *, target: str | None = None,
         rows += batches[-1].num_rows
         if rows >= sample_rows:
             break
+    stream.close()
     names = stream.names or (list(batches[0].schema.names) if batches else [])
     sample = {name: _column(batches, name) for name in names}
     target_name = target or names[-1]

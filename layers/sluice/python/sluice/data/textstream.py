@@ -108,8 +108,12 @@ class TextGuard(_Reader):
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._offset = 0
         self._started = self._content = self._ended = False
+        self._checked = b""  # checked bytes not handed out yet (the start is read in one piece)
 
     def _read(self, size: int) -> bytes:
+        if self._checked:
+            data, self._checked = self._checked[:size], self._checked[size:]
+            return data
         if self._ended:
             return b""
         data = self._source.read(max(1, size)) if self._started else self._start()
@@ -117,11 +121,12 @@ class TextGuard(_Reader):
             self._finish()
             return b""
         self._check(data)
+        data, self._checked = data[:size], data[size:]
         return data
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         """Read straight into ``buffer`` (no intermediate copy once the start has been checked)."""
-        if self._ended or not self._started:
+        if self._ended or not self._started or self._checked:
             return super().readinto(buffer)
         view = memoryview(buffer).cast("B")
         count = read_into(self._source, view)
@@ -194,7 +199,10 @@ def read_into(source: BinaryIO, view: memoryview) -> int:
     """Fill ``view`` from ``source`` (without a copy when it can ``readinto``); the count read, 0 at the end."""
     readinto = getattr(source, "readinto", None)
     if readinto is not None:
-        return int(readinto(view) or 0)
+        try:
+            return int(readinto(view) or 0)
+        except (NotImplementedError, io.UnsupportedOperation):
+            pass  # a stream that only implements read()
     data = source.read(len(view))
     view[: len(data)] = data
     return len(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +52,7 @@ class UniqueValues:
     Up to ``memory_budget`` bytes of values stay in memory. Past that, every value goes with its row
     number into one of 2**PARTITION_BITS partitions on local disk (Arrow IPC files in a temporary
     directory; equal values share a partition), and :meth:`issue` checks one partition at a time, so
-    memory is bounded by a partition, not by the file. The files are removed once :meth:`issue` has run.
+    memory is bounded by a partition, not by the file. The files go with this object.
     """
 
     def __init__(self, name: str, *, memory_budget: int | None = None) -> None:
@@ -97,11 +98,16 @@ class UniqueValues:
 
 
 class _Spill:
-    """(value, row) pairs on local disk, partitioned by a hash of the value."""
+    """(value, row) pairs on local disk, partitioned by a hash of the value.
+
+    Each partition is an Arrow IPC stream, readable while it is still being written, so the repeats can be
+    reported at any time and more values added afterwards. The files go when the spill is garbage-collected.
+    """
 
     def __init__(self) -> None:
         self._directory = tempfile.TemporaryDirectory(prefix="sluice-unique-")
-        self._writers: dict[int, ipc.RecordBatchFileWriter] = {}
+        self._writers: dict[int, tuple[pa.NativeFile, ipc.RecordBatchStreamWriter]] = {}
+        weakref.finalize(self, _close_all, self._writers)
 
     def write(self, values: pa.Array, offset: int) -> None:
         valid = pc.is_valid(values)
@@ -119,27 +125,28 @@ class _Spill:
                 ordered.slice(int(start), int(end - start)))
 
     def find(self, duplicates: Duplicates) -> None:
-        """Add the repeats of every partition to ``duplicates``, then remove the files."""
-        try:
-            for writer in self._writers.values():
-                writer.close()
-            for partition in sorted(self._writers):
-                with pa.memory_map(str(self._path(partition))) as source:
-                    table = ipc.open_file(source).read_all().combine_chunks()
-                duplicates.add(table.column("value").chunk(0), table.column("row").chunk(0))
-                del table
-        finally:
-            self._writers.clear()
-            self._directory.cleanup()
+        """Add the repeats of every partition to ``duplicates``, one partition in memory at a time."""
+        for partition, (sink, _) in sorted(self._writers.items()):
+            sink.flush()
+            with pa.OSFile(str(self._path(partition))) as source:
+                table = ipc.open_stream(source).read_all().combine_chunks()
+            duplicates.add(table.column("value").chunk(0), table.column("row").chunk(0))
+            del table
 
-    def _writer(self, partition: int, schema: pa.Schema) -> ipc.RecordBatchFileWriter:
-        writer = self._writers.get(partition)
-        if writer is None:
-            writer = self._writers[partition] = ipc.new_file(str(self._path(partition)), schema)
-        return writer
+    def _writer(self, partition: int, schema: pa.Schema) -> ipc.RecordBatchStreamWriter:
+        if partition not in self._writers:
+            sink = pa.OSFile(str(self._path(partition)), "wb")
+            self._writers[partition] = (sink, ipc.new_stream(sink, schema))
+        return self._writers[partition][1]
 
     def _path(self, partition: int) -> Path:
-        return Path(self._directory.name) / f"{partition:03d}.arrow"
+        return Path(self._directory.name) / f"{partition:03d}.arrows"
+
+
+def _close_all(writers: dict[int, tuple[pa.NativeFile, ipc.RecordBatchStreamWriter]]) -> None:
+    for sink, writer in writers.values():
+        writer.close()
+        sink.close()
 
 
 def partition_of(values: pa.Array) -> np.ndarray:
