@@ -34,9 +34,7 @@ class BlockReader:
             buffer = self._buffer(len(pending) + BLOCK_SIZE)
             buffer[: len(pending)] = pending
             view = memoryview(buffer)
-            read = read_into(self._source, view[len(pending) : len(pending) + BLOCK_SIZE])
-            filled = len(pending) + read
-            at_end = not read
+            filled, at_end = self._fill(view, len(pending), len(pending) + BLOCK_SIZE)
             cut = filled if at_end else _record_end(buffer, filled)
             pending = bytes(view[cut:filled])
             if cut:
@@ -49,6 +47,16 @@ class BlockReader:
                                            "(an extremely long line, or a quote that is never closed)")
             if at_end:
                 return
+
+    def _fill(self, view: memoryview, start: int, end: int) -> tuple[int, bool]:
+        """Read into ``view[start:end]`` until it is full or the source ends (short reads are common on
+        sockets and decompressors); how far it got, and whether the source ended."""
+        while start < end:
+            read = read_into(self._source, view[start:end])
+            if not read:
+                return start, True
+            start += read
+        return start, False
 
     def recycle(self, buffer: bytearray) -> None:
         self._spare.append(buffer)
