@@ -113,6 +113,14 @@ def test_ragged_rows_are_refused_with_line_numbers() -> None:
     assert "line 3 has 2" in message and "line 4 has 4" in message
 
 
+def test_ragged_rows_are_reported_at_their_lines_past_blank_lines_and_quoted_newlines() -> None:
+    # GIVEN blank lines and a record spanning two lines before the bad rows (lines 5 and 8)
+    body = b'a,b\n1,2\n\n\n3\n"x\ny",4\n5,6,7\n'
+    # WHEN read / THEN each is named at the line it is on
+    message = _read_error(body, "d.csv")
+    assert "line 5 has 1 ('3')" in message and "line 8 has 3 ('5,6,7')" in message
+
+
 def test_ragged_row_deep_in_a_big_file_is_reported_at_its_line() -> None:
     # GIVEN a file of several blocks with one short row near its end
     rows = [b"%d,%d,%d" % (i, i + 1, i + 2) for i in range(400_000)]

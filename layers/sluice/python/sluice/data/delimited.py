@@ -7,6 +7,7 @@ not to a guesser.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections import deque
 from collections.abc import Collection, Iterator
@@ -51,9 +52,29 @@ class _BlockRows:
         self.count += 1
         self.expected = row.expected_columns
         if len(self.examples) < MAX_REPORTED_ROWS:
-            text = row.text if len(row.text) <= 60 else row.text[:57] + "..."
-            self.examples.append((row.number, row.actual_columns, text))
+            self.examples.append((row.number, row.actual_columns, _shortened(row.text)))
         return "skip"
+
+    def locate(self, block: memoryview, delimiter: str) -> None:
+        """Replace Arrow's row numbers (they skip blank lines and count a multi-line record once) by the line
+        each example starts on, found by reading the block again with Python's csv module.
+
+        Runs only for a block with malformed rows (the file is rejected anyway), and keeps Arrow's numbers
+        if the two readers disagree on which records are malformed.
+        """
+        located = []
+        reader = csv.reader(io.StringIO(bytes(block).decode("utf-8", errors="replace"), newline=""),
+                            delimiter=delimiter)
+        line = 1
+        for record in reader:
+            if record and len(record) != self.expected:
+                located.append(line)
+                if len(located) == len(self.examples):
+                    break
+            line = reader.line_num + 1
+        if len(located) == len(self.examples):
+            self.examples = [(start, actual, text) for start, (_, actual, text) in zip(located, self.examples,
+                                                                                      strict=True)]
 
 
 @dataclass
@@ -120,6 +141,8 @@ class _BlockParser:
                 if attempt == len(self.options):
                     raise DatasetReadError(f"cannot parse the file as delimited text: {error}") from error
                 continue
+            if rows.count:
+                rows.locate(block, self.delimiter)
             return _ParsedBlock(table.combine_chunks().to_batches(), rows, newlines)
         raise AssertionError("unreachable: the last options read every value as text, or raise")
 
@@ -150,6 +173,10 @@ def open_delimited(
         options.append(pa_csv.ConvertOptions(column_types=as_text, include_columns=wanted, strings_can_be_null=True,
                                              null_values=[""], quoted_strings_can_be_null=True, check_utf8=False))
     return header, _batches(_BlockParser(header, delimiter, options), _MalformedRows(lines), source)
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def parse_threads() -> int:
