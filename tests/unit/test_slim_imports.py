@@ -56,6 +56,9 @@ tables = {"good": pa_csv.read_csv(io.BytesIO(good.encode()))}
 verdicts = {}
 for name, text in (("good.csv", good), ("bad.csv", bad), ("bad.tsv", bad.replace(",", "\t"))):
     verdicts[name] = check_file(io.BytesIO(text.encode()), name, contract, sink=io.BytesIO()).accepted
+mixed = "".join(json.dumps({"x": x, "n": 1, "flag": True, "id": f"j{i}", "kind": "a", "at": "2024-01-01", "y": y}) + "\n"
+                for i, (x, y) in enumerate([(1, "yes"), ("abc", "no"), (2.5, "yes"), (None, "no")]))
+verdicts["mixed.jsonl"] = check_file(io.BytesIO(mixed.encode()), "mixed.jsonl", contract, sink=io.BytesIO()).accepted
 sink = io.BytesIO()
 pq.write_table(tables["good"], sink)
 sink.seek(0)
@@ -66,11 +69,13 @@ print(json.dumps({"verdicts": verdicts, "heavy": heavy}))
 
 
 def test_validating_files_never_loads_pandas() -> None:
-    # GIVEN a fresh interpreter WHEN clean and broken CSV, TSV and Parquet files are validated and normalized
+    # GIVEN a fresh interpreter WHEN clean and broken CSV, TSV, JSON Lines (mixed types) and Parquet files are
+    # validated and normalized
     # (every conversion and rule path: bad numbers, NaN, ranges, hex, bools, timestamps, duplicates, nulls)
     result = subprocess.run([sys.executable, "-c", VALIDATION_PROBE], capture_output=True, text=True, timeout=120,
                             check=True)
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     # THEN the verdicts are right and pandas (36 MB of a Lambda's memory) was never imported
-    assert outcome["verdicts"] == {"good.csv": True, "bad.csv": False, "bad.tsv": False, "good.parquet": True}
+    assert outcome["verdicts"] == {"good.csv": True, "bad.csv": False, "bad.tsv": False, "mixed.jsonl": False,
+                                   "good.parquet": True}
     assert outcome["heavy"] == []

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from sluice.data.errors import DatasetReadError
+from sluice.data.literals import fixed_array, text_array
 
 BLOCK_SIZE = 16 * 1024 * 1024
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -60,7 +61,8 @@ def _read_tolerantly(block: bytes, first_line: int) -> pa.Table:
             raise DatasetReadError(f"line {number} is a JSON {type(row).__name__}, expected an object")
         names.update(dict.fromkeys(row))
         rows.append(row)
-    return pa.table({name: _column([row.get(name) for row in rows]) for name in names})
+    columns = [_column([row.get(name) for row in rows]) for name in names]
+    return pa.Table.from_arrays(columns, names=list(names))
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -72,12 +74,41 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def _column(values: list[Any]) -> pa.Array:
-    """Arrow's own type when the values agree, otherwise their text so the contract can judge each one."""
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return pa.array([_text(value) for value in values], pa.string())
+    """One JSON type across the values (nulls aside) keeps it, otherwise their text so the contract can judge
+    each one. Scalars are built from buffers (pyarrow's own conversion would import pandas); nested values,
+    rare, go through pyarrow."""
+    present = [value for value in values if value is not None]
+    kinds = {_kind(value) for value in present}
+    if "nested" in kinds:
+        try:
+            return pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            return text_array(_text(value) for value in values)
+    if not kinds:
+        return pa.nulls(len(values))
+    if kinds == {"bool"}:
+        return fixed_array(values, pa.bool_())
+    if kinds <= {"int", "float"} and all(value in _INT64 for value in present if isinstance(value, int)):
+        if kinds == {"int"}:
+            return fixed_array(values, pa.int64())
+        return fixed_array([None if value is None else float(value) for value in values], pa.float64())
+    if kinds == {"str"}:
+        return text_array(values)
+    return text_array(_text(value) for value in values)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return "str" if isinstance(value, str) else "nested"
 
 
 def _text(value: Any) -> str | None:
