@@ -56,7 +56,8 @@ tables = {"good": pa_csv.read_csv(io.BytesIO(good.encode()))}
 verdicts = {}
 for name, text in (("good.csv", good), ("bad.csv", bad), ("bad.tsv", bad.replace(",", "\t"))):
     verdicts[name] = check_file(io.BytesIO(text.encode()), name, contract, sink=io.BytesIO()).accepted
-mixed = "".join(json.dumps({"x": x, "n": 1, "flag": True, "id": f"j{i}", "kind": "a", "at": "2024-01-01", "y": y}) + "\n"
+row = {"n": 1, "flag": True, "kind": "a", "at": "2024-01-01"}
+mixed = "".join(json.dumps({**row, "x": x, "id": f"j{i}", "y": y}) + "\n"
                 for i, (x, y) in enumerate([(1, "yes"), ("abc", "no"), (2.5, "yes"), (None, "no")]))
 verdicts["mixed.jsonl"] = check_file(io.BytesIO(mixed.encode()), "mixed.jsonl", contract, sink=io.BytesIO()).accepted
 sink = io.BytesIO()
