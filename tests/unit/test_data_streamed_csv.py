@@ -10,7 +10,17 @@ import pyarrow.csv as pa_csv
 import pytest
 
 from sluice.config import ColumnSpec, DataContract
-from sluice.data import Verdict, check_file, delimited, open_batches
+from sluice.data import (
+    ValidationReport,
+    Verdict,
+    check_file,
+    data_version,
+    delimited,
+    normalize,
+    open_batches,
+    read_dataset,
+    validate,
+)
 
 CONTRACT = DataContract(
     columns=(ColumnSpec("x", "float", min=0, max=100), ColumnSpec("n", "int", min=0, max=9),
@@ -79,3 +89,30 @@ def test_batches_kept_after_their_buffers_are_read_into_again(monkeypatch: pytes
         null_values=[""]))
     assert len(batches) >= 3
     assert pa.Table.from_batches(batches).equals(expected)
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_null_tokens_in_float_columns_keep_the_verdict_and_the_version(padded: bool) -> None:
+    # GIVEN null tokens in a float column ("NA", "null", "N/A"; padded ones take the text path), and "" and "NA"
+    # in int and string columns, where "NA" is missing for the int and a value for the string
+    contract = DataContract(
+        columns=(ColumnSpec("x", "float", nullable=True), ColumnSpec("n", "int", nullable=True),
+                 ColumnSpec("s", "string", nullable=True)),
+        target="y", target_type="string", min_rows=1, max_null_fraction=0.9)
+    token = " NA " if padded else "NA"
+    rows = [f"{token},1,a,yes", "null,,NA,no", "N/A,NA,,yes", "1.5,2,b,no", ",3,c,yes", "nan,4,d,no"]
+    body = ("x,n,s,y\n" + "\n".join(rows) + "\n").encode()
+    # WHEN checked as the Lambda does, and validated from an all-text read
+    verdict = check_file(io.BytesIO(body), "drop.csv", contract, version=True)
+    table = read_dataset(body, "drop.csv")
+    # THEN both agree on every issue (a typed block shows its example as a number) and on the data version
+    def issues(report: ValidationReport) -> list[tuple[object, ...]]:
+        return [(issue.rule, issue.column, issue.count, issue.message, [example.row for example in issue.examples])
+                for issue in report.issues]
+
+    assert issues(verdict.report) == issues(validate(table, contract))
+    assert [str(issue.rule) for issue in verdict.report.issues] == ["non_finite"]
+    text_only = check_file(io.BytesIO(body.replace(b"nan", b"0.5")), "drop.csv", contract, version=True)
+    assert text_only.accepted
+    assert text_only.data_version == data_version(normalize(read_dataset(body.replace(b"nan", b"0.5"), "d.csv"),
+                                                            contract))

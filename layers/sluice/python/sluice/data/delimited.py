@@ -19,12 +19,16 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from sluice.data.blocks import BLOCK_SIZE, MAX_ROW_BYTES, BlockReader, count_byte
+from sluice.data.convert import NULL_TOKENS
 from sluice.data.errors import DatasetReadError
 from sluice.data.textstream import Replay
 
 HEADER_LIMIT = 1024 * 1024
 MAX_REPORTED_ROWS = 5
 MAX_PARSE_THREADS = 4
+# The contract's null tokens as Arrow matches them (exactly): the usual spellings; others take the text path.
+ARROW_NULL_TOKENS = sorted({spelling for token in NULL_TOKENS
+                            for spelling in (token, token.upper(), token.capitalize())})
 _PEEK = 64 * 1024
 
 
@@ -153,8 +157,8 @@ def open_delimited(
     """The header of UTF-8 delimited ``text`` and an iterator of string batches (only ``columns`` if given).
 
     Columns named in ``floats`` are parsed as float64 straight away when a whole block allows it (the
-    common case, and much faster); a block with any other value in them is read as text instead, so the
-    contract judges each value exactly as it would have.
+    common case, and much faster), null tokens such as "NA" included; a block with any other value in them
+    is read as text instead, so the contract judges each value exactly as it would have.
 
     The iterator raises DatasetReadError for rows with the wrong number of fields (after the last batch)
     or for rows longer than the block size.
@@ -164,15 +168,31 @@ def open_delimited(
     source = cast(BinaryIO, Replay(rest, text))
     if at_end and not rest.strip():
         return header, iter(())
-    typed = [name for name in wanted if name in floats]
+    return header, _batches(_BlockParser(header, delimiter, _conversions(header, wanted, floats)),
+                            _MalformedRows(lines), source)
+
+
+def _conversions(header: list[str], wanted: list[str], floats: Collection[str]) -> list[pa_csv.ConvertOptions]:
+    """The ways to convert a block, tried in order until one converts every value.
+
+    1. ``floats`` as float64, "" as null (the common case). 2. The same, also taking the null tokens ("NA",
+    "null", ...) as null, which Arrow can only do for every column at once: so no text column may be null
+    there, and the contract reads its "" and "NA" itself. 3. Everything as text.
+    """
+    typed = {name: pa.float64() for name in wanted if name in floats}
     as_text = {name: pa.string() for name in header}
-    options = [pa_csv.ConvertOptions(column_types={**as_text, **{name: pa.float64() for name in typed}},
-                                     include_columns=wanted, strings_can_be_null=True, null_values=[""],
-                                     quoted_strings_can_be_null=True, check_utf8=False)]
-    if typed:
-        options.append(pa_csv.ConvertOptions(column_types=as_text, include_columns=wanted, strings_can_be_null=True,
-                                             null_values=[""], quoted_strings_can_be_null=True, check_utf8=False))
-    return header, _batches(_BlockParser(header, delimiter, options), _MalformedRows(lines), source)
+    common = {"include_columns": wanted, "quoted_strings_can_be_null": True, "check_utf8": False}
+    everything_as_text = pa_csv.ConvertOptions(column_types=as_text, strings_can_be_null=True, null_values=[""],
+                                               **common)
+    if not typed:
+        return [everything_as_text]
+    return [
+        pa_csv.ConvertOptions(column_types={**as_text, **typed}, strings_can_be_null=True, null_values=[""],
+                              **common),
+        pa_csv.ConvertOptions(column_types={**as_text, **typed}, strings_can_be_null=False,
+                              null_values=ARROW_NULL_TOKENS, **common),
+        everything_as_text,
+    ]
 
 
 def _shortened(text: str) -> str:
