@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from typing import BinaryIO, cast
 
 import pyarrow as pa
@@ -32,16 +33,14 @@ ARROW_NULL_TOKENS = sorted({spelling for token in NULL_TOKENS
 _PEEK = 64 * 1024
 
 
-def _parse_pool() -> pa.MemoryPool:
+@cache
+def parse_pool() -> pa.MemoryPool:
     """jemalloc when pyarrow has it: parsed blocks are allocated on worker threads and freed on the caller's,
-    and the default mimalloc pool then keeps 20-35 MB more resident on a 1M-row file (measured)."""
-    try:
+    and the default mimalloc pool then keeps 20-35 MB more resident on a 1M-row file (measured). Chosen on
+    first use, so importing sluice.data does not start an allocator."""
+    if "jemalloc" in pa.supported_memory_backends():
         return pa.jemalloc_memory_pool()
-    except NotImplementedError:
-        return pa.default_memory_pool()
-
-
-PARSE_POOL = _parse_pool()
+    return pa.default_memory_pool()
 
 
 @dataclass
@@ -138,7 +137,7 @@ class _BlockParser:
             try:
                 table = pa_csv.read_csv(pa.BufferReader(pa.py_buffer(block)), read_options=read_options,
                                         parse_options=parse_options, convert_options=convert_options,
-                                        memory_pool=PARSE_POOL)
+                                        memory_pool=parse_pool())
             except pa.ArrowInvalid as error:
                 if "Empty CSV file" in str(error):
                     return _ParsedBlock([], rows, newlines)

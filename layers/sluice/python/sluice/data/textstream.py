@@ -198,11 +198,15 @@ class Replay(_Reader):
 def read_into(source: BinaryIO, view: memoryview) -> int:
     """Fill ``view`` from ``source`` (without a copy when it can ``readinto``); the count read, 0 at the end."""
     readinto = getattr(source, "readinto", None)
-    if readinto is not None:
-        try:
-            return int(readinto(view) or 0)
-        except (NotImplementedError, io.UnsupportedOperation):
-            pass  # a stream that only implements read()
+    if readinto is None:
+        return _copy_into(source, view)
+    try:
+        return int(readinto(view) or 0)
+    except (NotImplementedError, io.UnsupportedOperation):  # a raw stream that implements only read()
+        return _copy_into(source, view)
+
+
+def _copy_into(source: BinaryIO, view: memoryview) -> int:
     data = source.read(len(view))
     view[: len(data)] = data
     return len(data)

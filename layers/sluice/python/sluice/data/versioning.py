@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluice.config.model import DataContract
-from sluice.data.literals import numpy_values, scalar
+from sluice.data.literals import numpy_values, scalar, text_bytes
 
 SCHEME = b"sluice-data-version/1"
 VERSION_LENGTH = 16
@@ -112,10 +112,6 @@ def _fixed_width(family: str, chunk: pa.Array) -> bytes:
 
 
 def _update_strings(chunk: pa.Array, lengths: hashlib._Hash, values: hashlib._Hash) -> None:
-    filled = pc.fill_null(chunk, scalar("", chunk.type))
-    _, offsets_buffer, data_buffer = filled.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype="<i8")[filled.offset : filled.offset + len(filled) + 1]
-    if len(offsets):
-        lengths.update(np.diff(offsets).astype("<i8").tobytes())
-        if data_buffer is not None:
-            values.update(memoryview(data_buffer)[int(offsets[0]) : int(offsets[-1])])
+    value_lengths, data = text_bytes(pc.fill_null(chunk, scalar("", chunk.type)))
+    lengths.update(value_lengths.astype("<i8").tobytes())
+    values.update(data.data)
