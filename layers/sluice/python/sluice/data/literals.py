@@ -32,11 +32,8 @@ def fixed_array(values: Iterable[float | int | bool | None], type_: pa.DataType)
     items = list(values)
     if pa.types.is_boolean(type_):
         data = np.packbits(np.array([bool(value) for value in items], dtype=bool), bitorder="little")
-    elif type_.bit_width == 64:
-        storage = "<f8" if pa.types.is_floating(type_) else "<u8" if type_ == pa.uint64() else "<i8"
-        data = np.array([0 if value is None else value for value in items], dtype=storage)
     else:
-        raise TypeError(f"no fixed-width literal for {type_}")
+        data = np.array([0 if value is None else value for value in items], dtype=_storage(type_))
     buffers = [_validity(value is not None for value in items), pa.py_buffer(data.tobytes())]
     return pa.Array.from_buffers(type_, len(items), buffers)
 
@@ -69,9 +66,7 @@ def numpy_values(array: pa.Array) -> np.ndarray:
             return np.zeros(0, dtype=bool)
         bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
         return bits[array.offset : array.offset + len(array)].astype(bool)
-    if array.type.bit_width != 64:
-        raise TypeError(f"numpy_values does not read {array.type}")
-    storage = "<f8" if pa.types.is_floating(array.type) else "<u8" if array.type == pa.uint64() else "<i8"
+    storage = _storage(array.type)
     if data is None:
         return np.zeros(0, dtype=storage)
     return np.frombuffer(data, dtype=storage, count=len(array), offset=array.offset * 8)
@@ -87,6 +82,14 @@ def text_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         np.dtype(offset_type).itemsize))
     data = np.zeros(0, dtype=np.uint8) if data_buffer is None else np.frombuffer(data_buffer, dtype=np.uint8)
     return np.diff(offsets), data[int(offsets[0]) : int(offsets[-1])]
+
+
+def _storage(type_: pa.DataType) -> str:
+    """The NumPy dtype holding the values of a 64-bit number or timestamp type."""
+    if type_.bit_width != 64 or not (pa.types.is_floating(type_) or pa.types.is_integer(type_)
+                                     or pa.types.is_temporal(type_)):
+        raise TypeError(f"no 64-bit NumPy storage for {type_}")
+    return "<f8" if pa.types.is_floating(type_) else "<u8" if type_ == pa.uint64() else "<i8"
 
 
 def _validity(present: Iterable[bool]) -> pa.Buffer | None:

@@ -50,7 +50,7 @@ class UniqueValues:
     """Collects one column's converted values, batch by batch, to find values that repeat.
 
     Up to ``memory_budget`` bytes of values stay in memory. Past that, every value goes with its row
-    number into one of 2**PARTITION_BITS partitions on local disk (Arrow IPC files in a temporary
+    number into one of 2**PARTITION_BITS partitions on local disk (Arrow IPC streams in a temporary
     directory; equal values share a partition), and :meth:`issue` checks one partition at a time, so
     memory is bounded by a partition, not by the file. The files go with this object.
     """
@@ -85,10 +85,9 @@ class UniqueValues:
         if self._spill is not None:
             self._spill.find(duplicates)
         elif self._held:
-            values = pa.concat_arrays([values for _, values in self._held])
-            rows = pa.concat_arrays([_row_numbers(offset, len(values)) for offset, values in self._held])
-            valid = pc.is_valid(values)
-            duplicates.add(values.filter(valid), rows.filter(valid))
+            present = [_present(values, offset) for offset, values in self._held]
+            duplicates.add(pa.concat_arrays([values for values, _ in present]),
+                           pa.concat_arrays([rows for _, rows in present]))
         if not duplicates.distinct:
             return None
         plural = "s" if duplicates.distinct > 1 else ""
@@ -110,9 +109,7 @@ class _Spill:
         weakref.finalize(self, _close_all, self._writers)
 
     def write(self, values: pa.Array, offset: int) -> None:
-        valid = pc.is_valid(values)
-        values = values.filter(valid)
-        rows = _row_numbers(offset, len(valid)).filter(valid)
+        values, rows = _present(values, offset)
         if not len(values):
             return
         partitions = partition_of(values)
@@ -179,6 +176,8 @@ def _text_keys(values: pa.Array) -> np.ndarray:
     return keys
 
 
-def _row_numbers(offset: int, count: int) -> pa.Array:
-    """Data rows offset + 1 .. offset + count."""
-    return numpy_array(np.arange(offset + 1, offset + count + 1, dtype=np.int64))
+def _present(values: pa.Array, offset: int) -> tuple[pa.Array, pa.Array]:
+    """The non-null values of a batch after ``offset`` data rows, and their data rows (1-based)."""
+    valid = pc.is_valid(values)
+    rows = numpy_array(np.arange(offset + 1, offset + len(values) + 1, dtype=np.int64))
+    return values.filter(valid), rows.filter(valid)
