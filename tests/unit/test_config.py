@@ -36,11 +36,11 @@ def test_defaults_fill_what_is_not_said() -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (('task = "classification"', 'task = "clustering"'), "task must be"),
+    (('task = "classification"', 'task = "clustering"'), r"\[models.churn\] task: must be one of"),
     (('families = ["logistic_regression"]', 'families = ["ridge"]'), "families must be"),
     (('models.churn', 'models.Churn_Model'), "name must match"),
     (('name = "tenure"', 'name = "churned"'), "also listed as a feature"),
-    (('target = "churned"', ''), "'target' is required"),
+    (('target = "churned"', ''), r"\[models.churn.contract\] target: is required"),
     (('families = ["logistic_regression"]', 'families = ["logistic_regression"]\ntuning = { timeout_s = 1200 }'),
      "timeout_s 1200 is above 600 s"),
     (('name = "tenure"', 'name = "Tenure Months"\n[[models.churn.contract.columns]]\nname = "tenure_months"'),

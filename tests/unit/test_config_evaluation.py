@@ -61,11 +61,11 @@ def test_tuning_slices_margins_and_bootstrap_are_read():
     ("training", "gates", "message"),
     [
         ("", '[[models.shop.gates.slices]]\ncolumn = "nope"', "slice column 'nope' is not a contract column"),
-        ("", '[[models.shop.gates.slices]]\ncolumn = "channel"\nbins = 1', "bins >= 2"),
+        ("", '[[models.shop.gates.slices]]\ncolumn = "channel"\nbins = 1', "bins: must be at least 2"),
         ("", "margins = { rmse = 1.0 }", "metric 'rmse' is not one of"),
         ("", "margins = { log_loss = -1.0 }", "must not be negative"),
-        ("", "[models.shop.gates.bootstrap]\nconfidence = 1.5", "0 < confidence < 1"),
-        ("[models.shop.training.tuning]\ntrials = -1", "", "trials >= 0"),
+        ("", "[models.shop.gates.bootstrap]\nconfidence = 1.5", "confidence: must be at most"),
+        ("[models.shop.training.tuning]\ntrials = -1", "", "trials: must be at least 0"),
         ('time_column = "channel"', "", "time_column 'channel' must be a numeric contract column"),
     ],
 )

@@ -10,6 +10,7 @@ from moto import mock_aws
 
 from sluice.config import ConfigError, DeploymentSettings, ReleaseChecks, load_config_text
 from sluice.config.deployment import parse_deployment
+from sluice.config.reader import Table
 from sluice.deployment import Action, Health, VariantStats, decide, decide_ab, judge, plan
 from sluice.deployment.signals import agreement, prediction_scores
 from sluice.registry import (
@@ -100,23 +101,28 @@ def test_prediction_scores_and_agreement() -> None:
     assert agreement([100.0], [104.0], regression=True) == [1.0]
 
 
+def _parse(body: dict, where: str) -> DeploymentSettings:
+    return parse_deployment(Table(body, where, "sluice.toml"))
+
+
 def test_the_deployment_table_is_checked() -> None:
-    assert parse_deployment({}, "d") == DeploymentSettings()
-    assert parse_deployment({"strategy": "canary"}, "d").check_schedule == "rate(1 minute)"
+    assert _parse({}, "d") == DeploymentSettings()
+    assert _parse({"strategy": "canary"}, "d").check_schedule == "rate(1 minute)"
     assert DeploymentSettings().check_schedule is None
     assert DeploymentSettings().endpoint_package == "zip"
-    assert parse_deployment({"endpoint_package": "image"}, "d").endpoint_package == "image"
+    assert _parse({"endpoint_package": "image"}, "d").endpoint_package == "image"
     for bad, message in (({"strategy": "blue_green"}, "strategy"), ({"canary_weight": 1.5}, "canary_weight"),
                          ({"bake_minutes": 0}, "bake_minutes"), ({"canary_wieght": 0.1}, "unknown"),
                          ({"checks": {"max_latency_p99_ratio": 0.5}}, "latency"),
                          ({"ab_metric": "vibes"}, "ab_metric"), ({"endpoint_package": "docker"}, "endpoint_package")):
         with pytest.raises(ConfigError, match=message):
-            parse_deployment(bad, "d")
+            _parse(bad, "d")
 
 
 def test_a_model_without_a_deployment_table_releases_all_at_once() -> None:
     config = load_config_text('[models.mm]\ntask = "regression"\n[models.mm.training]\nfamilies = ["ridge"]\n'
-                              '[models.mm.contract]\ntarget = "y"\n')
+                              '[models.mm.contract]\ntarget = "y"\n'
+                              '[[models.mm.contract.columns]]\nname = "x"\n')
     assert config.model("mm").deployment.strategy == "all_at_once"
 
 

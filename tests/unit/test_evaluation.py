@@ -67,22 +67,25 @@ def test_binary_classification_is_scored_through_onnx(cancer):
     assert all(type(value) is float for value in metrics.values())
     features = feature_frame(holdout, config)
     truth = holdout["diagnosis"].tolist()
-    probabilities = result.pipeline.predict_proba(features)[:, list(result.classes).index("benign")]
-    assert metrics["roc_auc"] == pytest.approx(roc_auc_score([t == "benign" for t in truth], probabilities), abs=1e-4)
+    probabilities = result.pipeline.predict_proba(features)[:, list(result.classes).index("malignant")]
+    assert metrics["roc_auc"] == pytest.approx(roc_auc_score([t == "malignant" for t in truth], probabilities),
+                                               abs=1e-4)
     assert metrics["f1"] == pytest.approx(
-        f1_score(truth, result.pipeline.predict(features), pos_label="benign"), abs=1e-9
+        f1_score(truth, result.pipeline.predict(features), pos_label="malignant"), abs=1e-9
     )
     assert metrics["roc_auc"] > 0.95 and metrics["accuracy"] > 0.9 and 0 < metrics["log_loss"] < 0.3
 
 
-def test_positive_label_is_the_second_configured_target_value(cancer):
-    # GIVEN target_values = ["malignant", "benign"] and scikit-learn's sorted classes
+def test_positive_label_is_the_configured_positive_class(cancer):
+    # GIVEN positive = "malignant" and scikit-learn's sorted classes ("benign", "malignant")
     config, model, _, _ = cancer
-    # WHEN the positive class is chosen THEN it is the second configured value
-    assert positive_label(config, model.signature.classes) == "benign"
-    # AND without configured values it is classes[1]
-    unconfigured = dataclasses.replace(config, contract=dataclasses.replace(config.contract, target_values=None))
+    # WHEN the positive class is chosen THEN it is the configured one
+    assert positive_label(config, model.signature.classes) == "malignant"
+    # AND without a configured positive class it is classes[1]
+    unconfigured = dataclasses.replace(config, contract=dataclasses.replace(config.contract, target_values=None,
+                                                                            positive=None))
     assert positive_label(unconfigured, ("benign", "malignant")) == "malignant"
+    assert positive_label(unconfigured, ("malignant", "benign")) == "benign"
 
 
 def test_regression_is_scored_through_onnx(diabetes):

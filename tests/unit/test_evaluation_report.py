@@ -43,11 +43,11 @@ def test_classification_metrics_include_pr_auc_and_calibration(cancer):
     # GIVEN the served breast-cancer model WHEN its full report is made
     config, model, result, holdout = cancer
     report = report_holdout(model, holdout, config, full=True)
-    # THEN pr_auc and brier agree with scikit-learn on the positive class ("benign"), and ece is a fraction
-    positive = (holdout["diagnosis"] == "benign").to_numpy()
+    # THEN pr_auc and brier agree with scikit-learn on the positive class ("malignant"), and ece is a fraction
+    positive = (holdout["diagnosis"] == "malignant").to_numpy()
     from sluice.training import feature_frame
 
-    probability = result.pipeline.predict_proba(feature_frame(holdout, config))[:, 0]
+    probability = result.pipeline.predict_proba(feature_frame(holdout, config))[:, 1]
     assert report.metrics["pr_auc"] == pytest.approx(average_precision_score(positive, probability), abs=1e-4)
     assert report.metrics["brier"] == pytest.approx(brier_score_loss(positive, probability), abs=1e-5)
     assert 0 <= report.metrics["ece"] < 0.2

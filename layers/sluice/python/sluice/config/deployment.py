@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from sluice.config.errors import ConfigError
+from sluice.config.reader import Table
+from sluice.config.schedule import schedule_problem
 
 Strategy = Literal["all_at_once", "canary", "linear", "ab", "shadow"]
 AbMetric = Literal["error_rate", "latency_p99", "live_accuracy"]
@@ -64,36 +66,39 @@ class DeploymentSettings:
         return None if self.strategy == "all_at_once" else self.check_every
 
 
-def parse_deployment(body: dict[str, Any], where: str) -> DeploymentSettings:
-    """Read and check a deployment table (every key optional)."""
-    checks = body.get("checks", {})
-    if not isinstance(checks, dict):
-        raise ConfigError(f"{where}.checks: expected a table")
-    known = set(DeploymentSettings.__dataclass_fields__)
-    unknown = sorted(set(body) - known)
-    unknown_checks = sorted(set(checks) - set(ReleaseChecks.__dataclass_fields__))
-    if unknown or unknown_checks:
-        raise ConfigError(f"{where}: unknown keys {unknown + [f'checks.{k}' for k in unknown_checks]}")
-    try:
-        settings = DeploymentSettings(
-            **{key: value for key, value in body.items() if key != "checks"},
-            checks=ReleaseChecks(**{key: _number(key, value) for key, value in checks.items()}),
-        )
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"{where}: {error}") from error
+def parse_deployment(body: Table) -> DeploymentSettings:
+    """Read ``[models.<name>.deployment]`` strictly (unknown keys and wrong types are refused)."""
+    checks = body.table("checks")
+    defaults = ReleaseChecks()
+    release_checks = ReleaseChecks(
+        **{key: checks.number(key, getattr(defaults, key)) for key in ReleaseChecks.__dataclass_fields__
+           if key != "min_requests"},
+        min_requests=checks.integer("min_requests", defaults.min_requests, minimum=0),
+    )
+    checks.finish()
+    fields = DeploymentSettings.__dataclass_fields__
+    numbers = {key: body.number(key, getattr(_DEFAULTS, key)) for key in fields
+               if isinstance(getattr(_DEFAULTS, key), float)}
+    settings = DeploymentSettings(
+        strategy=body.string("strategy", _DEFAULTS.strategy, choices=STRATEGIES),
+        ab_metric=body.string("ab_metric", _DEFAULTS.ab_metric, choices=AB_METRICS),
+        check_every=body.string("check_every", _DEFAULTS.check_every),
+        endpoint_package=body.string("endpoint_package", _DEFAULTS.endpoint_package, choices=ENDPOINT_PACKAGES),
+        checks=release_checks,
+        **numbers,
+    )
+    body.finish()
+    problem = schedule_problem(settings.check_every)
+    if problem:
+        raise body.error(f"{settings.check_every!r}: {problem}", "check_every")
+    where = body.where
     _check(settings, where)
     return settings
-
-
-def _number(key: str, value: Any) -> Any:
-    return int(value) if key == "min_requests" else float(value)
 
 
 def _check(settings: DeploymentSettings, where: str) -> None:
     if settings.strategy not in STRATEGIES:
         raise ConfigError(f"{where}: strategy must be one of {STRATEGIES}, not {settings.strategy!r}")
-    if not settings.check_every.startswith(("rate(", "cron(")):
-        raise ConfigError(f"{where}: check_every must be a rate(...) or cron(...) expression")
     if settings.endpoint_package not in ENDPOINT_PACKAGES:
         raise ConfigError(f"{where}: endpoint_package must be one of {ENDPOINT_PACKAGES}, "
                           f"not {settings.endpoint_package!r}")
@@ -111,3 +116,6 @@ def _check(settings: DeploymentSettings, where: str) -> None:
         raise ConfigError(f"{where}: check thresholds must be non-negative (latency ratio at least 1)")
     if not 0 <= checks.min_shadow_agreement <= 1 or checks.min_requests < 0:
         raise ConfigError(f"{where}: min_shadow_agreement must be in [0, 1] and min_requests >= 0")
+
+
+_DEFAULTS = DeploymentSettings()

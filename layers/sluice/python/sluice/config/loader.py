@@ -1,4 +1,5 @@
-"""Read the project configuration (TOML) into typed objects."""
+"""Read the project configuration (TOML) into typed objects, strictly: unknown keys, wrong types and invalid
+values are refused naming the file, the table and the key."""
 
 from __future__ import annotations
 
@@ -10,18 +11,27 @@ from typing import Any
 from sluice.config.deployment import parse_deployment
 from sluice.config.errors import ConfigError
 from sluice.config.model import (
+    COLUMN_ROLES,
+    COLUMN_TYPES,
+    DATA_MODES,
+    EXTRA_COLUMNS,
+    ON_VIOLATION,
     BootstrapSettings,
     ColumnSpec,
     DataContract,
+    DataSettings,
     EvaluationGates,
     ModelConfig,
     ProjectConfig,
+    ServingSettings,
     SliceGate,
     TimestampSpec,
     TrainingSettings,
     TuningSettings,
 )
 from sluice.config.monitoring import parse_monitoring
+from sluice.config.reader import Table, checked
+from sluice.config.schedule import schedule_problem
 
 CONFIG_ENV_VAR = "SLUICE_CONFIG"
 DEFAULT_CONFIG_NAME = "sluice.toml"
@@ -43,123 +53,156 @@ def load_config_text(text: str, *, source: str = "<text>") -> ProjectConfig:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: invalid TOML: {error}") from error
-    raw_models = document.get("models")
+    root = Table(document, "", source)
+    raw_models = root.raw("models")
     if not isinstance(raw_models, dict) or not raw_models:
         raise ConfigError(f"{source}: define at least one [models.<name>] table")
-    models = {name: _model(name, _table(body, f"models.{name}")) for name, body in raw_models.items()}
+    root.finish()
+    models = {name: _model(name, Table(body, f"models.{name}", source)) for name, body in raw_models.items()}
     return ProjectConfig(models=models)
 
 
-def _model(name: str, body: dict[str, Any]) -> ModelConfig:
-    where = f"models.{name}"
-    contract = _table(body.get("contract"), f"{where}.contract")
-    training = _table(body.get("training", {}), f"{where}.training")
-    gates = _table(body.get("gates", {}), f"{where}.gates")
-    task = body.get("task")
-    default_metric = "roc_auc" if task == "classification" else "rmse"
+def _model(name: str, body: Table) -> ModelConfig:
+    task = body.string("task", choices=("classification", "regression"))
+    description = body.string("description", "")
+    contract = _contract(body.table("contract"), task)
+    training = _training(body.table("training"))
+    gates = _gates(body.table("gates"), task)
+    monitoring = checked(body, "monitoring", lambda: parse_monitoring(body.table("monitoring")))
+    deployment = checked(body, "deployment", lambda: parse_deployment(body.table("deployment")))
+    data = _data(body.table("data"))
+    serving_table = body.table("serving")
+    serving = ServingSettings(on_violation=serving_table.string("on_violation", "reject", choices=ON_VIOLATION))
+    serving_table.finish()
+    body.finish()
     try:
-        return ModelConfig(
-            name=name,
-            task=task,  # type: ignore[arg-type]  # checked in ModelConfig
-            description=str(body.get("description", "")),
-            monitoring=parse_monitoring(body.get("monitoring", {}), f"{where}.monitoring"),
-            deployment=parse_deployment(_table(body.get("deployment", {}), f"{where}.deployment"),
-                                        f"{where}.deployment"),
-            contract=DataContract(
-                columns=tuple(_column(item, where) for item in contract.get("columns", [])),
-                target=_required(contract, "target", where),
-                target_type=contract.get("target_type", "string" if task == "classification" else "float"),
-                target_values=_optional_tuple(contract.get("target_values")),
-                min_rows=int(contract.get("min_rows", 50)),
-                max_rows=int(contract.get("max_rows", 50_000_000)),
-                max_null_fraction=float(contract.get("max_null_fraction", 0.0)),
-                min_class_fraction=float(contract.get("min_class_fraction", 0.0)),
-                timestamp=_timestamp(contract.get("timestamp"), where),
-            ),
-            training=TrainingSettings(
-                families=tuple(training.get("families", ())),
-                cv_folds=int(training.get("cv_folds", 5)),
-                holdout_fraction=float(training.get("holdout_fraction", 0.2)),
-                seed=int(training.get("seed", 42)),
-                retrain_schedule=training.get("retrain_schedule"),
-                tuning=_tuning(_table(training.get("tuning", {}), f"{where}.training.tuning")),
-                time_column=_optional_str(training.get("time_column")),
-            ),
-            gates=EvaluationGates(
-                primary_metric=str(gates.get("primary_metric", default_metric)),
-                min_metrics={str(k): float(v) for k, v in _table(gates.get("min_metrics", {}), where).items()},
-                max_regression=float(gates.get("max_regression", 0.0)),
-                margins={str(k): float(v) for k, v in _table(gates.get("margins", {}), where).items()},
-                slices=tuple(_slice(item, where) for item in gates.get("slices", [])),
-                bootstrap=_bootstrap(_table(gates.get("bootstrap", {}), f"{where}.gates.bootstrap")),
-            ),
-        )
-    except (TypeError, ValueError) as error:
-        if isinstance(error, ConfigError):
-            raise
-        raise ConfigError(f"{where}: {error}") from error
+        return ModelConfig(name=name, task=task, description=description, contract=contract, training=training,
+                           gates=gates, monitoring=monitoring, deployment=deployment, data=data, serving=serving)
+    except ConfigError as error:
+        raise ConfigError(f"{body.source}: {error}") from error
 
 
-def _column(item: Any, where: str) -> ColumnSpec:
-    body = _table(item, f"{where}.contract.columns[]")
-    return ColumnSpec(
-        name=_required(body, "name", where),
-        type=body.get("type", "float"),
-        nullable=bool(body.get("nullable", False)),
-        min=_optional_float(body.get("min")),
-        max=_optional_float(body.get("max")),
-        allowed=_optional_tuple(body.get("allowed")),
-        unique=bool(body.get("unique", False)),
+def _contract(body: Table, task: str) -> DataContract:
+    default_target_type = "string" if task == "classification" else "float"
+    columns = tuple(_column(item) for item in body.tables("columns"))
+    contract = DataContract(
+        columns=columns,
+        target=body.string("target"),
+        target_type=body.string("target_type", default_target_type, choices=COLUMN_TYPES),
+        target_values=body.scalars("target_values", None),
+        positive=_scalar(body, "positive"),
+        min_rows=body.integer("min_rows", 50, minimum=1),
+        max_rows=body.integer("max_rows", 50_000_000, minimum=1),
+        max_null_fraction=body.number("max_null_fraction", 0.0, minimum=0, maximum=1),
+        min_class_fraction=body.number("min_class_fraction", 0.0, minimum=0, maximum=1),
+        timestamp=_timestamp(body),
+        null_tokens=body.strings("null_tokens", ()),
+        max_columns=body.integer("max_columns", None, minimum=1),
+        extra_columns=body.string("extra_columns", "warn", choices=EXTRA_COLUMNS),
     )
+    body.finish()
+    if contract.min_rows > contract.max_rows:
+        raise body.error(f"min_rows {contract.min_rows} is above max_rows {contract.max_rows}", "min_rows")
+    return contract
 
 
-def _timestamp(value: Any, where: str) -> TimestampSpec | None:
+def _column(body: Table) -> ColumnSpec:
+    unique = body.boolean("unique", False)
+    spec = ColumnSpec(
+        name=body.string("name"),
+        type=body.string("type", "float", choices=COLUMN_TYPES),
+        nullable=body.boolean("nullable", False),
+        min=body.number("min", None),
+        max=body.number("max", None),
+        allowed=body.scalars("allowed", None),
+        unique=unique,
+        role=body.string("role", "id" if unique else "feature", choices=COLUMN_ROLES),
+        max_length=body.integer("max_length", None, minimum=1),
+        trim=body.boolean("trim", False),
+    )
+    body.finish()
+    return spec
+
+
+def _timestamp(contract: Table) -> TimestampSpec | None:
     """``timestamp = "name"`` or ``[...contract.timestamp]`` with name, nullable, min and max."""
+    value = contract.raw("timestamp")
     if value is None or isinstance(value, str):
         return None if value is None else TimestampSpec(name=value)
-    body = _table(value, f"{where}.contract.timestamp")
-    return TimestampSpec(name=_required(body, "name", f"{where}.contract.timestamp"),
-                         nullable=bool(body.get("nullable", False)), min=_optional_str(body.get("min")),
-                         max=_optional_str(body.get("max")))
+    body = contract.table("timestamp")
+    spec = TimestampSpec(name=body.string("name"), nullable=body.boolean("nullable", False),
+                         min=body.string("min", None), max=body.string("max", None))
+    body.finish()
+    return spec
 
 
-def _tuning(body: dict[str, Any]) -> TuningSettings:
-    timeout = body.get("timeout_s")
-    return TuningSettings(trials=int(body.get("trials", 0)), timeout_s=None if timeout is None else float(timeout),
-                          pruning=bool(body.get("pruning", True)))
+def _training(body: Table) -> TrainingSettings:
+    schedule = body.string("retrain_schedule", None)
+    problem = None if schedule is None else schedule_problem(schedule)
+    if problem:
+        raise body.error(f"{schedule!r}: {problem}", "retrain_schedule")
+    settings = TrainingSettings(
+        families=body.strings("families"),
+        cv_folds=body.integer("cv_folds", 5, minimum=2, maximum=20),
+        holdout_fraction=body.number("holdout_fraction", 0.2, minimum=0, exclusive_minimum=True, maximum=0.9),
+        seed=body.integer("seed", 42, minimum=0),
+        retrain_schedule=schedule,
+        tuning=_tuning(body.table("tuning")),
+        time_column=body.string("time_column", None),
+        refit_on_all=body.boolean("refit_on_all", False),
+    )
+    body.finish()
+    return settings
 
 
-def _slice(item: Any, where: str) -> SliceGate:
-    body = _table(item, f"{where}.gates.slices[]")
-    return SliceGate(column=_required(body, "column", f"{where}.gates.slices[]"),
-                     tolerance=float(body.get("tolerance", 0.0)), metric=_optional_str(body.get("metric")),
-                     bins=int(body.get("bins", 4)), min_rows=int(body.get("min_rows", 10)))
+def _tuning(body: Table) -> TuningSettings:
+    settings = TuningSettings(trials=body.integer("trials", 0, minimum=0),
+                              timeout_s=body.number("timeout_s", None, minimum=0, exclusive_minimum=True),
+                              pruning=body.boolean("pruning", True))
+    body.finish()
+    return settings
 
 
-def _bootstrap(body: dict[str, Any]) -> BootstrapSettings:
-    return BootstrapSettings(samples=int(body.get("samples", 200)), confidence=float(body.get("confidence", 0.95)))
+def _gates(body: Table, task: str) -> EvaluationGates:
+    gates = EvaluationGates(
+        primary_metric=body.string("primary_metric", "roc_auc" if task == "classification" else "rmse"),
+        min_metrics=body.numbers("min_metrics"),
+        max_regression=body.number("max_regression", 0.0, minimum=0),
+        margins=body.numbers("margins"),
+        slices=tuple(_slice(item) for item in body.tables("slices")),
+        bootstrap=_bootstrap(body.table("bootstrap")),
+    )
+    body.finish()
+    return gates
 
 
-def _optional_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _slice(body: Table) -> SliceGate:
+    gate = SliceGate(column=body.string("column"), tolerance=body.number("tolerance", 0.0, minimum=0),
+                     metric=body.string("metric", None), bins=body.integer("bins", 4, minimum=2),
+                     min_rows=body.integer("min_rows", 10, minimum=1))
+    body.finish()
+    return gate
 
 
-def _table(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected a table")
+def _bootstrap(body: Table) -> BootstrapSettings:
+    settings = BootstrapSettings(samples=body.integer("samples", 200, minimum=0),
+                                 confidence=body.number("confidence", 0.95, minimum=0, exclusive_minimum=True,
+                                                        maximum=0.999))
+    body.finish()
+    return settings
+
+
+def _data(body: Table) -> DataSettings:
+    settings = DataSettings(mode=body.string("mode", "snapshot", choices=DATA_MODES),
+                            window_drops=body.integer("window_drops", None, minimum=1),
+                            window_days=body.number("window_days", None, minimum=0, exclusive_minimum=True),
+                            learn_from_feedback=body.boolean("learn_from_feedback", False))
+    body.finish()
+    return settings
+
+
+def _scalar(body: Table, key: str) -> Any:
+    value = body.raw(key)
+    if value is not None and not isinstance(value, str | int | float | bool):
+        raise body.error(f"must be a string, number or boolean, got {value!r}", key)
     return value
-
-
-def _required(body: dict[str, Any], key: str, where: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{where}: {key!r} is required")
-    return value
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _optional_tuple(value: Any) -> tuple[Any, ...] | None:
-    return None if value is None else tuple(value)

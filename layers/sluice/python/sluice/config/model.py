@@ -14,9 +14,17 @@ from sluice.naming import capture_field
 
 Task = Literal["classification", "regression"]
 ColumnType = Literal["float", "int", "string", "bool"]
+ColumnRole = Literal["feature", "id", "ignore", "timestamp"]
+ExtraColumns = Literal["ignore", "warn", "reject"]
+DataMode = Literal["snapshot", "append"]
+OnViolation = Literal["reject", "flag"]
 
 MODEL_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 COLUMN_TYPES: tuple[ColumnType, ...] = ("float", "int", "string", "bool")
+COLUMN_ROLES: tuple[ColumnRole, ...] = ("feature", "id", "ignore", "timestamp")
+EXTRA_COLUMNS: tuple[ExtraColumns, ...] = ("ignore", "warn", "reject")
+DATA_MODES: tuple[DataMode, ...] = ("snapshot", "append")
+ON_VIOLATION: tuple[OnViolation, ...] = ("reject", "flag")
 CLASSIFICATION_FAMILIES = ("logistic_regression", "random_forest", "hist_gradient_boosting")
 REGRESSION_FAMILIES = ("ridge", "random_forest", "hist_gradient_boosting")
 CLASSIFICATION_METRICS = ("roc_auc", "pr_auc", "accuracy", "f1", "log_loss", "brier", "ece")
@@ -26,7 +34,13 @@ LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece", "rmse", "mae"})
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One feature column of the data contract."""
+    """One column of the data contract.
+
+    ``role``: ``feature`` (trained on and served), ``id`` (validated, kept in captures and reports, never trained
+    on; the default of a ``unique`` column), ``ignore`` (validated, then dropped) or ``timestamp`` (validated,
+    kept, never trained on). ``trim``: strip surrounding whitespace from text values (off: values are kept as
+    given). ``max_length``: the longest text value allowed, in characters.
+    """
 
     name: str
     type: ColumnType
@@ -35,10 +49,21 @@ class ColumnSpec:
     max: float | None = None
     allowed: tuple[str, ...] | None = None
     unique: bool = False
+    role: ColumnRole = None  # type: ignore[assignment]  # resolved in __post_init__: "id" if unique else "feature"
+    max_length: int | None = None
+    trim: bool = False
+
+    def __post_init__(self) -> None:
+        if self.role is None:
+            object.__setattr__(self, "role", "id" if self.unique else "feature")
 
     @property
     def is_categorical(self) -> bool:
         return self.type in ("string", "bool")
+
+    @property
+    def is_feature(self) -> bool:
+        return self.role == "feature"
 
 
 @dataclass(frozen=True)
@@ -64,9 +89,26 @@ class DataContract:
     max_null_fraction: float = 0.0
     min_class_fraction: float = 0.0
     timestamp: TimestampSpec | None = None
+    positive: Any = None
+    """The positive class of a binary task (scores, pr_auc, f1 and the drift of predictions are about it)."""
+    null_tokens: tuple[str, ...] = ()
+    """Extra spellings of a missing value, for every column (text columns included; "" is always missing)."""
+    max_columns: int | None = None
+    extra_columns: ExtraColumns = "warn"
+    """What a column outside the contract does to a file: nothing, a warning in the report, or a rejection."""
+
+    @property
+    def features(self) -> tuple[ColumnSpec, ...]:
+        """The columns a model learns from and is served with (role ``feature``), in contract order."""
+        return tuple(column for column in self.columns if column.is_feature)
 
     @property
     def feature_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.features)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """Every contract column, whatever its role (the target and the timestamp spec excluded)."""
         return tuple(column.name for column in self.columns)
 
     def column(self, name: str) -> ColumnSpec:
@@ -111,6 +153,32 @@ class TrainingSettings:
     tuning: TuningSettings = field(default_factory=TuningSettings)
     time_column: str | None = None
     """A numeric contract column ordering the rows in time: the holdout is then the latest rows."""
+    refit_on_all: bool = False
+    """After the gate passes, refit the shipped model on train + holdout (recorded in the card)."""
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Which accepted data a model trains on.
+
+    ``snapshot``: each drop is the whole dataset (training uses the latest). ``append``: each drop adds rows;
+    training uses the accepted versions inside the window (the last ``window_drops`` drops and/or those of the
+    last ``window_days`` days; no window: all of them). ``learn_from_feedback``: labelled traffic (captured
+    requests joined with their feedback) becomes an accepted dataset of the model.
+    """
+
+    mode: DataMode = "snapshot"
+    window_drops: int | None = None
+    window_days: float | None = None
+    learn_from_feedback: bool = False
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """What the endpoint does with a request that breaks the data contract: refuse it (400) or answer it with
+    the violations listed in the response, the capture and a metric."""
+
+    on_violation: OnViolation = "reject"
 
 
 @dataclass(frozen=True)
@@ -165,6 +233,16 @@ class ModelConfig:
     description: str = ""
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     deployment: DeploymentSettings = field(default_factory=DeploymentSettings)
+    data: DataSettings = field(default_factory=DataSettings)
+    serving: ServingSettings = field(default_factory=ServingSettings)
+
+    @property
+    def positive_class(self) -> str | None:
+        """The positive class of a binary classification as a label (text), or None."""
+        positive = self.contract.positive
+        if positive is None:
+            return None
+        return ("true" if positive else "false") if isinstance(positive, bool) else str(positive)
 
     def __post_init__(self) -> None:
         _check_model(self)
@@ -224,7 +302,62 @@ def _check_model(model: ModelConfig) -> None:
     for column in model.contract.columns:
         if column.type not in COLUMN_TYPES:
             raise ConfigError(f"{where}: column {column.name!r} has unknown type {column.type!r}")
+        _check_column(column, where)
+    if not model.contract.features:
+        raise ConfigError(f"{where}: the contract needs at least one column with role 'feature'")
     _check_timestamp(model.contract, where)
+    _check_target(model, where)
+    _check_data(model, where)
+
+
+def _check_column(column: ColumnSpec, where: str) -> None:
+    at = f"{where}: column {column.name!r}"
+    if column.role not in COLUMN_ROLES:
+        raise ConfigError(f"{at}: role must be one of {COLUMN_ROLES}, not {column.role!r}")
+    if (column.min is not None or column.max is not None) and column.type not in ("float", "int"):
+        raise ConfigError(f"{at}: min and max apply to float and int columns, not {column.type}")
+    if column.min is not None and column.max is not None and column.min > column.max:
+        raise ConfigError(f"{at}: min {column.min:g} is above max {column.max:g}")
+    if column.max_length is not None and (column.type != "string" or column.max_length < 1):
+        raise ConfigError(f"{at}: max_length applies to string columns and must be at least 1")
+    if column.trim and column.type != "string":
+        raise ConfigError(f"{at}: trim applies to string columns (numbers and booleans are always read trimmed)")
+    if column.allowed is not None and not column.allowed:
+        raise ConfigError(f"{at}: allowed must list at least one value")
+
+
+def _check_target(model: ModelConfig, where: str) -> None:
+    contract = model.contract
+    if model.task == "regression":
+        if contract.target_values is not None or contract.positive is not None:
+            raise ConfigError(f"{where}: target_values and positive are for classification; "
+                              f"this model's task is regression")
+        if contract.target_type not in ("float", "int"):
+            raise ConfigError(f"{where}: a regression target must have target_type 'float' or 'int', not "
+                              f"{contract.target_type!r} (is the task 'classification'?)")
+        return
+    values = contract.target_values
+    if values is not None and len(set(values)) != len(values):
+        raise ConfigError(f"{where}: target_values must be distinct, got {list(values)}")
+    if values is not None and len(values) < 2:
+        raise ConfigError(f"{where}: target_values must list at least two classes")
+    if contract.positive is not None and values is not None and contract.positive not in values:
+        raise ConfigError(f"{where}: positive {contract.positive!r} is not one of target_values {list(values)}")
+    if values is not None and len(values) == 2 and contract.positive is None:
+        raise ConfigError(f"{where}: a binary target needs an explicit positive class: add "
+                          f"positive = {values[0]!r} (or {values[1]!r}) to the contract")
+
+
+def _check_data(model: ModelConfig, where: str) -> None:
+    data = model.data
+    if data.mode not in DATA_MODES:
+        raise ConfigError(f"{where}: data mode must be one of {DATA_MODES}, not {data.mode!r}")
+    if data.mode == "snapshot" and (data.window_drops is not None or data.window_days is not None):
+        raise ConfigError(f"{where}: window_drops and window_days apply to data mode 'append'")
+    if model.serving.on_violation not in ON_VIOLATION:
+        raise ConfigError(f"{where}: serving on_violation must be one of {ON_VIOLATION}")
+    if model.contract.extra_columns not in EXTRA_COLUMNS:
+        raise ConfigError(f"{where}: extra_columns must be one of {EXTRA_COLUMNS}")
 
 
 def _check_evaluation(model: ModelConfig, where: str) -> None:

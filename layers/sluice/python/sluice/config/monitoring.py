@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from sluice.config.errors import ConfigError
+from sluice.config.reader import Table
+from sluice.config.schedule import schedule_problem
 
 NUMERIC_METHODS = ("psi", "wasserstein", "ks")
 CATEGORICAL_METHODS = ("chisquare", "jensenshannon", "psi")
@@ -49,37 +49,28 @@ class MonitoringSettings:
         return value >= self.thresholds[method]
 
 
-def parse_monitoring(body: Any, where: str) -> MonitoringSettings:
-    """Read and check a ``monitoring`` table."""
-    if not isinstance(body, dict) or not isinstance(body.get("thresholds", {}), dict):
-        raise ConfigError(f"{where}: expected a table (with an optional thresholds table)")
-    unknown = sorted(set(body.get("thresholds", {})) - set(DEFAULT_THRESHOLDS))
+def parse_monitoring(body: Table) -> MonitoringSettings:
+    """Read ``[models.<name>.monitoring]`` strictly (unknown keys and wrong types are refused)."""
+    thresholds = body.numbers("thresholds")
+    unknown = sorted(set(thresholds) - set(DEFAULT_THRESHOLDS))
     if unknown:
-        raise ConfigError(f"{where}: unknown drift methods in thresholds {unknown}; known {sorted(DEFAULT_THRESHOLDS)}")
-    schedule = body.get("drift_schedule")
+        raise body.error(f"unknown drift methods {unknown}; known {sorted(DEFAULT_THRESHOLDS)}", "thresholds")
+    schedule = body.string("drift_schedule", None)
+    problem = None if schedule is None else schedule_problem(schedule)
+    if problem:
+        raise body.error(f"{schedule!r}: {problem}", "drift_schedule")
     settings = MonitoringSettings(
-        capture_rate=float(body.get("capture_rate", 1.0)),
-        drift_schedule=None if schedule is None else str(schedule),
-        window_hours=float(body.get("window_hours", 24.0)),
-        min_rows=int(body.get("min_rows", 50)),
-        numeric_method=str(body.get("numeric_method", "psi")),
-        categorical_method=str(body.get("categorical_method", "jensenshannon")),
-        thresholds={**DEFAULT_THRESHOLDS, **{str(k): float(v) for k, v in body.get("thresholds", {}).items()}},
-        drift_share=float(body.get("drift_share", 0.5)),
-        feedback_lookback_days=int(body.get("feedback_lookback_days", 7)),
-        retrain_on_drift=bool(body.get("retrain_on_drift", True)),
-        retrain_cooldown_minutes=float(body.get("retrain_cooldown_minutes", 360.0)),
+        capture_rate=body.number("capture_rate", 1.0, minimum=0, maximum=1),
+        drift_schedule=schedule,
+        window_hours=body.number("window_hours", 24.0, minimum=0, exclusive_minimum=True),
+        min_rows=body.integer("min_rows", 50, minimum=1),
+        numeric_method=body.string("numeric_method", "psi", choices=NUMERIC_METHODS),
+        categorical_method=body.string("categorical_method", "jensenshannon", choices=CATEGORICAL_METHODS),
+        thresholds={**DEFAULT_THRESHOLDS, **thresholds},
+        drift_share=body.number("drift_share", 0.5, minimum=0, exclusive_minimum=True, maximum=1),
+        feedback_lookback_days=body.integer("feedback_lookback_days", 7, minimum=1),
+        retrain_on_drift=body.boolean("retrain_on_drift", True),
+        retrain_cooldown_minutes=body.number("retrain_cooldown_minutes", 360.0, minimum=0),
     )
-    if not 0.0 <= settings.capture_rate <= 1.0:
-        raise ConfigError(f"{where}: capture_rate must be between 0 and 1")
-    if settings.numeric_method not in NUMERIC_METHODS:
-        raise ConfigError(f"{where}: numeric_method must be one of {NUMERIC_METHODS}")
-    if settings.categorical_method not in CATEGORICAL_METHODS:
-        raise ConfigError(f"{where}: categorical_method must be one of {CATEGORICAL_METHODS}")
-    if settings.window_hours <= 0 or settings.min_rows < 1 or settings.retrain_cooldown_minutes < 0 \
-            or settings.feedback_lookback_days < 1:
-        raise ConfigError(f"{where}: window_hours > 0, min_rows >= 1, feedback_lookback_days >= 1 and "
-                          "retrain_cooldown_minutes >= 0 are required")
-    if not 0.0 < settings.drift_share <= 1.0:
-        raise ConfigError(f"{where}: drift_share must be in (0, 1]")
+    body.finish()
     return settings

@@ -23,7 +23,7 @@ def schema_issues(names: Sequence[str], contract: DataContract) -> list[Issue]:
     hint = _delimiter_hint(names)
     issues += [
         Issue(Rule.MISSING_COLUMN, name, 1, (), f"required column {name!r} is missing{hint}")
-        for name in contract.feature_names
+        for name in contract.column_names
         if name not in counts
     ]
     stamp = contract.timestamp
@@ -33,7 +33,7 @@ def schema_issues(names: Sequence[str], contract: DataContract) -> list[Issue]:
     if contract.target not in counts:
         message = f"target column {contract.target!r} is missing{hint}"
         issues.append(Issue(Rule.MISSING_TARGET, contract.target, 1, (), message))
-    expected = {*contract.feature_names, contract.target, *([] if stamp is None else [stamp.name])}
+    expected = {*contract.column_names, contract.target, *([] if stamp is None else [stamp.name])}
     issues += [
         Issue(Rule.EXTRA_COLUMN, name, 1, (), f"column {name!r} is not in the contract and will be dropped",
               severity="warning")

@@ -15,7 +15,8 @@ _Column = tuple[str, ValueType, bool]
 
 @lru_cache(maxsize=64)
 def _columns(contract: DataContract) -> tuple[_Column, ...]:
-    columns: list[_Column] = [(spec.name, spec.type, spec.nullable) for spec in contract.columns]
+    columns: list[_Column] = [(spec.name, spec.type, spec.nullable) for spec in contract.columns
+                              if spec.role != "ignore"]
     if contract.timestamp is not None:
         columns.append((contract.timestamp.name, "timestamp", contract.timestamp.nullable))
     columns.append((contract.target, contract.target_type, False))

@@ -10,7 +10,7 @@ import pandas as pd
 from sluice.config.model import ModelConfig
 from sluice.evaluation.errors import EvaluationError
 from sluice.serving import MAX_INSTANCES, ServedModel
-from sluice.training.features import category_text, instances_from_frame, target_values
+from sluice.training.features import instances_from_frame, target_values
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,9 @@ class HoldoutPredictions:
 
 
 def positive_label(config: ModelConfig, classes: tuple[str, ...]) -> str:
-    """The positive class of a binary task: the second configured target value, else ``classes[1]``."""
-    configured = config.contract.target_values
-    if configured is not None and len(configured) == 2:
-        label = category_text(configured[1])
-        if label in classes:
-            return label
-    return classes[1]
+    """The positive class of a binary task: the contract's ``positive``, else ``classes[1]`` (sorted labels)."""
+    configured = config.positive_class
+    return configured if configured is not None and configured in classes else classes[1]
 
 
 def predict_holdout(model: ServedModel, holdout: pd.DataFrame, config: ModelConfig) -> HoldoutPredictions:

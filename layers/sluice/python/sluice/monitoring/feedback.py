@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,8 +104,9 @@ def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float | None:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def positive_class(target_values: tuple[Any, ...] | None, classes: list[str]) -> str | None:
-    """The positive class of a binary task, as the evaluation defines it (the second configured value)."""
-    if target_values is not None and len(target_values) == 2:
-        return str(target_values[1])
-    return sorted(classes)[1] if len(classes) == 2 else None
+def positive_class(configured: str | None, classes: list[str]) -> str | None:
+    """The positive class of a binary task, as the evaluation defines it (the contract's ``positive``, else the
+    second of the sorted labels)."""
+    if len(classes) != 2:
+        return configured
+    return configured if configured is not None else sorted(classes)[1]

@@ -41,7 +41,7 @@ def record_feedback(ctx: StepContext, key: str, *, correlation_id: str) -> dict[
     if joined.empty:
         return {"outcome": "unmatched", "model": model_name, "key": key, "labels": len(feedback)}
     classes = sorted({str(v) for v in joined["label"]} | {str(v) for v in joined["prediction"]})
-    positive = positive_class(model.contract.target_values, classes) if model.task == "classification" else None
+    positive = positive_class(model.positive_class, classes) if model.task == "classification" else None
     versions = quality_by_version(joined, task=model.task, positive=positive)
     overall = quality_metrics(joined, task=model.task, positive=positive)
     for quality in versions:

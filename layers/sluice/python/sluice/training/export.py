@@ -40,7 +40,7 @@ class ExportedModel:
 def signature_for(model: ModelConfig, classes: tuple[str, ...] | None) -> ModelSignature:
     """The serving signature of ``model``: one float or string input per contract column."""
     inputs = tuple(
-        InputSpec(column.name, "string" if column.is_categorical else "float") for column in model.contract.columns
+        InputSpec(column.name, "string" if column.is_categorical else "float") for column in model.contract.features
     )
     return ModelSignature(task=model.task, inputs=inputs, target=model.contract.target, classes=classes)
 

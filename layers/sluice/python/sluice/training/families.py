@@ -61,9 +61,9 @@ def build_preprocessor(model: ModelConfig, *, scale: bool) -> ColumnTransformer:
     """
     time_column = model.training.time_column
     numeric = [
-        column.name for column in model.contract.columns if not column.is_categorical and column.name != time_column
+        column.name for column in model.contract.features if not column.is_categorical and column.name != time_column
     ]
-    categorical = [column.name for column in model.contract.columns if column.is_categorical]
+    categorical = [column.name for column in model.contract.features if column.is_categorical]
     transformers: list[tuple[str, Any, list[str]]] = []
     if numeric:
         steps: list[Any] = [SimpleImputer(strategy="median")]

@@ -33,7 +33,7 @@ def feature_frame(frame: pd.DataFrame, model: ModelConfig) -> pd.DataFrame:
     """The contract's feature columns, in contract order, typed for training and for ONNX."""
     _require_columns(frame, model.contract.feature_names)
     columns: dict[str, pd.Series] = {}
-    for spec in model.contract.columns:
+    for spec in model.contract.features:
         series = frame[spec.name]
         if spec.is_categorical:
             columns[spec.name] = pd.Series(
