@@ -33,21 +33,26 @@ class ColumnRules:
     allowed: pa.Array | None = None
     is_target: bool = False
     unique: bool = False
+    trim: bool = False
+    null_tokens: tuple[str, ...] = ()
 
     @classmethod
-    def for_feature(cls, spec: ColumnSpec) -> ColumnRules:
-        allowed = None if spec.allowed is None else convert_values(spec.allowed, spec.type)
-        return cls(spec.name, spec.type, spec.nullable, spec.min, spec.max, allowed, unique=spec.unique)
+    def for_feature(cls, spec: ColumnSpec, null_tokens: tuple[str, ...] = ()) -> ColumnRules:
+        allowed = None if spec.allowed is None else convert_values(spec.allowed, spec.type, trim=spec.trim,
+                                                                   null_tokens=null_tokens)
+        return cls(spec.name, spec.type, spec.nullable, spec.min, spec.max, allowed, unique=spec.unique,
+                   trim=spec.trim, null_tokens=null_tokens)
 
     @classmethod
-    def for_timestamp(cls, spec: TimestampSpec) -> ColumnRules:
-        return cls(spec.name, "timestamp", spec.nullable, _micros(spec.min), _micros(spec.max))
+    def for_timestamp(cls, spec: TimestampSpec, null_tokens: tuple[str, ...] = ()) -> ColumnRules:
+        return cls(spec.name, "timestamp", spec.nullable, _micros(spec.min), _micros(spec.max),
+                   null_tokens=null_tokens)
 
     @classmethod
     def for_target(cls, contract: DataContract) -> ColumnRules:
-        values = contract.target_values
-        allowed = None if values is None else convert_values(values, contract.target_type)
-        return cls(contract.target, contract.target_type, allowed=allowed, is_target=True)
+        values, tokens = contract.target_values, contract.null_tokens
+        allowed = None if values is None else convert_values(values, contract.target_type, null_tokens=tokens)
+        return cls(contract.target, contract.target_type, allowed=allowed, is_target=True, null_tokens=tokens)
 
     @property
     def allowed_rule(self) -> Rule:
@@ -57,7 +62,7 @@ class ColumnRules:
         """Convert ``raw`` and add its offending rows to ``tallies``; return the conversion."""
         if self._all_allowed_as_is(raw):
             return Conversion.from_nulls(raw, raw)
-        conversion = convert(raw, self.type)
+        conversion = convert(raw, self.type, trim=self.trim, null_tokens=self.null_tokens)
         values = conversion.values
         if conversion.failed_count:
             tallies[Rule.TYPE].add(conversion.failed, raw, offset, conversion.failed_count)
@@ -83,7 +88,8 @@ class ColumnRules:
     def _all_allowed_as_is(self, raw: pa.Array) -> bool:
         """Text with no nulls whose every value is exactly an allowed one: nothing to trim, parse or report.
 
-        Allowed values are stored converted (trimmed, never empty), so such a column converts to itself.
+        Allowed values are stored converted (never empty nor a null token; trimmed where the column trims),
+        so such a column converts to itself.
         """
         if self.type != "string" or self.allowed is None or self.minimum is not None or self.maximum is not None:
             return False

@@ -11,6 +11,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sluice.config.model import ColumnType
+from sluice.contract.values import (
+    FALSE_TOKENS,
+    FLOAT_PATTERN,
+    INT_PATTERN,
+    NULL_TOKENS,
+    TRUE_TOKENS,
+    looks_numeric,
+    missing_tokens,
+)
 from sluice.data.literals import fixed_array, scalar, text_array, text_bytes
 
 ValueType = ColumnType | Literal["timestamp"]
@@ -22,14 +31,9 @@ ARROW_TYPES: dict[ValueType, pa.DataType] = {
     "bool": pa.bool_(),
     "timestamp": TIMESTAMP,
 }
-NULL_TOKENS = ("", "na", "n/a", "null", "none")
-TRUE_TOKENS = ("true", "t", "yes", "y", "1")
-FALSE_TOKENS = ("false", "f", "no", "n", "0")
-FLOAT_PATTERN = r"^[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity|nan)$"
-INT_PATTERN = r"^[+-]?\d{1,18}(\.0*)?$"
+__all__ = ["ARROW_TYPES", "FALSE_TOKENS", "FLOAT_PATTERN", "INT_PATTERN", "NULL_TOKENS", "TIMESTAMP", "TRUE_TOKENS",
+           "Conversion", "ValueType", "convert", "convert_values"]
 _INT64_LIMIT = 2.0**63
-_NULL_TOKENS = text_array(NULL_TOKENS)
-_EMPTY_TOKEN = text_array(("",))
 _TRUE_TOKENS = text_array(TRUE_TOKENS)
 _FALSE_TOKENS = text_array(FALSE_TOKENS)
 _TRUE, _FALSE = scalar(True, pa.bool_()), scalar(False, pa.bool_())
@@ -79,35 +83,45 @@ class Conversion:
         return pc.and_not(pc.is_null(self.values), self.missing)
 
 
-def convert(array: pa.Array, column_type: ValueType) -> Conversion:
-    """Convert ``array`` to ``column_type``; text is trimmed and parsed, native values cast when exact."""
+def convert(array: pa.Array, column_type: ValueType, *, trim: bool = False,
+            null_tokens: tuple[str, ...] = ()) -> Conversion:
+    """Convert ``array`` to ``column_type`` with the value rules of ``sluice.contract.values``.
+
+    Numbers, booleans and timestamps are read from trimmed text; text is kept as given unless ``trim``.
+    ``null_tokens`` (the contract's extra missing spellings) apply to every type; native values are cast
+    when exact.
+    """
     if pa.types.is_dictionary(array.type):
-        return _convert_dictionary(array, column_type)
+        return _convert_dictionary(array, column_type, trim, null_tokens)
     if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
         text, undecodable = _binary_as_text(array)
-        converted = convert(text, column_type)
+        converted = convert(text, column_type, trim=trim, null_tokens=null_tokens)
         return Conversion.from_mask(converted.values, pc.and_not(converted.missing, undecodable))
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        fast = _fast_numbers(array, column_type)
+        fast = None if any(map(looks_numeric, null_tokens)) else _fast_numbers(array, column_type)
         if fast is not None:
             return Conversion.from_nulls(fast, array)
-        text = pc.utf8_trim_whitespace(array)
-        tokens = _EMPTY_TOKEN if column_type == "string" else _NULL_TOKENS
-        missing = _no_nulls(pc.or_kleene(pc.is_null(text), pc.is_in(pc.utf8_lower(text), tokens)))
-        values = _parse(pc.if_else(missing, scalar(None, text.type), text), column_type)
+        tokens = text_array(missing_tokens(column_type, trim, null_tokens))
+        text = pc.utf8_trim_whitespace(array) if trim or column_type != "string" else array
+        folded = text if column_type == "string" else pc.ascii_lower(text)
+        missing = _no_nulls(pc.or_kleene(pc.is_null(text), pc.is_in(folded, tokens)))
+        present = text if column_type in ("string", "timestamp") else folded
+        values = _parse(pc.if_else(missing, scalar(None, text.type), present), column_type)
         return Conversion.from_mask(values, missing)
     return Conversion.from_nulls(_cast_native(array, column_type), array)
 
 
-def convert_values(values: tuple[object, ...], column_type: ValueType) -> pa.Array:
+def convert_values(values: tuple[object, ...], column_type: ValueType, *, trim: bool = False,
+                   null_tokens: tuple[str, ...] = ()) -> pa.Array:
     """Convert configured values (e.g. allowed categories) to ``column_type``, dropping unconvertible ones."""
     text = text_array(_config_text(value) for value in values)
-    return convert(text, column_type).values.drop_null()
+    return convert(text, column_type, trim=trim, null_tokens=null_tokens).values.drop_null()
 
 
-def _convert_dictionary(array: pa.DictionaryArray, column_type: ValueType) -> Conversion:
+def _convert_dictionary(array: pa.DictionaryArray, column_type: ValueType, trim: bool,
+                        null_tokens: tuple[str, ...]) -> Conversion:
     """Convert the (small) dictionary once, then spread the result over the indices."""
-    inner = convert(array.dictionary, column_type)
+    inner = convert(array.dictionary, column_type, trim=trim, null_tokens=null_tokens)
     indices = array.indices
     values = inner.values.take(indices)
     return Conversion.from_mask(values, _no_nulls(pc.or_kleene(pc.is_null(indices), inner.missing.take(indices))))
@@ -137,14 +151,13 @@ def _fast_numbers(text: pa.Array, column_type: ValueType) -> pa.Array | None:
 def _parse(text: pa.Array, column_type: ValueType) -> pa.Array:
     if column_type == "string":
         return text.cast(pa.string())
-    if column_type == "bool":
-        lowered = pc.utf8_lower(text)
-        is_false = pc.if_else(pc.is_in(lowered, _FALSE_TOKENS), _FALSE, scalar(None, pa.bool_()))
-        return pc.if_else(pc.is_in(lowered, _TRUE_TOKENS), _TRUE, is_false)
+    if column_type == "bool":  # numbers and booleans come trimmed and ASCII-lower-cased
+        is_false = pc.if_else(pc.is_in(text, _FALSE_TOKENS), _FALSE, scalar(None, pa.bool_()))
+        return pc.if_else(pc.is_in(text, _TRUE_TOKENS), _TRUE, is_false)
     if column_type == "timestamp":
         return _parse_timestamps(text)
     pattern = FLOAT_PATTERN if column_type == "float" else INT_PATTERN
-    valid = _no_nulls(pc.match_substring_regex(text, pattern, ignore_case=True))
+    valid = _no_nulls(pc.match_substring_regex(text, pattern))
     candidates = pc.if_else(valid, text, scalar(None, text.type))
     if column_type == "int":
         candidates = pc.replace_substring_regex(candidates, r"\.0*$", "")

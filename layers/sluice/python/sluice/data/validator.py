@@ -30,9 +30,9 @@ COLUMN_RULE_ORDER = (
 @lru_cache(maxsize=64)
 def compile_rules(contract: DataContract) -> tuple[ColumnRules, ...]:
     """The per-column rules of ``contract``: features, then the timestamp, then the target."""
-    rules = [ColumnRules.for_feature(spec) for spec in contract.columns]
+    rules = [ColumnRules.for_feature(spec, contract.null_tokens) for spec in contract.columns]
     if contract.timestamp is not None:
-        rules.append(ColumnRules.for_timestamp(contract.timestamp))
+        rules.append(ColumnRules.for_timestamp(contract.timestamp, contract.null_tokens))
     rules.append(ColumnRules.for_target(contract))
     return tuple(rules)
 
