@@ -22,6 +22,7 @@ from sluice.config import (
     TrainingSettings,
     load_config,
 )
+from sluice.contract.values import ValueRules
 from sluice.serving import InputSpec, ModelSignature, OnnxModel
 from sluice.training import (
     ExportError,
@@ -266,7 +267,7 @@ def test_regressors_export_to_onnx_that_agrees_with_scikit_learn(family, diabete
     exported = export_onnx(result, config, with_gaps(holdout, "bmi", "sex"))
     # THEN the values agree (float32 ONNX vs float64 scikit-learn, relative above 1)
     assert exported.max_abs_diff < 1e-2
-    assert exported.signature.inputs[1] == InputSpec("sex", "string")
+    assert exported.signature.inputs[1] == InputSpec("sex", "string", rules=ValueRules("string", allowed=("female", "male")))
     assert exported.signature.classes is None
 
 

@@ -9,10 +9,11 @@ from sluice.serving.errors import (
     ServingError,
     SignatureError,
 )
-from sluice.serving.instances import BOOL_TEXT, MAX_INSTANCES, build_inputs
+from sluice.serving.instances import BOOL_TEXT, MAX_INSTANCES, ReadInstances, build_inputs, read_instances
 from sluice.serving.integrity import sha256_hex, verify_sha256
 from sluice.serving.model import OnnxModel, Prediction, ServedModel
-from sluice.serving.signature import InputKind, InputSpec, ModelSignature
+from sluice.serving.reading import ValueViolation
+from sluice.serving.signature import InputKind, InputSpec, ModelSignature, OtherColumn
 
 __all__ = [
     "BOOL_TEXT",
@@ -24,11 +25,15 @@ __all__ = [
     "ModelLoadError",
     "ModelSignature",
     "OnnxModel",
+    "OtherColumn",
     "Prediction",
+    "ReadInstances",
     "ServedModel",
     "ServingError",
     "SignatureError",
+    "ValueViolation",
     "build_inputs",
+    "read_instances",
     "sha256_hex",
     "verify_sha256",
 ]

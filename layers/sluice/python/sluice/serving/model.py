@@ -9,7 +9,8 @@ import numpy as np
 import onnxruntime as ort
 
 from sluice.serving.errors import ModelLoadError
-from sluice.serving.instances import build_inputs
+from sluice.serving.instances import read_instances
+from sluice.serving.reading import ValueViolation
 from sluice.serving.signature import ModelSignature
 
 _TENSOR_TYPES = {"float": "tensor(float)", "string": "tensor(string)"}
@@ -17,10 +18,12 @@ _TENSOR_TYPES = {"float": "tensor(float)", "string": "tensor(string)"}
 
 @dataclass(frozen=True)
 class Prediction:
-    """One output per instance: a class label (classification) or a value (regression)."""
+    """One output per instance: a class label (classification) or a value (regression); ``violations`` lists
+    the contract violations of a request answered although it broke the contract (``on_violation = "flag"``)."""
 
     outputs: list[Any]
     probabilities: list[dict[str, float]] | None = None
+    violations: tuple[ValueViolation, ...] = ()
 
 
 class ServedModel(Protocol):
@@ -63,17 +66,19 @@ class OnnxModel:
 
     def predict(self, instances: list[dict[str, Any]]) -> Prediction:
         """Predict for a list of feature objects; raise ``InvalidInstances`` if they do not fit."""
-        feeds = build_inputs(instances, self._signature)
+        read = read_instances(instances, self._signature)
+        feeds = read.tensors
         if self._tensor_names is not None:
             feeds = {self._tensor_names.get(name, name): tensor for name, tensor in feeds.items()}
         results = self._session.run(self._output_names, feeds)
         if self._signature.classes is None:
-            return Prediction(outputs=np.asarray(results[0], dtype=np.float64).reshape(-1).tolist())
+            return Prediction(outputs=np.asarray(results[0], dtype=np.float64).reshape(-1).tolist(),
+                              violations=read.violations)
         labels = np.asarray(results[0]).reshape(-1)
         outputs = labels.tolist() if labels.dtype == object else [str(label) for label in labels.tolist()]
         classes = self._signature.classes
         probabilities = [dict(zip(classes, row, strict=True)) for row in np.asarray(results[1]).tolist()]
-        return Prediction(outputs=outputs, probabilities=probabilities)
+        return Prediction(outputs=outputs, probabilities=probabilities, violations=read.violations)
 
 
 def _check_session(session: ort.InferenceSession, signature: ModelSignature) -> None:

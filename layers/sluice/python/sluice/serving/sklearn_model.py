@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from sluice.serving.instances import build_inputs
+from sluice.serving.instances import read_instances
 from sluice.serving.model import Prediction
 from sluice.serving.signature import ModelSignature
 
@@ -35,15 +35,17 @@ class SklearnModel:
     def predict(self, instances: list[dict[str, Any]]) -> Prediction:
         import pandas as pd
 
-        tensors = build_inputs(instances, self._signature)
+        read = read_instances(instances, self._signature)
+        tensors = read.tensors
         frame = pd.DataFrame({
             spec.name: tensors[spec.name].reshape(-1).astype(np.float64 if spec.kind == "float" else object)
             for spec in self._signature.inputs
         })
         outputs = self._pipeline.predict(frame)
         if self._signature.classes is None:
-            return Prediction(outputs=np.asarray(outputs, dtype=np.float64).tolist())
+            return Prediction(outputs=np.asarray(outputs, dtype=np.float64).tolist(), violations=read.violations)
         classes = [str(label) for label in self._pipeline.classes_]
         matrix = self._pipeline.predict_proba(frame)
         probabilities = [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
-        return Prediction(outputs=[str(label) for label in outputs], probabilities=probabilities)
+        return Prediction(outputs=[str(label) for label in outputs], probabilities=probabilities,
+                          violations=read.violations)

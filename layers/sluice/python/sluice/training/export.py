@@ -13,8 +13,10 @@ from onnx import helper
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
-from sluice.config.model import ModelConfig
+from sluice.config.model import ColumnSpec, ModelConfig
+from sluice.contract.values import ValueRules
 from sluice.serving import MAX_INSTANCES, InputSpec, ModelLoadError, ModelSignature, OnnxModel
+from sluice.serving.signature import OtherColumn
 from sluice.training.errors import ExportError
 from sluice.training.features import feature_frame, instances_from_frame
 from sluice.training.onnx_compat import integer_missing_flags
@@ -38,11 +40,27 @@ class ExportedModel:
 
 
 def signature_for(model: ModelConfig, classes: tuple[str, ...] | None) -> ModelSignature:
-    """The serving signature of ``model``: one float or string input per contract column."""
+    """The serving signature of ``model``: one float or string input per feature column, each with the
+    contract's rules for its values; the contract's other columns (id, timestamp, ignore) may be sent too."""
+    contract = model.contract
     inputs = tuple(
-        InputSpec(column.name, "string" if column.is_categorical else "float") for column in model.contract.features
+        InputSpec(column.name, "string" if column.is_categorical else "float",
+                  rules=value_rules(column, contract.null_tokens))
+        for column in contract.features
     )
-    return ModelSignature(task=model.task, inputs=inputs, target=model.contract.target, classes=classes)
+    others = [OtherColumn(column.name, column.role, column.type)  # type: ignore[arg-type]  # not "feature"
+              for column in contract.columns if not column.is_feature]
+    if contract.timestamp is not None:
+        others.append(OtherColumn(contract.timestamp.name, "timestamp", "timestamp"))
+    return ModelSignature(task=model.task, inputs=inputs, target=contract.target, classes=classes,
+                          others=tuple(others), on_violation=model.serving.on_violation)
+
+
+def value_rules(column: ColumnSpec, null_tokens: tuple[str, ...]) -> ValueRules:
+    """What the endpoint requires of ``column``'s values: the contract's rules for it."""
+    return ValueRules(type=column.type, nullable=column.nullable, minimum=column.min, maximum=column.max,
+                      allowed=column.allowed, max_length=column.max_length, trim=column.trim,
+                      null_tokens=null_tokens)
 
 
 def export_onnx(result: TrainingResult, model: ModelConfig, sample: pd.DataFrame) -> ExportedModel:
@@ -54,8 +72,8 @@ def export_onnx(result: TrainingResult, model: ModelConfig, sample: pd.DataFrame
     if sample.empty:
         raise ExportError("cannot verify the ONNX export on an empty sample")
     onnx_bytes, signature = _convert(result, model, signature_for(model, result.classes))
-    try:
-        onnx_model = OnnxModel.from_bytes(onnx_bytes, signature)
+    try:  # the check answers every sample row, even one outside the contract (read as served when flagged)
+        onnx_model = OnnxModel.from_bytes(onnx_bytes, dataclasses.replace(signature, on_violation="flag"))
     except ModelLoadError as error:
         raise ExportError(f"onnxruntime cannot load the {result.family} export: {error}") from error
     rows = sample.head(MAX_INSTANCES)

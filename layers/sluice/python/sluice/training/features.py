@@ -58,8 +58,15 @@ def target_values(frame: pd.DataFrame, model: ModelConfig) -> pd.Series:
 
 
 def instances_from_frame(frame: pd.DataFrame, model: ModelConfig) -> list[dict[str, Any]]:
-    """One request instance (feature name → JSON-like value) per row, as a client would send them."""
-    records: list[dict[str, Any]] = feature_frame(frame, model).to_dict(orient="records")
+    """One request instance (feature name → JSON-like value) per row, as a client would send them
+    (a missing number is ``None``, JSON's null)."""
+    features = feature_frame(frame, model)
+    numeric = [spec.name for spec in model.contract.features if not spec.is_categorical]
+    records: list[dict[str, Any]] = features.to_dict(orient="records")
+    for record in records:
+        for name in numeric:
+            if record[name] != record[name]:  # NaN
+                record[name] = None
     return records
 
 
