@@ -267,7 +267,8 @@ def test_regressors_export_to_onnx_that_agrees_with_scikit_learn(family, diabete
     exported = export_onnx(result, config, with_gaps(holdout, "bmi", "sex"))
     # THEN the values agree (float32 ONNX vs float64 scikit-learn, relative above 1)
     assert exported.max_abs_diff < 1e-2
-    assert exported.signature.inputs[1] == InputSpec("sex", "string", rules=ValueRules("string", allowed=("female", "male")))
+    sex_rules = ValueRules("string", allowed=("female", "male"))
+    assert exported.signature.inputs[1] == InputSpec("sex", "string", rules=sex_rules)
     assert exported.signature.classes is None
 
 
