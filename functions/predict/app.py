@@ -19,7 +19,7 @@ from sluice.observability import logger, metrics, tracer
 from sluice.predict import PredictService, buffer_from_env
 from sluice.predict.release import ReleaseTelemetry, registry_shadow_source
 from sluice.registry import DynamoDBRegistry
-from sluice.serving import ServedModel
+from sluice.serving import ServedModel, ValueViolation
 from sluice.settings import ENV_ARTIFACT_BUCKET, ENV_REGISTRY_TABLE
 from sluice.storage import ObjectStore
 
@@ -37,8 +37,16 @@ telemetry = ReleaseTelemetry(
     shadow_source=registry_shadow_source(DynamoDBRegistry(boto3.client("dynamodb"), os.environ[ENV_REGISTRY_TABLE])),
     log=lambda record: logger.info("shadow prediction", extra=record),
 )
+
+
+def count_violations(violations: tuple[ValueViolation, ...]) -> None:
+    """A flagged request's contract violations, counted (the alarmable signal of out-of-contract traffic)."""
+    metrics.add_metric(name="ContractViolations", unit=MetricUnit.Count, value=len(violations))
+
+
 service = PredictService(os.environ["SLUICE_MODEL"], pinned_model, load_pinned, observer=telemetry.observe,
-                         capture=buffer_from_env(os.environ, lambda: boto3.client("firehose")))
+                         capture=buffer_from_env(os.environ, lambda: boto3.client("firehose")),
+                         on_violations=count_violations)
 service.warm()
 
 

@@ -40,7 +40,8 @@ def capture_columns(model: ModelConfig) -> list[glue.CfnTable.ColumnProperty]:
     prediction = "string" if model.task == "classification" else "double"
     return [glue.CfnTable.ColumnProperty(name=name, type=kind) for name, kind in (
         ("request_id", "string"), ("instance", "int"), ("model_version", "string"), ("captured_at", "bigint"),
-        ("prediction", prediction), ("probabilities", "string"), ("features", f"struct<{features}>"))]
+        ("prediction", prediction), ("probabilities", "string"), ("features", f"struct<{features}>"),
+        ("violations", "string"))]
 
 
 class CaptureStreams(Construct):

@@ -45,7 +45,7 @@ def test_records_are_typed_batched_and_flushed_by_count() -> None:
     assert len(batch) == 4 and batch[0].endswith(b"\n")
     assert first == {"request_id": "r1", "instance": 0, "model_version": "3", "captured_at": 1_000_000,
                      "prediction": "yes", "probabilities": json.dumps({"yes": 0.9, "no": 0.1}),
-                     "features": {"a": 1.5, "b": "true", "c": None}}
+                     "features": {"a": 1.5, "b": "true", "c": None}, "violations": None}
     assert json.loads(batch[3])["instance"] == 1 and buffer.sent == 4
 
 

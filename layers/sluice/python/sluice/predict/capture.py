@@ -1,11 +1,13 @@
 """Capture sampled predictions for monitoring, without slowing the response.
 
 A sampled request becomes one JSON record per instance (request id, instance index, model version,
-timestamp, features, prediction, probabilities). Records are buffered per container and shipped as one
-``PutRecordBatch`` to the model's Firehose delivery stream every ``batch`` records or ``max_age_s`` seconds,
-whichever comes first; Firehose converts them to Parquet under ``captures/<model>/date=YYYY-MM-DD/``.
-Capture is best effort: a failed batch is logged and dropped, never turned into a failed prediction, and a
-container reclaimed by Lambda loses at most its unsent buffer. Slim: standard library and boto3 only.
+timestamp, features as the model read them plus the id and timestamp columns sent, prediction, probabilities,
+and the contract violations of a request answered with ``on_violation = "flag"``). Records are buffered per
+container and shipped as one ``PutRecordBatch`` to the model's Firehose delivery stream every ``batch``
+records or ``max_age_s`` seconds, whichever comes first; Firehose converts them to Parquet under
+``captures/<model>/date=YYYY-MM-DD/``. Capture is best effort: a failed batch is logged and dropped, never
+turned into a failed prediction, and a container reclaimed by Lambda loses at most its unsent buffer.
+Slim: standard library and boto3 only.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ DEFAULT_BATCH = 100
 DEFAULT_MAX_AGE_S = 60.0
 PUT_RECORD_BATCH_LIMIT = 500  # records per PutRecordBatch call
 CAPTURE_FIELDS = ("request_id", "instance", "model_version", "captured_at", "prediction", "probabilities",
-                  "features")
+                  "features", "violations")
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +84,12 @@ class CaptureBuffer:
 
     def record(self, *, request_id: str, model_version: str, instances: Sequence[Mapping[str, Any]],
                outputs: Sequence[Any], probabilities: Sequence[Mapping[str, float]] | None,
-               kinds: Mapping[str, str]) -> None:
-        """Buffer one record per instance; ``kinds`` (feature → "float" | "string") types the features."""
+               kinds: Mapping[str, str], violations: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Buffer one record per instance; ``kinds`` (column → "float" | "string") types the features;
+        ``violations`` (each with its ``instance`` index) go to their instance's record as a JSON list."""
+        by_instance: dict[int, list[Mapping[str, Any]]] = {}
+        for violation in violations:
+            by_instance.setdefault(int(violation["instance"]), []).append(violation)
         now = self._clock()
         if not self._pending:
             self._oldest = now
@@ -94,6 +100,7 @@ class CaptureBuffer:
                 "captured_at": captured_at, "prediction": output,
                 "probabilities": None if probabilities is None else json.dumps(probabilities[index]),
                 "features": {capture_field(name): _typed(instance.get(name), kind) for name, kind in kinds.items()},
+                "violations": json.dumps(by_instance[index]) if index in by_instance else None,
             }
             self._pending.append(json.dumps(document, separators=(",", ":"), allow_nan=False).encode() + b"\n")
         if len(self._pending) >= self._batch or now - self._oldest >= self._max_age_s:

@@ -11,20 +11,24 @@ from typing import Any
 from sluice.endpoint import PinnedModel
 from sluice.predict.capture import CaptureBuffer
 from sluice.predict.http import HttpError, json_response, parse_http_event, parse_json_body
-from sluice.serving import InvalidInstances, Prediction, ServedModel
+from sluice.serving import InvalidInstances, Prediction, ServedModel, ValueViolation
+from sluice.serving.reading import capture_kinds, captured_instances
 
 PREDICT_PATH = re.compile(r"^/v1/models/(?P<model>[A-Za-z0-9_.-]+)(?P<verb>:predict)?/?$")
 ModelLoader = Callable[[PinnedModel], ServedModel]
 PredictionObserver = Callable[[list[dict[str, Any]], Prediction, ServedModel], None]
+ViolationCounter = Callable[[tuple[ValueViolation, ...]], None]
 
 
 class PredictService:
     """The predict endpoint of one model; ``pinned`` is None until a model is deployed."""
 
     def __init__(self, model_name: str, pinned: PinnedModel | None, loader: ModelLoader, *,
-                 capture: CaptureBuffer | None = None, observer: PredictionObserver | None = None) -> None:
+                 capture: CaptureBuffer | None = None, observer: PredictionObserver | None = None,
+                 on_violations: ViolationCounter | None = None) -> None:
         self._model_name = model_name
         self.observer = observer
+        self.on_violations = on_violations
         self.capture = capture
         self._pinned = pinned
         self._loader = loader
@@ -72,14 +76,19 @@ class PredictService:
                                     "model_version": str(self._pinned.version)}
         if prediction.probabilities is not None:
             response["probabilities"] = prediction.probabilities
+        violations = [violation.to_dict() for violation in prediction.violations]
+        if violations:
+            response["violations"] = violations
+            if self.on_violations is not None:
+                self.on_violations(prediction.violations)
         if self.observer is not None:
             self.observer(document["instances"], prediction, model)
         response["request_id"] = request_id = _request_id(event)
         if self.capture is not None and self.capture.sampled():
             self.capture.record(request_id=request_id, model_version=response["model_version"],
-                                instances=document["instances"], outputs=prediction.outputs,
-                                probabilities=prediction.probabilities,
-                                kinds={spec.name: spec.kind for spec in model.signature.inputs})
+                                instances=captured_instances(document["instances"], model.signature),
+                                outputs=prediction.outputs, probabilities=prediction.probabilities,
+                                kinds=capture_kinds(model.signature), violations=violations)
         return json_response(200, response)
 
     def _metadata(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ value when readable and finite, else missing) so that a flagged request can stil
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from sluice.contract.values import (
     parse,
     read_value,
 )
+from sluice.serving.signature import ModelSignature
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -82,6 +83,22 @@ def as_text(read: Any) -> str:
     if isinstance(read, bool):
         return BOOL_TEXT[read]
     return str(read)
+
+
+def captured_instances(instances: Sequence[Mapping[str, Any]], signature: ModelSignature) -> list[dict[str, Any]]:
+    """Each instance's features as the model read them, plus its kept id and timestamp columns as sent."""
+    kept = [column.name for column in signature.others if column.kept]
+    return [{**{spec.name: contract_value(instance[spec.name], spec.rules) for spec in signature.inputs},
+             **{name: instance[name] for name in kept if name in instance}} for instance in instances]
+
+
+def capture_kinds(signature: ModelSignature) -> dict[str, str]:
+    """How each captured column is typed: ``float`` (numbers) or ``string``."""
+    kinds: dict[str, str] = {spec.name: spec.kind for spec in signature.inputs}
+    for column in signature.others:
+        if column.kept:
+            kinds[column.name] = "float" if column.type in ("float", "int") else "string"
+    return kinds
 
 
 def contract_value(value: Any, rules: ValueRules | None) -> Any:
