@@ -121,6 +121,8 @@ class ColumnRules:
             return
         if (self.minimum is None or low >= self.minimum) and (self.maximum is None or high <= self.maximum):
             return
+        if pa.types.is_integer(values.type):  # compared as float64, as the bounds are (Arrow refuses ints above 2**53)
+            values = pc.cast(values, pa.float64(), safe=False)
         below = None if self.minimum is None else pc.less(values, scalar(self.minimum, pa.float64()))
         above = None if self.maximum is None else pc.greater(values, scalar(self.maximum, pa.float64()))
         outside = above if below is None else below if above is None else pc.or_(below, above)
