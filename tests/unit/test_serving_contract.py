@@ -173,8 +173,10 @@ def test_id_and_timestamp_columns_are_optional_kept_in_the_capture_and_never_fed
     features = sink.records[0]["features"]
     assert features["order_id"] == "o-77" and features["placed"] == "2024-05-01" and "note" not in features
     assert features["member"] == "true"
-    # AND an unknown key is still refused
+    # AND an unknown key is still refused, while the metadata names the optional columns
     assert service.handle(_event([order(coupon="x")]))["statusCode"] == 400
+    metadata = service.handle({"rawPath": "/v1/models/shop", "requestContext": {"http": {"method": "GET"}}})
+    assert json.loads(metadata["body"])["optional"] == ["order_id", "placed", "note"]
 
 
 def test_a_signature_without_rules_reads_requests_as_before(exported):

@@ -97,6 +97,7 @@ class PredictService:
         signature = self._loaded().signature
         return {"name": self._model_name, "ready": True, "model_version": str(self._pinned.version),
                 "task": signature.task, "inputs": [{"name": i.name, "kind": i.kind} for i in signature.inputs],
+                "optional": [column.name for column in signature.others],
                 "classes": list(signature.classes) if signature.classes else None}
 
     def _loaded(self) -> ServedModel:
