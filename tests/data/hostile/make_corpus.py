@@ -87,7 +87,9 @@ def build() -> None:
     case("good.parquet", parquet(typed_table()), "accepted", "", "")
     case("bom.csv", b"\xef\xbb\xbf" + good, "accepted", "", "")
     case("crlf.csv", csv_bytes(ROWS, newline="\r\n"), "accepted", "", "")
-    case("padded_values.csv", csv_bytes([[f"  {v} " if v else v for v in row] for row in ROWS]), "accepted", "", "")
+    # numbers, booleans and timestamps are read trimmed; text is kept as given, so padded categories are refused
+    case("padded_values.csv", csv_bytes([[f"  {v} " if v else v for v in row] for row in ROWS]), "rejected",
+         "not_allowed", "not among the allowed values")
     case("quoted_newlines.csv", csv_bytes([[*row, 'a "quoted", multi\nline note'] for row in ROWS],
                                           header=[*HEADER, "note"]), "accepted", "", "")
     case("formula_injection_names.csv", csv_bytes([[*row, "1", "2"] for row in ROWS],
