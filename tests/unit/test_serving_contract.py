@@ -13,8 +13,9 @@ import pytest
 from sluice.config import ColumnSpec, DataContract, EvaluationGates, ModelConfig, TrainingSettings
 from sluice.config.model import ServingSettings
 from sluice.endpoint import PinnedModel
+from sluice.evaluation.predictions import predict_instances
 from sluice.predict import CaptureBuffer, PredictService
-from sluice.serving import InvalidInstances, ModelSignature, OnnxModel, build_inputs
+from sluice.serving import InvalidInstances, ModelSignature, OnnxModel, answering_violations, build_inputs
 from sluice.training import export_onnx, split_holdout, train_best
 
 
@@ -199,3 +200,16 @@ def test_the_signature_round_trips_with_its_rules(exported):
     assert [(c.name, c.role) for c in signature.others] == [("order_id", "id"), ("placed", "timestamp"),
                                                            ("note", "ignore")]
     assert signature.null_tokens == ("?",)
+
+
+def test_scoring_a_model_on_a_newer_contracts_rows_answers_every_row(model):
+    # GIVEN rows outside this model's contract (a category and an amount a newer contract allows)
+    rows = [order(channel="fax"), order(basket=900), order()]
+    truth = pd.Series(["yes", "no", "yes"])
+    # WHEN the model is scored on them as evaluation scores live on a candidate's holdout
+    scored = predict_instances(model, rows, truth, shop_config())
+    # THEN every row is answered (the violations are flagged, not refused), while the endpoint still refuses
+    assert len(scored.predicted) == 3
+    assert [v.rule for v in answering_violations(model).predict(rows).violations] == ["not_allowed", "out_of_range"]
+    with pytest.raises(InvalidInstances):
+        model.predict(rows)

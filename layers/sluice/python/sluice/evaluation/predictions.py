@@ -9,7 +9,7 @@ import pandas as pd
 
 from sluice.config.model import ModelConfig
 from sluice.evaluation.errors import EvaluationError
-from sluice.serving import MAX_INSTANCES, ServedModel
+from sluice.serving import MAX_INSTANCES, ServedModel, answering_violations
 from sluice.training.features import instances_from_frame, target_values
 
 
@@ -61,6 +61,7 @@ def predict_instances(
     """Predict prepared ``instances`` whose true targets are ``truth``."""
     outputs: list[object] = []
     probabilities: list[dict[str, float]] = []
+    model = answering_violations(model)  # a live model scored on a newer contract's holdout answers every row
     for start in range(0, len(instances), MAX_INSTANCES):
         batch = model.predict(instances[start : start + MAX_INSTANCES])
         outputs.extend(batch.outputs)

@@ -11,7 +11,7 @@ from sluice.serving.errors import (
 )
 from sluice.serving.instances import BOOL_TEXT, MAX_INSTANCES, ReadInstances, build_inputs, read_instances
 from sluice.serving.integrity import sha256_hex, verify_sha256
-from sluice.serving.model import OnnxModel, Prediction, ServedModel
+from sluice.serving.model import OnnxModel, Prediction, ServedModel, answering_violations
 from sluice.serving.reading import ValueViolation
 from sluice.serving.signature import InputKind, InputSpec, ModelSignature, OtherColumn
 
@@ -32,6 +32,7 @@ __all__ = [
     "ServingError",
     "SignatureError",
     "ValueViolation",
+    "answering_violations",
     "build_inputs",
     "read_instances",
     "sha256_hex",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -64,6 +65,10 @@ class OnnxModel:
     def signature(self) -> ModelSignature:
         return self._signature
 
+    def with_signature(self, signature: ModelSignature) -> OnnxModel:
+        """The same loaded model served with another signature (same inputs; e.g. another on_violation)."""
+        return OnnxModel(self._session, signature)
+
     def predict(self, instances: list[dict[str, Any]]) -> Prediction:
         """Predict for a list of feature objects; raise ``InvalidInstances`` if they do not fit."""
         read = read_instances(instances, self._signature)
@@ -79,6 +84,16 @@ class OnnxModel:
         classes = self._signature.classes
         probabilities = [dict(zip(classes, row, strict=True)) for row in np.asarray(results[1]).tolist()]
         return Prediction(outputs=outputs, probabilities=probabilities, violations=read.violations)
+
+
+def answering_violations(model: ServedModel) -> ServedModel:
+    """``model`` answering requests that break its contract (violations flagged, not refused): for scoring a
+    model on data of a newer contract, e.g. live on a candidate's holdout."""
+    replace = getattr(model, "with_signature", None)
+    if replace is None or model.signature.on_violation == "flag":
+        return model
+    answering: ServedModel = replace(dataclasses.replace(model.signature, on_violation="flag"))
+    return answering
 
 
 def _check_session(session: ort.InferenceSession, signature: ModelSignature) -> None:

@@ -32,6 +32,10 @@ class SklearnModel:
     def signature(self) -> ModelSignature:
         return self._signature
 
+    def with_signature(self, signature: ModelSignature) -> SklearnModel:
+        """The same pipeline served with another signature (same inputs; e.g. another on_violation)."""
+        return SklearnModel(self._pipeline, signature)
+
     def predict(self, instances: list[dict[str, Any]]) -> Prediction:
         import pandas as pd
 
