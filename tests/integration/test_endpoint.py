@@ -67,7 +67,9 @@ def test_a_wrong_type_names_the_instance_and_the_feature(deployed: Any) -> None:
     features, _ = samples.instances(samples.BREAST_CANCER, "diagnosis", 2)
     features[1]["mean_texture"] = "abc"
     status, body = _post(deployed, f"/v1/models/{MODEL}:predict", {"instances": features})
-    assert status == 400 and "instance 1" in body["error"] and "mean_texture" in body["error"]
+    # the demo model flags contract violations (serving.on_violation = "flag"): answered, with the violation named
+    assert status == 200 and body["violations"] == [
+        {"instance": 1, "column": "mean_texture", "rule": "type", "reason": "'abc' cannot be read as float"}]
 
 
 def test_before_any_deployment_the_endpoint_says_so(deployed: Any) -> None:
