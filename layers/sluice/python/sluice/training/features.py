@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sluice.config.model import ModelConfig
-from sluice.serving import BOOL_TEXT
+from sluice.contract.values import BOOL_TEXT
 from sluice.training.errors import FrameError
 
 
