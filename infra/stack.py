@@ -45,7 +45,8 @@ class SluiceStack(Stack):
         self.stage = stage
         self.config = config
         self.names = ResourceNames(stage.prefix)
-        self.storage = Storage(self, "Storage", access_log_retention=Duration.days(90))
+        self.storage = Storage(self, "Storage", access_log_retention=Duration.days(90),
+                               retention=stage.retention)
         self.state = StateTables(self, "State", removal_policy=stage.removal_policy)
         self.events = EventBusWithArchive(
             self, "Events", bus_name=self.names.event_bus, archive_retention=Duration.days(90)
