@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Duration, Stack, Tags
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -106,6 +107,8 @@ class SluiceStack(Stack):
             function=self._route_target,
             removal_policy=stage.removal_policy,
         )
+        for alarm in self.wiring.dead_letter_alarms.values():  # a parked event is seen before SQS drops it (14 days)
+            alarm.add_alarm_action(cw_actions.SnsAction(self.notifications.topic))
         Tags.of(self).add("project", "sluice")
         Tags.of(self).add("stage", stage.name)
 

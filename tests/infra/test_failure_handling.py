@@ -51,6 +51,16 @@ def test_every_dead_letter_queue_alarms_on_its_first_message(synth: Synth) -> No
         assert (props["Threshold"], props["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
         # THEN the rollback route (every "<prefix>-…" alarm) never mistakes it for an endpoint alarm
         assert not props["AlarmName"].startswith(NAMES.endpoint_alarm_prefix)
+        # AND someone is told: a parked event is seen before SQS drops it (retention 14 days at most)
+        (action,) = props["AlarmActions"]
+        assert synth.resources[action["Ref"]]["Type"] == "AWS::SNS::Topic"
+
+
+def test_cloudwatch_may_use_the_notification_key_only_for_this_account(synth: Synth) -> None:
+    (key,) = synth.of_type("AWS::KMS::Key").values()
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    (cloudwatch,) = [s for s in statements if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
 def test_idempotency_outlives_every_redelivery_window() -> None:
