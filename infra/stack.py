@@ -37,7 +37,7 @@ class SluiceStack(Stack):
         stage: Stage,
         config: ProjectConfig,
         inputs: BuildInputs,
-        reserve_concurrency: bool = True,
+        reserve_concurrency: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(
