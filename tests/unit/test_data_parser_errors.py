@@ -1,0 +1,104 @@
+"""Every parser error is a rejection with a report, never an exception; unbalanced quotes are named as such."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pytest
+
+from sluice.config import ColumnSpec, DataContract
+from sluice.data import check_file, intake
+from sluice.data.batches import BatchStream
+from sluice.data.delimited import unclosed_quote_line
+
+CONTRACT = DataContract(
+    columns=(ColumnSpec("id", "int", unique=True), ColumnSpec("kind", "string"), ColumnSpec("x", "float")),
+    target="y", target_type="string", target_values=("yes", "no"), positive="yes", min_rows=1,
+    max_rows=1_000_000)
+
+
+def _body(rows: int, edit: dict[int, str] | None = None) -> bytes:
+    """A clean CSV of ``rows`` data rows; ``edit`` replaces whole data lines (1-based data rows)."""
+    lines = ["id,kind,x,y", *(f"{row},k{row % 3},{row / 4},{('yes', 'no')[row % 2]}" for row in range(1, rows + 1))]
+    for row, line in (edit or {}).items():
+        lines[row] = line
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _unreadable(body: bytes) -> str:
+    verdict = check_file(io.BytesIO(body), "drop.csv", CONTRACT, version=True)
+    assert not verdict.accepted and verdict.data_version is None
+    (issue,) = verdict.report.errors
+    assert issue.rule == "unreadable", verdict.summary
+    return issue.message
+
+
+def test_a_quote_never_closed_early_in_a_large_file_is_a_rejection_naming_its_line() -> None:
+    # GIVEN 20,000 rows where data row 50 opens a quote that is never closed (the quoted value grows past
+    # Python's csv field limit of 128 KB, which used to crash validation with "field larger than field limit")
+    body = _body(20_000, {50: '50,"k2,12.5,no'})
+    # WHEN checked / THEN no exception: a rejection that names the unbalanced quote and its line (header = 1)
+    message = _unreadable(body)
+    assert "unbalanced quotes" in message and "line 51" in message
+
+
+def test_a_quote_opened_in_the_last_column_is_a_rejection_not_a_swallowed_value() -> None:
+    # GIVEN a quote opened in the target column: every value after it would be one long target value
+    message = _unreadable(_body(300, {100: '100,k1,25.0,"no'}))
+    # THEN the file is rejected as unbalanced at line 101, not judged on a 200-line target value
+    assert "unbalanced quotes" in message and "line 101" in message
+
+
+def test_a_quote_inside_an_unquoted_value_is_text_not_an_open_quote() -> None:
+    # GIVEN a value with a literal quote inside it (5'10" style): CSV reads it as text
+    verdict = check_file(io.BytesIO(_body(20, {3: '3,5ft10",0.75,yes'})), "drop.csv", CONTRACT)
+    # THEN it is read as the text it is, and the file is accepted
+    assert verdict.accepted, verdict.summary
+
+
+@pytest.mark.parametrize(("block", "line"), [
+    (b'a,b\n1,"x\n2,3\n', 2),  # opened at the start of a field
+    (b'a,"b ""c"" d"\n1,"open\n', 2),  # escaped quotes before the open one
+    (b'"x,\ny"\n"z\n', 3),
+])
+def test_the_line_of_the_open_quote_is_found(block: bytes, line: int) -> None:
+    assert unclosed_quote_line(block, ",") == line
+
+
+@pytest.mark.parametrize("block", [b'a,"b"\n', b'a,b"c\n', b'a,"b""c"\n', b"a,b\n"])
+def test_balanced_or_literal_quotes_leave_nothing_open(block: bytes) -> None:
+    assert unclosed_quote_line(block, ",") is None
+
+
+@pytest.mark.parametrize("error", [pa.ArrowInvalid("CSV parse error: bad"), UnicodeDecodeError(
+    "utf-8", b"\xff", 0, 1, "invalid start byte"), csv.Error("field larger than field limit")])
+def test_any_parser_error_while_reading_becomes_an_unreadable_report(monkeypatch: pytest.MonkeyPatch,
+                                                                     error: Exception) -> None:
+    # GIVEN a reader that fails half-way through with an error of its parser (not a DatasetReadError)
+    def failing(*_: object, **__: object) -> BatchStream:
+        def batches() -> Iterator[pa.RecordBatch]:
+            yield pa.record_batch({"id": ["1"], "kind": ["a"], "x": ["1"], "y": ["yes"]})
+            raise error
+        return BatchStream(["id", "kind", "x", "y"], batches())
+
+    monkeypatch.setattr(intake, "open_batches", failing)
+    # WHEN the file is checked / THEN a rejection whose reason names the parser error, no exception
+    message = _unreadable(b"ignored")
+    assert message.startswith("cannot parse the file") and type(error).__name__ in message
+
+
+def test_a_failing_source_is_raised_not_quarantined(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a source whose read fails (a network error: not the file's fault)
+    class Broken(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+            raise ConnectionResetError("connection reset by peer")
+
+    # WHEN checked / THEN the error is raised (the event is retried), not turned into a rejection
+    with pytest.raises(ConnectionResetError):
+        check_file(Broken(), "drop.csv", CONTRACT)
