@@ -33,11 +33,14 @@ class ColumnRules:
     allowed: pa.Array | None = None
     is_target: bool = False
     unique: bool = False
+    max_length: int | None = None
+    """The longest text value allowed, in characters (string columns)."""
 
     @classmethod
     def for_feature(cls, spec: ColumnSpec) -> ColumnRules:
         allowed = None if spec.allowed is None else convert_values(spec.allowed, spec.type)
-        return cls(spec.name, spec.type, spec.nullable, spec.min, spec.max, allowed, unique=spec.unique)
+        return cls(spec.name, spec.type, spec.nullable, spec.min, spec.max, allowed, unique=spec.unique,
+                   max_length=spec.max_length)
 
     @classmethod
     def for_timestamp(cls, spec: TimestampSpec) -> ColumnRules:
@@ -78,7 +81,19 @@ class ColumnRules:
             inside = pc.is_in(values, value_set=self.allowed)
             if int(pc.sum(inside).as_py() or 0) < present:
                 tallies[self.allowed_rule].add(pc.and_not(pc.is_valid(values), inside), raw, offset)
+        if self.max_length is not None:
+            self._check_length(values, raw, offset, tallies[Rule.TOO_LONG], self.max_length)
         return conversion
+
+    @staticmethod
+    def _check_length(values: pa.Array, raw: pa.Array, offset: int, tally: Tally, limit: int) -> None:
+        """Count the text values longer than ``limit`` characters (as kept, so as trained on and served)."""
+        lengths = pc.utf8_length(values).cast(pa.int64())
+        longest = pc.max(lengths).as_py()
+        if longest is None or longest <= limit:
+            return
+        tally.add(pc.fill_null(pc.greater(lengths, scalar(limit, pa.int64())), scalar(False, pa.bool_())),
+                  raw, offset)
 
     def _all_allowed_as_is(self, raw: pa.Array) -> bool:
         """Text with no nulls whose every value is exactly an allowed one: nothing to trim, parse or report.
@@ -86,6 +101,8 @@ class ColumnRules:
         Allowed values are stored converted (trimmed, never empty), so such a column converts to itself.
         """
         if self.type != "string" or self.allowed is None or self.minimum is not None or self.maximum is not None:
+            return False
+        if self.max_length is not None:
             return False
         if not pa.types.is_string(raw.type) or raw.null_count:
             return False
@@ -103,6 +120,7 @@ class ColumnRules:
             Rule.OUT_OF_RANGE: f"{values} in {where} are outside the range {self._range_text()}",
             Rule.NOT_ALLOWED: f"{values} in {where} are not among the allowed values {allowed}",
             Rule.TARGET_VALUE: f"{values} in {where} are not among the target values {allowed}",
+            Rule.TOO_LONG: f"{values} in {where} are longer than its max_length of {self.max_length} characters",
         }
         return sentences.get(rule, f"{values} in {where} break the rule {rule}")
 

@@ -23,6 +23,7 @@ COLUMN_RULE_ORDER = (
     Rule.NON_FINITE,
     Rule.OUT_OF_RANGE,
     Rule.NOT_ALLOWED,
+    Rule.TOO_LONG,
     Rule.TARGET_VALUE,
 )
 
