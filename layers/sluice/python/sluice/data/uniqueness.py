@@ -67,7 +67,7 @@ def _equal_to_previous(values: pa.Array) -> np.ndarray:
     same = pc.fill_null(pc.equal(current, previous), scalar(False, pa.bool_()))
     if pa.types.is_floating(values.type):
         same = pc.or_(same, pc.and_(pc.is_nan(current), pc.is_nan(previous)))
-    return np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
+    return numpy_values(same)
 
 
 class UniqueValues:
