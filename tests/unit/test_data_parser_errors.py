@@ -102,3 +102,12 @@ def test_a_failing_source_is_raised_not_quarantined(monkeypatch: pytest.MonkeyPa
     # WHEN checked / THEN the error is raised (the event is retried), not turned into a rejection
     with pytest.raises(ConnectionResetError):
         check_file(Broken(), "drop.csv", CONTRACT)
+
+
+@pytest.mark.parametrize("rows", [3, 20_000])
+def test_a_header_that_opens_a_quote_it_never_closes_is_named_as_such(rows: int) -> None:
+    # GIVEN a header whose first name opens a quote (small file; file past the header's 1 MB limit)
+    body = b'"' + _body(rows)
+    # WHEN checked / THEN unbalanced quotes at line 1, not "missing columns" or "header row too long"
+    message = _unreadable(body)
+    assert message.startswith("unbalanced quotes: line 1 opens a quoted value")

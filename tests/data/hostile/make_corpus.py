@@ -200,6 +200,8 @@ def build() -> None:
          "rejected", "unreadable", "unbalanced quotes: line 51 opens a quoted value that is never closed")
     case("unbalanced_quote_last_column.csv", opened_quote(ROWS, 4, "label"), "rejected", "unreadable",
          "unbalanced quotes: line 5")
+    case("unbalanced_quote_header.csv", b'"' + good, "rejected", "unreadable",
+         "unbalanced quotes: line 1 opens a quoted value")
     # dates past 2262 are out of range, not unreadable
     case("far_future_timestamp.csv", csv_bytes(edited("ts", 2, "2500-01-01")), "rejected", "out_of_range",
          "1 value in column 'ts' are outside the range")

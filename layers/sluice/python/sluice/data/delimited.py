@@ -286,11 +286,21 @@ def _read_header(text: BinaryIO, delimiter: str) -> tuple[list[str], int, bytes,
         found = _first_record(buffer, delimiter, at_end=not chunk)
         if found is not None:
             record, consumed, lines = found
+            _check_header_quotes(buffer[:consumed], delimiter)
             return record, lines, buffer[consumed:], not chunk
         if not chunk:
             raise DatasetReadError("the file has no header row")
         if len(buffer) > HEADER_LIMIT:
+            _check_header_quotes(buffer, delimiter)
             raise DatasetReadError(f"the header row is longer than {HEADER_LIMIT // 1024} KB (is this a CSV file?)")
+
+
+def _check_header_quotes(header: bytes, delimiter: str) -> None:
+    """Reject a header that opens a quoted value it never closes (it would swallow the rows after it)."""
+    line = unclosed_quote_line(header, delimiter)
+    if line is not None:
+        raise DatasetReadError(f"unbalanced quotes: line {line} opens a quoted value that is never closed, so the "
+                               "header row runs on into the rows after it (close the quote)")
 
 
 def _first_record(buffer: bytes, delimiter: str, *, at_end: bool) -> tuple[list[str], int, int] | None:
