@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from sluice.config import ColumnSpec, DataContract
+from sluice.config import ColumnSpec, DataContract, load_config
 from sluice.data import check_file, intake
 from sluice.data.batches import BatchStream
 from sluice.data.delimited import unclosed_quote_line
@@ -111,3 +113,40 @@ def test_a_header_that_opens_a_quote_it_never_closes_is_named_as_such(rows: int)
     # WHEN checked / THEN unbalanced quotes at line 1, not "missing columns" or "header row too long"
     message = _unreadable(body)
     assert message.startswith("unbalanced quotes: line 1 opens a quoted value")
+
+
+HOSTILE = Path(__file__).resolve().parents[1] / "data" / "hostile"
+SHAPES = ["good.csv", "good.tsv", "quoted_newlines.csv", "good.jsonl", "good.ndjson.gz", "good.csv.gz", "good.parquet"]
+INSERTS = [b'"', b",", b"\t", b"\n", b"\r", b"\\", b"{", b"[", b"\x00", b'""', b"NaN", b"\xff", b"9" * 30]
+
+
+def _mutated(body: bytes, rng: random.Random) -> bytes:
+    """``body`` with a few random edits: a byte changed, a hostile token inserted, bytes cut, or truncated."""
+    data = bytearray(body)
+    for _ in range(rng.randint(1, 4)):
+        at, edit = rng.randrange(len(data) + 1), rng.random()
+        if edit < 0.35 and at < len(data):
+            data[at] = rng.randrange(256)
+        elif edit < 0.65:
+            data[at:at] = rng.choice(INSERTS)
+        elif edit < 0.9:
+            del data[at:at + rng.randint(1, 24)]
+        else:
+            del data[at:]
+    return bytes(data)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_no_mutation_of_a_good_file_makes_validation_raise(shape: str) -> None:
+    # GIVEN 150 damaged copies of a good file of each format (fixed seeds: the same copies on every run)
+    contract = load_config(HOSTILE / "sluice.toml").model("hostile").contract
+    body = (HOSTILE / shape).read_bytes()
+    rng = random.Random(shape)
+    for _ in range(150):
+        damaged = _mutated(body, rng)
+        # WHEN each is checked / THEN a verdict, never an exception: a rejection names at least one error,
+        # an acceptance has its data version
+        verdict = check_file(io.BytesIO(damaged), shape, contract, version=True)
+        assert verdict.accepted == (verdict.data_version is not None)
+        errors = verdict.report.errors
+        assert verdict.accepted or (errors and all(issue.message for issue in errors)), verdict.summary
