@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from sluice.config import ColumnSpec, DataContract, load_config
 from sluice.data import check_file, intake
 from sluice.data.batches import BatchStream
 from sluice.data.delimited import unclosed_quote_line
+from sluice.data.ndjson import nests_deeper_than
 
 CONTRACT = DataContract(
     columns=(ColumnSpec("id", "int", unique=True), ColumnSpec("kind", "string"), ColumnSpec("x", "float")),
@@ -150,3 +153,34 @@ def test_no_mutation_of_a_good_file_makes_validation_raise(shape: str) -> None:
         assert verdict.accepted == (verdict.data_version is not None)
         errors = verdict.report.errors
         assert verdict.accepted or (errors and all(issue.message for issue in errors)), verdict.summary
+
+
+DEEP_PROBE = """
+import io, sys
+from sluice.config import load_config
+from sluice.data import check_file
+contract = load_config(sys.argv[1]).model("hostile").contract
+body = b'{"id": 1, "amount": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\\n"
+print(check_file(io.BytesIO(body), "deep.jsonl", contract).summary)
+"""
+
+
+def test_json_nested_100000_deep_is_a_rejection_not_a_dead_process() -> None:
+    # GIVEN a JSON line nesting 100,000 arrays (Arrow's JSON reader recurses in C++ and segfaults on it)
+    # WHEN it is checked in a fresh interpreter (a crash must fail this test, not kill the test run)
+    done = subprocess.run([sys.executable, "-c", DEEP_PROBE, str(HOSTILE / "sluice.toml")], capture_output=True,
+                          text=True, timeout=120, check=False)
+    # THEN the process lives and the file is rejected as unreadable, naming the line
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "REJECTED" in done.stdout and "line 1 nests values too deeply" in done.stdout
+
+
+@pytest.mark.parametrize(("block", "deeper"), [
+    (b"[" * 6_000 + b"]" * 6_000 + b"\n", True),
+    (b'{"a":' * 3_000 + b"1" + b"}" * 3_000 + b"\n", False),  # 3,000 deep: Arrow reads that
+    (b'{"a": "' + b"[" * 9_000 + b'"}\n', True),  # brackets in a string: a false alarm, the tolerant reader
+    (b'{"id": 1, "tags": ["a", {"b": [1]}]}\n' * 50_000, False),
+    (b"", False),
+])
+def test_nesting_depth_is_measured_across_slices(block: bytes, deeper: bool) -> None:
+    assert nests_deeper_than(block, 5_000) is deeper
