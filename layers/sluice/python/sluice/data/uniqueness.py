@@ -117,9 +117,10 @@ class UniqueValues:
             return None
         rows = f"{duplicates.rows} rows repeat" if duplicates.rows > 1 else "1 row repeats"
         values = f"{duplicates.distinct} distinct values" if duplicates.distinct > 1 else "1 value"
-        first = duplicates.examples[0]
-        message = (f"values in column {self.name!r} are not unique: {rows} a value of an earlier row ({values}; "
-                   f"row {first.row} repeats row {duplicates.first_rows[first.row or 0]})")
+        shown = [f"row {example.row} repeats row {duplicates.first_rows[example.row]}"
+                 for example in duplicates.examples[:1] if example.row in duplicates.first_rows]
+        message = (f"values in column {self.name!r} are not unique: {rows} a value of an earlier row "
+                   f"({'; '.join([values, *shown])})")
         return Issue(Rule.DUPLICATE_VALUE, self.name, duplicates.rows, tuple(duplicates.examples), message)
 
 
