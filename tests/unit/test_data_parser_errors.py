@@ -184,3 +184,12 @@ def test_json_nested_100000_deep_is_a_rejection_not_a_dead_process() -> None:
 ])
 def test_nesting_depth_is_measured_across_slices(block: bytes, deeper: bool) -> None:
     assert nests_deeper_than(block, 5_000) is deeper
+
+
+def test_a_ragged_row_next_to_a_quoted_value_past_the_csv_field_limit_is_reported_not_raised() -> None:
+    # GIVEN a legitimately quoted 200 KB value (closed) and, later in the same block, a row with a missing field
+    # (locating that row re-reads the block with Python's csv module, whose field limit is 128 KB)
+    body = _body(300, {10: '10,"' + "long text, " * 20_000 + '",2.5,no', 200: "200,k2,no"})
+    # WHEN checked / THEN the ragged row is reported, with no exception
+    message = _unreadable(body)
+    assert "1 row(s) do not have the 4 fields of the header" in message
