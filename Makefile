@@ -99,6 +99,7 @@ $(BENCH_INSTALLED): pyproject.toml $(INSTALLED)
 	touch $@
 
 bench: $(BENCH_INSTALLED) ## run every benchmark against its reference; records benchmarks/RESULTS.md
+	@$(BIN)/python -c "from benchmarks.results import measured_commit; print('measuring commit', measured_commit())"
 	@set -e; for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python -m benchmarks.$$(basename $$script .py); done
 
 clean: ## remove build output (keeps the venv)

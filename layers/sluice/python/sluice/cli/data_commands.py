@@ -40,24 +40,36 @@ def infer(
         print(contract_toml(model, draft), end="")
 
 
+ValidatedFile = Annotated[Path, typer.Argument(help="The data file (CSV, TSV, JSON Lines, Parquet; .gz too).",
+                                               metavar="FILE", show_default=False)]
+EXIT_ACCEPTED, EXIT_REJECTED, EXIT_COULD_NOT_RUN = 0, 1, 2
+
+
 def validate_file(
-    file: FileArgument,
+    file: ValidatedFile,
     model: Annotated[str, typer.Option("--model", "-m", help="The model whose contract applies.")],
     config: Annotated[Path, typer.Option("--config", "-c", help="The project configuration (TOML).")] = Path(
         "sluice.toml"),
     as_json: JsonOption = False,
 ) -> None:
-    """Validate a local file against a model's contract with the Lambda's own code; exit 0 accepted, 1 rejected."""
+    """Validate a local file against a model's contract with the Lambda's own code.
+
+    Exit 0 accepted, 1 rejected (the report says why), 2 could not run (missing file, bad config, unknown model).
+    """
     from sluice.config import ConfigError, load_config
     from sluice.data import check_file
 
     try:
         contract = load_config(config).model(model).contract
     except ConfigError as error:
-        render.console.print(f"[bold red]error:[/bold red] {escape(str(error))}")
-        raise typer.Exit(2) from None
-    with file.open("rb") as handle:
-        verdict = check_file(handle, file.name, contract, version=True)
+        raise _could_not_run(str(error)) from None
+    try:
+        with file.open("rb") as handle:
+            verdict = check_file(handle, file.name, contract, version=True)
+    except OSError as error:
+        raise _could_not_run(f"cannot read {file}: {error.strerror or error}") from None
+    except Exception as error:  # a crash is exit 2 and one line, never a traceback
+        raise _could_not_run(f"validation of {file} could not run: {type(error).__name__}: {error}") from None
     if as_json:
         render.print_json({"file": str(file), "model": model, **verdict.to_dict()})
     else:
@@ -68,4 +80,10 @@ def validate_file(
             render.console.print(escape(line))
         render.console.print(f"contract version {verdict.contract_version}"
                              + (f", data version {verdict.data_version}" if verdict.data_version else ""))
-    raise typer.Exit(0 if verdict.accepted else 1)
+    raise typer.Exit(EXIT_ACCEPTED if verdict.accepted else EXIT_REJECTED)
+
+
+def _could_not_run(message: str) -> typer.Exit:
+    """Print ``message`` as one line on stderr (no traceback) and give the exit of a run that could not happen."""
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    return typer.Exit(EXIT_COULD_NOT_RUN)

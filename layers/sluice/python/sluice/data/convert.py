@@ -37,7 +37,6 @@ _INT64_LIMIT = 2.0**63
 _TRUE_TOKENS = text_array(TRUE_TOKENS)
 _FALSE_TOKENS = text_array(FALSE_TOKENS)
 _TRUE, _FALSE = scalar(True, pa.bool_()), scalar(False, pa.bool_())
-_ZERO_OR_ONE = fixed_array((0.0, 1.0), pa.float64())
 _FAST_INT_LENGTH = 18
 
 
@@ -205,8 +204,9 @@ def _cast_native(array: pa.Array, column_type: ValueType) -> pa.Array:
         return array
     if column_type == "bool" and numeric:
         floats = pc.cast(array, pa.float64(), safe=False)
-        is_zero_or_one = pc.is_in(floats, _ZERO_OR_ONE)
-        is_one = pc.not_equal(floats, scalar(0.0, pa.float64()))
+        is_zero = pc.equal(floats, scalar(0.0, pa.float64()))  # -0.0 too (is_in compares bits)
+        is_one = pc.equal(floats, scalar(1.0, pa.float64()))
+        is_zero_or_one = pc.fill_null(pc.or_(is_zero, is_one), _FALSE)
         return pc.if_else(is_zero_or_one, is_one, scalar(None, pa.bool_()))
     if column_type == "string" and (numeric or pa.types.is_boolean(kind) or pa.types.is_temporal(kind)):
         return pc.cast(array, target)
