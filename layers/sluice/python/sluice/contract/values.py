@@ -49,7 +49,7 @@ _FALSE = frozenset(FALSE_TOKENS)
 
 def fold(text: str) -> str:
     """Lower-case ASCII letters only (what Arrow's ascii_lower does; never turns another letter into ASCII)."""
-    return text.translate(_ASCII_LOWER)
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 def trim(text: str) -> str:
