@@ -8,11 +8,11 @@ from sluice.artifacts import CARD_HTML_FILE, CARD_JSON_FILE, EVALUATION_FILE, TR
 from sluice.cards import build_card, render_html
 from sluice.clock import iso
 from sluice.config.deployment import ONNX_FORMAT
-from sluice.data import from_parquet_bytes
 from sluice.evaluation import HoldoutReport, decide, report_holdout
 from sluice.events import DetailType
 from sluice.registry import Status
 from sluice.steps.context import StepContext
+from sluice.steps.training_data import lineage_data_keys, load_training_frame
 from sluice.storage import model_artifact_key
 from sluice.training import split_holdout
 
@@ -27,8 +27,7 @@ def evaluate_candidate(ctx: StepContext, model_name: str, version: int, *, corre
     if candidate.status is not Status.CANDIDATE:
         return {"outcome": "skipped", "model": model_name, "version": version,
                 "reason": f"v{version} is {candidate.status.value}, not a candidate"}
-    data_key = candidate.lineage.get("data_key") or ""
-    frame = from_parquet_bytes(ctx.data.get_bytes(data_key)).to_pandas()
+    frame = load_training_frame(ctx.data, lineage_data_keys(candidate.lineage))
     _, holdout = split_holdout(frame, model)
     served = load_verified_model(ctx.artifacts, model_name, version, candidate.artifact_sha256)
     report = report_holdout(served, holdout, model, full=True)

@@ -1,0 +1,185 @@
+"""Training data that grows: append windows, no-op retrains on unchanged data, the retrain cool-down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from sluice.events import DetailType
+from sluice.monitoring.guard import RetrainGuard
+from sluice.registry import DatasetRecord
+from sluice.steps.retrain import guarded_retrain
+from sluice.steps.train import train_accepted, train_latest
+from sluice.training import TrainingError
+from sluice.training.window import EmptyWindowError, select_training_data
+from tests.unit.growth_stack import MODEL, START, TABLE, GrowthStack, config_text, drop_csv, growth_stack
+
+DAY = 24 * 3600.0
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "t",
+                       "AWS_SECRET_ACCESS_KEY": "t"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        yield
+
+
+def _accepted(stack: GrowthStack, name: str, body: bytes) -> dict[str, Any]:
+    accepted = stack.drop(name, body)
+    assert accepted["outcome"] == "accepted", accepted
+    return accepted
+
+
+def _record(version: str, day: float, origin: str = "drop", contract: str = "c1") -> DatasetRecord:
+    from sluice.clock import iso
+
+    return DatasetRecord(model=MODEL, data_version=version, rows=10, data_key=f"accepted/{MODEL}/{version}/d",
+                         sources=(f"s3://b/{version}",), accepted_at=iso(START + day * DAY),
+                         contract_version=contract, origin=origin)
+
+
+def test_append_mode_trains_the_second_version_on_both_deliveries(aws: None) -> None:
+    # GIVEN a model in append mode and a first monthly delivery, trained on
+    stack = growth_stack(config_text('mode = "append"'))
+    first = _accepted(stack, "jan.csv", drop_csv(120, seed=1))
+    v1 = train_accepted(stack.ctx, MODEL, first["data_version"], correlation_id="jan")
+    # WHEN a second delivery arrives a month later
+    stack.advance_days(30)
+    second = _accepted(stack, "feb.csv", drop_csv(120, seed=2, shift=1.0))
+    v2 = train_accepted(stack.ctx, MODEL, second["data_version"], correlation_id="feb")
+    # THEN version 2 trains on both deliveries, in order of acceptance, and names them in its lineage
+    assert (v1["outcome"], v2["outcome"]) == ("trained", "trained")
+    record = stack.ctx.registry.get_version(MODEL, v2["version"])
+    assert record.lineage["data_versions"] == [first["data_version"], second["data_version"]]
+    assert record.lineage["train_rows"] + record.lineage["holdout_rows"] == 240
+    assert record.data_version not in (first["data_version"], second["data_version"])
+    assert record.lineage["window"]["mode"] == "append" and record.lineage["window"]["drops"] == 2
+    # AND the ModelTrained event carries the same window
+    trained = stack.events.of(DetailType.MODEL_TRAINED)[-1]
+    assert trained["data_versions"] == record.lineage["data_versions"]
+    # AND version 1 trained on its own delivery only
+    assert stack.ctx.registry.get_version(MODEL, v1["version"]).lineage["train_rows"] == 96
+
+
+def test_append_window_keeps_the_last_drops_inside_the_days(aws: None) -> None:
+    # GIVEN three deliveries ten days apart, with a window of the last 2 drops within 25 days
+    stack = growth_stack(config_text('mode = "append"\nwindow_drops = 2\nwindow_days = 25'))
+    versions = []
+    for month, seed in (("a", 1), ("b", 2), ("c", 3)):
+        versions.append(_accepted(stack, f"{month}.csv", drop_csv(80, seed=seed))["data_version"])
+        stack.advance_days(10)
+    # WHEN a scheduled retrain runs ten days after the last delivery (the first is 30 days old)
+    result = train_latest(stack.ctx, MODEL, trigger="schedule", correlation_id="s1")
+    # THEN it trains on the last two deliveries only
+    lineage = stack.ctx.registry.get_version(MODEL, result["version"]).lineage
+    assert lineage["data_versions"] == versions[1:]
+    # AND once the days pass beyond the window, the latest delivery alone is left
+    stack.advance_days(11)
+    later = train_latest(stack.ctx, MODEL, trigger="schedule", correlation_id="s2")
+    assert stack.ctx.registry.get_version(MODEL, later["version"]).lineage["data_versions"] == versions[2:]
+
+
+def test_window_selection_is_pure_and_orders_by_acceptance() -> None:
+    from sluice.config import load_config_text
+
+    model = load_config_text(config_text('mode = "append"\nwindow_drops = 2\nlearn_from_feedback = true')
+                             ).model(MODEL)
+    # GIVEN drops listed out of order, a feedback dataset and a drop accepted under an older contract
+    records = [_record("d3", 3), _record("d1", 1), _record("old", 0, contract="c0"), _record("f1", 2.5, "feedback"),
+               _record("d2", 2), _record("f0", 1.5, "feedback")]
+    # WHEN the training data is chosen
+    data = select_training_data(model, records, now=START + 4 * DAY)
+    # THEN the last two drops and the feedback since the first of them are used, oldest first
+    assert data.data_versions == ("d2", "f1", "d3")
+    assert data.window["excluded_other_contract"] == 1 and data.window["feedback_datasets"] == 1
+    # AND snapshot mode takes the latest drop (plus later feedback when learning from it)
+    snapshot = load_config_text(config_text("learn_from_feedback = true")).model(MODEL)
+    assert select_training_data(snapshot, records, now=START).data_versions == ("d3",)
+    assert select_training_data(snapshot, records, now=START, anchor="d2").data_versions == ("d2", "f1")
+    with pytest.raises(EmptyWindowError):
+        select_training_data(model, [], now=START)
+
+
+def test_a_retrain_on_unchanged_data_creates_no_version(aws: None) -> None:
+    # GIVEN a trained version in append mode
+    stack = growth_stack(config_text('mode = "append"'))
+    first = _accepted(stack, "jan.csv", drop_csv(100, seed=1))
+    trained = train_accepted(stack.ctx, MODEL, first["data_version"], correlation_id="jan")
+    # WHEN a scheduled retrain runs with no new data
+    again = train_latest(stack.ctx, MODEL, trigger="schedule", correlation_id="weekly")
+    # THEN no version is created; the no-op is audited and announced
+    assert again["outcome"] == "unchanged" and again["same_as_version"] == trained["version"]
+    assert [v.version for v in stack.ctx.registry.list_versions(MODEL)] == [trained["version"]]
+    assert any(entry.change == "skipped (unchanged)" for entry in stack.ctx.registry.history(MODEL))
+    assert stack.events.of(DetailType.TRAINING_SKIPPED)[0]["same_as_version"] == trained["version"]
+    # AND a rerun of the first training resumes its own version instead of calling itself a no-op
+    rerun = train_accepted(stack.ctx, MODEL, first["data_version"], correlation_id="jan")
+    assert rerun["outcome"] == "trained" and rerun["version"] == trained["version"]
+    # AND new data makes the next retrain train again
+    stack.advance_days(1)
+    _accepted(stack, "feb.csv", drop_csv(100, seed=2))
+    assert train_latest(stack.ctx, MODEL, trigger="schedule", correlation_id="weekly-2")["outcome"] == "trained"
+
+
+def test_a_changed_training_config_is_not_a_no_op(aws: None) -> None:
+    # GIVEN a version trained on one drop
+    stack = growth_stack(config_text())
+    first = _accepted(stack, "jan.csv", drop_csv(100, seed=1))
+    train_accepted(stack.ctx, MODEL, first["data_version"], correlation_id="jan")
+    # WHEN the training config changes (more folds) and a retrain runs on the same data
+    from dataclasses import replace
+
+    from sluice.config import load_config_text
+
+    changed = replace(stack.ctx, config=load_config_text(config_text().replace("cv_folds = 2", "cv_folds = 3")))
+    result = train_latest(changed, MODEL, trigger="schedule", correlation_id="s")
+    # THEN it trains a new version
+    assert result["outcome"] == "trained" and result["version"] == 2
+
+
+def test_a_failed_drift_retrain_starts_no_cool_down(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a model with accepted data and a retrain guard
+    stack = growth_stack(config_text('mode = "append"'))
+    _accepted(stack, "jan.csv", drop_csv(100, seed=1))
+    guard = RetrainGuard(stack.dynamodb, TABLE, clock=stack.ctx.clock)
+
+    def fail(*_: Any, **__: Any) -> Any:
+        raise TrainingError("the search found no candidate")
+
+    # WHEN a drift-triggered retrain fails in training
+    with monkeypatch.context() as patched:
+        patched.setattr("sluice.steps.train.train_best", fail)
+        failed = guarded_retrain(stack.ctx, MODEL, trigger="DriftDetected", correlation_id="d1", guard=guard)
+    # THEN no cool-down started: the next trigger retrains at once, and succeeds
+    assert failed["outcome"] == "failed"
+    assert float(guard.state(MODEL).get("cooldown_until", 0)) == 0
+    stack.now[0] += 60
+    succeeded = guarded_retrain(stack.ctx, MODEL, trigger="DriftDetected", correlation_id="d2", guard=guard)
+    assert succeeded["outcome"] == "trained"
+    # AND only the successful train starts the cool-down, which debounces the next trigger
+    cooldown = stack.ctx.config.model(MODEL).monitoring.retrain_cooldown_minutes * 60
+    assert float(guard.state(MODEL)["cooldown_until"]) == int(stack.now[0] + cooldown)
+    debounced = guarded_retrain(stack.ctx, MODEL, trigger="alarm x", correlation_id="d3", guard=guard)
+    assert debounced["outcome"] == "debounced"
+
+
+def test_a_retrain_that_raises_starts_no_cool_down(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = growth_stack(config_text())
+    _accepted(stack, "jan.csv", drop_csv(100, seed=1))
+    guard = RetrainGuard(stack.dynamodb, TABLE, clock=stack.ctx.clock)
+
+    def crash(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("out of memory")
+
+    # GIVEN a retrain whose training crashes WHEN an alarm triggers it THEN the error propagates
+    monkeypatch.setattr("sluice.steps.train.train_best", crash)
+    with pytest.raises(RuntimeError):
+        guarded_retrain(stack.ctx, MODEL, trigger="alarm q", correlation_id="a1", guard=guard)
+    # AND the lease is released with no cool-down
+    state = guard.state(MODEL)
+    assert float(state["lease_until"]) == 0 and float(state.get("cooldown_until", 0)) == 0
