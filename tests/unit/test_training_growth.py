@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -183,3 +184,73 @@ def test_a_retrain_that_raises_starts_no_cool_down(aws: None, monkeypatch: pytes
     # AND the lease is released with no cool-down
     state = guard.state(MODEL)
     assert float(state["lease_until"]) == 0 and float(state.get("cooldown_until", 0)) == 0
+
+
+def _captured_traffic(stack: GrowthStack, rows: int, *, seed: int) -> tuple[bytes, str]:
+    """Captured requests of v1 (shifted usage, as after drift) and a feedback CSV labelling all of them."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from sluice.monitoring.captures import partition_prefix, records_to_parquet
+
+    frame = pd.read_csv(io.BytesIO(drop_csv(rows, seed=seed, shift=2.0)))
+    at_ms = int(stack.now[0] * 1000)
+    records = [json.dumps({"request_id": f"r{i}", "instance": 0, "model_version": "1", "captured_at": at_ms,
+                           "prediction": "no", "probabilities": None,
+                           "features": {"usage": float(row.usage), "plan": row.plan}}).encode()
+               for i, row in enumerate(frame.itertuples())]
+    ((day, parquet),) = records_to_parquet(records).items()
+    stack.ctx.data.put_bytes(partition_prefix(MODEL, day) + "batch-1.parquet", parquet)
+    labels = pd.DataFrame({"request_id": [f"r{i}" for i in range(rows)], "churned": frame["churned"]})
+    key = f"feedback/{MODEL}/labels-{seed}.csv"
+    stack.ctx.data.put_bytes(key, labels.to_csv(index=False).encode())
+    assert np.all(frame["usage"].notna())
+    return parquet, key
+
+
+def test_labelled_traffic_becomes_training_data_of_a_drift_retrain(aws: None) -> None:
+    from sluice.steps.feedback import record_feedback
+
+    # GIVEN a model that learns from feedback, trained on one delivery
+    stack = growth_stack(config_text('mode = "append"\nlearn_from_feedback = true'))
+    first = _accepted(stack, "jan.csv", drop_csv(100, seed=1))
+    train_accepted(stack.ctx, MODEL, first["data_version"], correlation_id="jan")
+    # WHEN captured requests (after drift) are labelled by a feedback file
+    stack.advance_days(1)
+    _, key = _captured_traffic(stack, 60, seed=7)
+    measured = record_feedback(stack.ctx, key, correlation_id="fb-1")
+    # THEN the labelled traffic is validated by the contract and accepted as a data version of origin feedback
+    dataset = measured["dataset"]
+    assert dataset["outcome"] == "accepted" and dataset["rows"] == 60
+    (record,) = [d for d in stack.ctx.registry.list_datasets(MODEL) if d.origin == "feedback"]
+    assert record.data_version == dataset["data_version"] and record.sources == (f"s3://data/{key}",)
+    manifest = stack.ctx.data.get_json(f"accepted/{MODEL}/{record.data_version}/manifest.json")
+    assert manifest["lineage"]["origin"] == "feedback" and manifest["lineage"]["feedback_key"] == key
+    # AND it never becomes the "latest drop"
+    assert stack.ctx.registry.latest_dataset(MODEL).data_version == first["data_version"]  # type: ignore[union-attr]
+    # AND the same file again adds no data version
+    assert record_feedback(stack.ctx, key, correlation_id="fb-2")["dataset"]["outcome"] == "already_accepted"
+    # WHEN drift triggers a retrain THEN it learns from the delivery and the recent traffic
+    retrained = guarded_retrain(stack.ctx, MODEL, trigger="DriftDetected", correlation_id="drift-1",
+                                guard=RetrainGuard(stack.dynamodb, TABLE, clock=stack.ctx.clock))
+    lineage = stack.ctx.registry.get_version(MODEL, retrained["version"]).lineage
+    assert lineage["data_versions"] == [first["data_version"], record.data_version]
+    assert lineage["train_rows"] + lineage["holdout_rows"] == 160
+
+
+def test_labelled_traffic_the_contract_refuses_is_quarantined_not_learned(aws: None) -> None:
+    from sluice.steps.feedback import record_feedback
+
+    # GIVEN a model that learns from feedback, and too few labelled requests for its contract (min_rows 20)
+    stack = growth_stack(config_text("learn_from_feedback = true"))
+    first = _accepted(stack, "jan.csv", drop_csv(100, seed=1))
+    train_accepted(stack.ctx, MODEL, first["data_version"], correlation_id="jan")
+    _, key = _captured_traffic(stack, 8, seed=3)
+    # WHEN the feedback is recorded
+    measured = record_feedback(stack.ctx, key, correlation_id="fb")
+    # THEN live quality is still measured, the rows are quarantined with a report, and no dataset is recorded
+    assert measured["outcome"] == "measured" and measured["dataset"]["outcome"] == "rejected"
+    assert "too_few_rows" in stack.ctx.data.get_bytes(measured["dataset"]["report_key"]).decode()
+    assert [d.origin for d in stack.ctx.registry.list_datasets(MODEL)] == ["drop"]
