@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pandas as pd
 import pytest
 from moto import mock_aws
 
@@ -254,3 +255,65 @@ def test_labelled_traffic_the_contract_refuses_is_quarantined_not_learned(aws: N
     assert measured["outcome"] == "measured" and measured["dataset"]["outcome"] == "rejected"
     assert "too_few_rows" in stack.ctx.data.get_bytes(measured["dataset"]["report_key"]).decode()
     assert [d.origin for d in stack.ctx.registry.list_datasets(MODEL)] == ["drop"]
+
+
+def test_refit_on_all_ships_a_model_refit_on_train_and_holdout_after_the_gate(aws: None) -> None:
+    from sluice.artifacts import (
+        CARD_JSON_FILE,
+        MODEL_FILE,
+        REFIT_DIR,
+        TRAINING_FILE,
+        load_verified_model,
+        sha256_hex,
+    )
+    from sluice.steps.evaluate import evaluate_candidate
+    from sluice.steps.refit import refit_approved
+    from sluice.storage import model_artifact_key
+
+    # GIVEN a model with refit_on_all and a trained candidate
+    stack = growth_stack(config_text(training="refit_on_all = true"))
+    first = _accepted(stack, "jan.csv", drop_csv(150, seed=4))
+    version = train_accepted(stack.ctx, MODEL, first["data_version"], correlation_id="jan")["version"]
+    training = stack.ctx.artifacts.get_json(model_artifact_key(MODEL, version, TRAINING_FILE))
+    # WHEN it is evaluated and approved
+    evaluated = evaluate_candidate(stack.ctx, MODEL, version, correlation_id="jan")
+    assert evaluated["outcome"] == "approved", evaluated
+    # THEN the registry ships the refit (a new sha256); the gated artifact is untouched
+    record = stack.ctx.registry.get_version(MODEL, version)
+    refit = record.lineage["refit"]
+    assert refit["applied"] and refit["rows"] == 150 and refit["gated_artifact_sha256"] == training["artifact_sha256"]
+    assert record.artifact_sha256 == refit["artifact_sha256"] != training["artifact_sha256"]
+    gated_bytes = stack.ctx.artifacts.get_bytes(model_artifact_key(MODEL, version, MODEL_FILE))
+    assert sha256_hex(gated_bytes) == training["artifact_sha256"]
+    refit_bytes = stack.ctx.artifacts.get_bytes(model_artifact_key(MODEL, version, f"{REFIT_DIR}/{MODEL_FILE}"))
+    assert sha256_hex(refit_bytes) == record.artifact_sha256
+    # AND the endpoint's loader finds and verifies the refit by the registered sha256 (the gated one too)
+    instance = {"usage": 3.0, "plan": "pro"}
+    shipped = load_verified_model(stack.ctx.artifacts, MODEL, version, record.artifact_sha256)
+    gated = load_verified_model(stack.ctx.artifacts, MODEL, version, training["artifact_sha256"])
+    assert shipped.predict([instance]) is not None and gated.predict([instance]) is not None
+    # AND the card records both the gated model's holdout metrics and the refit, with its ONNX parity
+    card = stack.ctx.artifacts.get_json(model_artifact_key(MODEL, version, CARD_JSON_FILE))
+    assert card["evaluation"]["metrics"] == record.metrics and "gated model" in card["evaluation"]["model"]
+    assert card["refit"]["applied"] and card["refit"]["onnx_max_abs_diff"] <= 1e-4
+    assert card["data"]["data_versions"] == [first["data_version"]]
+    # AND a rerun of the refit returns what was stored instead of refitting again
+    again = refit_approved(stack.ctx, stack.ctx.config.model(MODEL), stack.ctx.registry.get_version(MODEL, version),
+                           pd.DataFrame(), pd.DataFrame())
+    assert again["artifact_sha256"] == record.artifact_sha256
+
+
+def test_without_refit_on_all_the_gated_model_ships(aws: None) -> None:
+    from sluice.artifacts import CARD_JSON_FILE, REFIT_DIR, SIGNATURE_FILE
+    from sluice.steps.evaluate import evaluate_candidate
+    from sluice.storage import model_artifact_key
+
+    stack = growth_stack(config_text())
+    first = _accepted(stack, "jan.csv", drop_csv(150, seed=4))
+    version = train_accepted(stack.ctx, MODEL, first["data_version"], correlation_id="jan")["version"]
+    before = stack.ctx.registry.get_version(MODEL, version).artifact_sha256
+    assert evaluate_candidate(stack.ctx, MODEL, version, correlation_id="jan")["outcome"] == "approved"
+    assert stack.ctx.registry.get_version(MODEL, version).artifact_sha256 == before
+    assert not stack.ctx.artifacts.exists(model_artifact_key(MODEL, version, f"{REFIT_DIR}/{SIGNATURE_FILE}"))
+    card = stack.ctx.artifacts.get_json(model_artifact_key(MODEL, version, CARD_JSON_FILE))
+    assert card["refit"] == {"configured": False, "applied": False}
