@@ -68,11 +68,9 @@ def test_drifted_traffic_is_captured_scored_detected_and_retrained_once(learning
     # WHEN labels for the requests inside the contract's ranges are dropped under feedback/ (one request outside
     # them would make the whole file fail the contract, as it would a drop)
     contract = load_config(CONFIG).model(MODEL).contract
-    labelled = [(request_id, [row if _in_ranges(row, contract) else None for row in rows], truth)
-                for request_id, rows, truth in served]
-    body = feedback_csv(labelled).decode().splitlines()
-    kept = [body[0]] + [line for line, row in zip(body[1:], [r for _, rows, _ in labelled for r in rows],
-                                                   strict=True) if row is not None]
+    inside = [_in_ranges(row, contract) for _, rows, _ in served for row in rows]
+    body = feedback_csv(served).decode().splitlines()  # a header, then one line per instance in serving order
+    kept = [body[0]] + [line for line, keep in zip(body[1:], inside, strict=True) if keep]
     cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=f"feedback/{MODEL}/day-1.csv",
                                 Body="\n".join(kept).encode() + b"\n")
     cloud.run_until_idle()
