@@ -317,3 +317,18 @@ def test_without_refit_on_all_the_gated_model_ships(aws: None) -> None:
     assert not stack.ctx.artifacts.exists(model_artifact_key(MODEL, version, f"{REFIT_DIR}/{SIGNATURE_FILE}"))
     card = stack.ctx.artifacts.get_json(model_artifact_key(MODEL, version, CARD_JSON_FILE))
     assert card["refit"] == {"configured": False, "applied": False}
+
+
+def test_unreadable_training_data_fails_the_version_and_starts_no_cool_down(aws: None) -> None:
+    # GIVEN accepted data whose stored Parquet became unreadable
+    stack = growth_stack(config_text())
+    first = _accepted(stack, "jan.csv", drop_csv(100, seed=1))
+    stack.ctx.data.put_bytes(first["data_key"], b"not parquet")
+    guard = RetrainGuard(stack.dynamodb, TABLE, clock=stack.ctx.clock)
+    # WHEN a drift retrain runs
+    result = guarded_retrain(stack.ctx, MODEL, trigger="DriftDetected", correlation_id="d", guard=guard)
+    # THEN the version failed with the reason, TrainingFailed is announced, and no cool-down started
+    assert result["outcome"] == "failed" and "Parquet" in result["reason"]
+    assert stack.ctx.registry.get_version(MODEL, result["version"]).status.value == "failed"
+    assert stack.events.of(DetailType.TRAINING_FAILED)[0]["version"] == result["version"]
+    assert float(guard.state(MODEL).get("cooldown_until", 0)) == 0

@@ -68,19 +68,18 @@ def train_on(ctx: StepContext, data: TrainingData, *, model_name: str, trigger: 
     same = _same_training(ctx, model.name, fingerprint, claim_key)
     if same is not None:
         return _unchanged(ctx, data, same, trigger=trigger, correlation_id=correlation_id)
-    frame = load_training_frame(ctx.data, data.data_keys)
-    train, holdout = split_holdout(frame, model)
+    lineage = {"data_key": data.data_keys[-1], "data_keys": list(data.data_keys),
+               "data_versions": list(data.data_versions), "window": data.window, "sources": list(data.sources),
+               "trigger": trigger, "contract_version": data.contract_version, "fingerprint": fingerprint,
+               "claim_key": claim_key}
     claimed = ctx.registry.claim_version(
-        model.name, data_version=data.data_version, code_version=ctx.settings.code_version,
-        lineage={"data_key": data.data_keys[-1], "data_keys": list(data.data_keys),
-                 "data_versions": list(data.data_versions), "window": data.window, "sources": list(data.sources),
-                 "trigger": trigger, "contract_version": data.contract_version, "train_rows": len(train),
-                 "holdout_rows": len(holdout), "fingerprint": fingerprint, "claim_key": claim_key},
+        model.name, data_version=data.data_version, code_version=ctx.settings.code_version, lineage=lineage,
         actor=ACTOR, correlation_id=correlation_id, claim_key=claim_key,
     )
     if claimed.status is not Status.TRAINING:
         return _announce_again(ctx, claimed, correlation_id=correlation_id)
-    try:
+    try:  # unreadable or unsplittable data fails the version like a failed search (announced, not retried)
+        train, holdout = split_holdout(load_training_frame(ctx.data, data.data_keys), model)
         result = train_best(train, model)
     except ValueError as error:
         ctx.registry.transition(model.name, claimed.version, to=Status.FAILED, reason=str(error), actor=ACTOR,
@@ -120,7 +119,8 @@ def train_on(ctx: StepContext, data: TrainingData, *, model_name: str, trigger: 
         actor=ACTOR, correlation_id=correlation_id,
         fields={"family": result.family, "params": json.loads(json.dumps(result.params, default=str)),
                 "cv": result.cv, "artifact_prefix": model_prefix(model.name, claimed.version),
-                "artifact_sha256": sha256, "pipeline_sha256": summary["pipeline_sha256"], "serving": served},
+                "artifact_sha256": sha256, "pipeline_sha256": summary["pipeline_sha256"], "serving": served,
+                "lineage": {**lineage, "train_rows": len(train), "holdout_rows": len(holdout)}},
     )
     ctx.events.publish(DetailType.MODEL_TRAINED, {
         "model": model.name, "version": claimed.version, "data_version": data.data_version,
