@@ -332,3 +332,22 @@ def test_unreadable_training_data_fails_the_version_and_starts_no_cool_down(aws:
     assert stack.ctx.registry.get_version(MODEL, result["version"]).status.value == "failed"
     assert stack.events.of(DetailType.TRAINING_FAILED)[0]["version"] == result["version"]
     assert float(guard.state(MODEL).get("cooldown_until", 0)) == 0
+
+
+def test_a_row_held_out_once_stays_held_out_as_the_window_grows(aws: None) -> None:
+    from sluice.steps.training_data import load_split
+
+    # GIVEN two deliveries of an append-mode model
+    stack = growth_stack(config_text('mode = "append"'))
+    first = _accepted(stack, "jan.csv", drop_csv(100, seed=1))
+    stack.advance_days(1)
+    second = _accepted(stack, "feb.csv", drop_csv(100, seed=2))
+    model = stack.ctx.config.model(MODEL)
+    # WHEN the first window (January) and the grown one (January + February) are split
+    train_1, holdout_1 = load_split(stack.ctx.data, [first["data_key"]], model)
+    train_2, holdout_2 = load_split(stack.ctx.data, [first["data_key"], second["data_key"]], model)
+    # THEN January's holdout is still held out, and no row the first model trained on is in the new holdout
+    assert set(holdout_1["usage"]) <= set(holdout_2["usage"])
+    assert set(train_1["usage"]) <= set(train_2["usage"])
+    assert not set(train_1["usage"]) & set(holdout_2["usage"])
+    assert len(train_2) + len(holdout_2) == 200

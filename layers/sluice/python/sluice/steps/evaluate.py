@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from sluice.artifacts import CARD_HTML_FILE, CARD_JSON_FILE, EVALUATION_FILE, TRAINING_FILE, load_verified_model
 from sluice.cards import build_card, render_html
 from sluice.clock import iso
@@ -13,9 +15,8 @@ from sluice.events import DetailType
 from sluice.registry import Status
 from sluice.steps.context import StepContext
 from sluice.steps.refit import refit_approved
-from sluice.steps.training_data import lineage_data_keys, load_training_frame
+from sluice.steps.training_data import lineage_data_keys, load_split
 from sluice.storage import model_artifact_key
-from sluice.training import split_holdout
 
 ACTOR = "evaluate_model"
 
@@ -28,8 +29,7 @@ def evaluate_candidate(ctx: StepContext, model_name: str, version: int, *, corre
     if candidate.status is not Status.CANDIDATE:
         return {"outcome": "skipped", "model": model_name, "version": version,
                 "reason": f"v{version} is {candidate.status.value}, not a candidate"}
-    frame = load_training_frame(ctx.data, lineage_data_keys(candidate.lineage))
-    _, holdout = split_holdout(frame, model)
+    train, holdout = load_split(ctx.data, lineage_data_keys(candidate.lineage), model)
     served = load_verified_model(ctx.artifacts, model_name, version, candidate.artifact_sha256)
     report = report_holdout(served, holdout, model, full=True)
     metrics = report.metrics
@@ -45,7 +45,7 @@ def evaluate_candidate(ctx: StepContext, model_name: str, version: int, *, corre
                       live_slices=live_report.slices if live_report else None, serving=serving)
     status = Status.APPROVED if decision.approved else Status.REJECTED
     live_version = live_alias.version if live_alias else None
-    refit = (refit_approved(ctx, model, candidate, frame, holdout)
+    refit = (refit_approved(ctx, model, candidate, pd.concat([train, holdout], ignore_index=True), holdout)
              if decision.approved and model.training.refit_on_all else None)
     ctx.artifacts.put_json(model_artifact_key(model_name, version, EVALUATION_FILE), {
         "model": model_name, "version": version, "holdout_rows": len(holdout), "metrics": metrics,

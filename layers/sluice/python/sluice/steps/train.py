@@ -22,9 +22,9 @@ from sluice.naming import LIVE_ALIAS
 from sluice.registry import DatasetRecord, ModelVersion, Status
 from sluice.steps.baseline import write_baseline
 from sluice.steps.context import StepContext
-from sluice.steps.training_data import load_training_frame
+from sluice.steps.training_data import load_split
 from sluice.storage import accepted_data_key, model_artifact_key, model_prefix
-from sluice.training import ExportError, export_onnx, signature_for, split_holdout, train_best
+from sluice.training import ExportError, export_onnx, signature_for, train_best
 from sluice.training.window import EmptyWindowError, TrainingData, select_training_data, training_fingerprint
 
 ACTOR = "train_model"
@@ -79,7 +79,7 @@ def train_on(ctx: StepContext, data: TrainingData, *, model_name: str, trigger: 
     if claimed.status is not Status.TRAINING:
         return _announce_again(ctx, claimed, correlation_id=correlation_id)
     try:  # unreadable or unsplittable data fails the version like a failed search (announced, not retried)
-        train, holdout = split_holdout(load_training_frame(ctx.data, data.data_keys), model)
+        train, holdout = load_split(ctx.data, data.data_keys, model)
         result = train_best(train, model)
     except ValueError as error:
         ctx.registry.transition(model.name, claimed.version, to=Status.FAILED, reason=str(error), actor=ACTOR,
