@@ -67,8 +67,10 @@ def local_stack(tmp_path: Path, repo_root: Path) -> Iterator[Path]:
 
 def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, repo_root: Path) -> None:
     # GIVEN `sluice local` running WHEN a user drops data
-    dropped = _json(local_stack, "drop", str(samples.BREAST_CANCER), "--model", "breast-cancer")
-    assert dropped["dropped"].endswith("incoming/breast-cancer/breast_cancer.csv")
+    early = local_stack / "early.csv"  # the delivery so far: the first 450 rows
+    early.write_text("".join(samples.BREAST_CANCER.read_text().splitlines(keepends=True)[:451]))
+    dropped = _json(local_stack, "drop", str(early), "--model", "breast-cancer")
+    assert dropped["dropped"].endswith("incoming/breast-cancer/early.csv")
     # THEN the pipeline deploys v1 (the local process dispatches the events)
     _wait_until_live(local_stack, 1)
     # AND predict answers over HTTP
@@ -79,9 +81,11 @@ def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, 
     refused = _run(local_stack, "predict", "breast-cancer", "--instances", '[{"nope": 1}]', "--json", check=False)
     assert refused.returncode == 1 and json.loads(refused.stdout)["status"] == 400
     # AND invoking a handler on a sample event works against the running stack
+    # (a scheduled retrain with no new data: a recorded no-op against v1)
     invoked = _json(local_stack, "invoke", "train_model", "--event", str(repo_root / "events/scheduled_retrain.json"))
-    assert invoked["result"]["outcome"] == "trained" and invoked["result"]["version"] == 2
-    # AND the running stack carries v2 through evaluation to live; a manual rollback returns to v1
+    assert invoked["result"]["outcome"] == "unchanged" and invoked["result"]["same_as_version"] == 1
+    # AND the grown file, dropped, is carried as v2 through evaluation to live; a manual rollback returns to v1
+    _json(local_stack, "drop", str(samples.BREAST_CANCER), "--model", "breast-cancer")
     _wait_until_live(local_stack, 2)
     rolled = _json(local_stack, "rollback", "breast-cancer", "--reason", "manual check")
     assert (rolled["outcome"], rolled["from_version"], rolled["to_version"]) == ("rolled_back", 2, 1)
