@@ -30,7 +30,7 @@ def infer(
     """Draft a [models.<name>] table from a sample file: it loads as is and accepts data like the sample."""
     from sluice.config import ConfigError, load_config_text
     from sluice.data import DatasetReadError
-    from sluice.data.infer import TargetError, infer_contract
+    from sluice.data.infer import InferError, infer_contract
     from sluice.data.infer_toml import contract_document, contract_toml
 
     if output is not None and output.exists():
@@ -40,7 +40,7 @@ def infer(
             draft = infer_contract(handle, file.name, target=target)
         text = contract_toml(model, draft, source=file.name)
         load_config_text(text, source="the draft")
-    except (DatasetReadError, KeyError, TargetError, ConfigError) as error:
+    except (DatasetReadError, KeyError, InferError, ConfigError) as error:
         _fail(f"cannot draft a contract: {error.args[0] if isinstance(error, KeyError) else error}")
     if as_json:
         render.print_json({"model": model, **contract_document(draft)})

@@ -14,11 +14,11 @@ from sluice.data.batches import open_batches
 from sluice.data.convert import convert
 from sluice.data.infer_columns import ColumnDraft, as_role, column_type, draft_column
 from sluice.data.infer_leaks import leak_reason
-from sluice.data.infer_target import TargetDraft, TargetError, infer_target
+from sluice.data.infer_target import InferError, TargetDraft, TargetError, infer_target
 
 SAMPLE_ROWS = 100_000
 
-__all__ = ["SAMPLE_ROWS", "DraftContract", "TargetError", "infer_contract"]
+__all__ = ["SAMPLE_ROWS", "DraftContract", "InferError", "TargetError", "infer_contract"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ def infer_contract(file: BinaryIO, key: str, *, target: str | None = None,
     """Draft a contract from the first ``sample_rows`` rows of ``file`` (format from ``key``).
 
     The target is ``target`` or the last column. Raises DatasetReadError when the sample cannot be read,
-    KeyError when the target is not a column and TargetError when it fits no task.
+    KeyError when the target is not a column, and InferError (TargetError for the target) when the target fits
+    no task or no column is left to learn from.
     """
     names, sample, rows = _read_sample(file, key, sample_rows)
     target_name = names[-1] if target is None else target
@@ -50,6 +51,9 @@ def infer_contract(file: BinaryIO, key: str, *, target: str | None = None,
     timestamp = next((name for name in names if name != target_name and _is_timestamp(sample[name])), None)
     drafts = [_draft(name, sample[name], rows, sample[target_name], drafted_target.task)
               for name in names if name not in (target_name, timestamp)]
+    if not any(draft.spec.is_feature for draft in drafts):
+        reasons = "; ".join(f"{draft.spec.name!r}: {draft.note}" for draft in drafts) or "the target is the only column"
+        raise InferError(f"no column is left to learn {target_name!r} from ({reasons})")
     tokens = sorted({token for draft in drafts for token in draft.null_tokens})
     contract = DataContract(
         columns=tuple(draft.spec for draft in drafts), target=target_name,

@@ -16,7 +16,11 @@ POSITIVE_WORDS = frozenset({"yes", "y", "true", "t", "1", "up", "positive", "pos
 """Spellings read as the affirmative class of a two-valued target (compared lower-cased)."""
 
 
-class TargetError(ValueError):
+class InferError(ValueError):
+    """The sample cannot be drafted into a contract (the message says why)."""
+
+
+class TargetError(InferError):
     """The target column cannot be a class label nor a number."""
 
 
