@@ -120,3 +120,45 @@ def test_a_negative_value_below_a_non_negative_sample_is_refused() -> None:
     assert model.contract.column("inc").min == 0
     verdict = check_file(io.BytesIO(header + b"".join(negative * 60)), "mroz.csv", model.contract)
     assert not verdict.accepted and "'inc'" in verdict.summary and "outside the range" in verdict.summary
+
+
+class _Store:
+    """Keeps what is written (the object-store calls write_baseline makes)."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, Any] = {}
+
+    def put_json(self, key: str, document: Any) -> None:
+        self.documents[key] = document
+
+
+@pytest.mark.parametrize(("file", "target", "left_out"), [
+    ("islp-wage.csv", "wage", "logwage"),                          # role ignore (a suspected leak)
+    ("cardata-titanicsurvival.csv", "survived", "rownames"),       # role id (passenger names)
+])
+def test_a_drafted_contract_with_id_and_ignore_columns_trains_and_profiles_only_features(
+        file: str, target: str, left_out: str) -> None:
+    import dataclasses
+
+    import pyarrow.parquet as pq
+
+    from sluice.config import TuningSettings
+    from sluice.steps.baseline import write_baseline
+    from sluice.training import split_holdout, train_best
+
+    # GIVEN a drafted contract whose id or ignore column the accepted data may or may not keep
+    data = (REAL / file).read_bytes()
+    model = drafted(data, file, target)
+    model = dataclasses.replace(model, training=dataclasses.replace(model.training, tuning=TuningSettings(),
+                                                                    families=model.training.families[:1]))
+    sink = io.BytesIO()
+    assert check_file(io.BytesIO(data), file, model.contract, sink=sink).accepted
+    train, _ = split_holdout(pq.read_table(io.BytesIO(sink.getvalue())).to_pandas(), model)
+    # WHEN a model is trained on it and its drift baseline written
+    result = train_best(train, model)
+    store = _Store()
+    write_baseline(store, model, 1, train, result.pipeline)  # type: ignore[arg-type]
+    # THEN the baseline profiles exactly the features, never the id or ignored column
+    (baseline,) = store.documents.values()
+    assert left_out not in json.dumps(baseline)
+    assert all(name in json.dumps(baseline) for name in model.contract.feature_names)
