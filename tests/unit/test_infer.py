@@ -181,3 +181,11 @@ def test_the_cli_names_an_unknown_target_and_exits_2(tmp_path: Path) -> None:
     sample.write_bytes(csv_text("x,label", [f"{i},{i % 2}" for i in range(60)]))
     result = runner.invoke(app, ["contract", "infer", str(sample), "--target", "nope"])
     assert result.exit_code == 2 and "'nope' is not a column" in result.output
+
+
+def test_a_sample_with_unlabelled_rows_is_drafted_with_a_warning() -> None:
+    rows = [f"{i % 7},{'NA' if i == 5 else ('yes' if i % 3 else 'no')}" for i in range(60)]
+    draft = infer_contract(io.BytesIO(csv_text("x,label", rows)), "s.csv")
+    text = contract_toml("m-x", draft)
+    assert text.startswith("# warning: 1 sample rows have no 'label'") or "\n# warning: 1 sample rows" in text
+    assert load_config_text(text).model("m-x").contract.positive == "yes"

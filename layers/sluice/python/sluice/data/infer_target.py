@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from sluice.config.model import ColumnType, Task
-from sluice.data.convert import convert
+from sluice.data.convert import NULL_TOKENS, convert
 
 MAX_CLASSES = 20
 POSITIVE_WORDS = frozenset({"yes", "y", "true", "t", "1", "up", "positive", "pos", "success", "pass", "win"})
@@ -39,8 +39,9 @@ class TargetDraft:
 def infer_target(name: str, array: pa.Array) -> TargetDraft:
     """Draft the task from the target's sample values (raises TargetError when it fits no task)."""
     text = convert(array, "string")
-    counts = Counter(value for value in text.values.to_pylist() if value is not None)
-    missing = text.missing_count
+    spelled = Counter(value for value in text.values.to_pylist() if value is not None)
+    counts = Counter({value: count for value, count in spelled.items() if value.lower() not in NULL_TOKENS})
+    missing = text.missing_count + sum(spelled.values()) - sum(counts.values())
     numeric = convert(array, "float")
     is_number = numeric.failed_count == 0 and numeric.missing_count < len(array)
     if len(counts) < 2:

@@ -37,6 +37,7 @@ def contract_toml(model: str, draft: DraftContract, *, source: str | None = None
     lines = [
         f"# Drafted by `sluice contract infer` from {draft.rows} sample rows{origin}: review every role, range "
         "and category.",
+        *_target_warning(draft),
         f"[{table}]",
         f"task = {_toml(draft.task)}",
         "",
@@ -78,6 +79,14 @@ def contract_toml(model: str, draft: DraftContract, *, source: str | None = None
         lines += [f"[[{table}.contract.columns]]", f"name = {_toml(spec.name)}", f"type = {_toml(spec.type)}"]
         lines += [f"{key} = {_toml(value)}" for key, value in _options(spec)]
     return "\n".join(lines) + "\n"
+
+
+def _target_warning(draft: DraftContract) -> list[str]:
+    missing = 0 if draft.target is None else draft.target.missing
+    if not missing:
+        return []
+    return [f"# warning: {missing} sample rows have no {draft.contract.target!r}: a file with unlabelled rows is "
+            "rejected (the target is never nullable); drop them before the drop."]
 
 
 def contract_document(draft: DraftContract) -> dict[str, Any]:
