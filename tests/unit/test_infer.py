@@ -189,3 +189,13 @@ def test_a_sample_with_unlabelled_rows_is_drafted_with_a_warning() -> None:
     text = contract_toml("m-x", draft)
     assert text.startswith("# warning: 1 sample rows have no 'label'") or "\n# warning: 1 sample rows" in text
     assert load_config_text(text).model("m-x").contract.positive == "yes"
+
+
+@pytest.mark.parametrize(("name", "is_id"), [("customer_id", True), ("customerId", True), ("StoreID", True),
+                                             ("order_key", True), ("paid", False), ("VALID", False)])
+def test_distinct_values_are_an_id_only_under_an_identifier_name(name: str, is_id: bool) -> None:
+    # GIVEN distinct integers in no order (not row numbers) under the header / WHEN drafted
+    rows = [f"{(i * 37) % 1000},{i % 3},{i % 2}" for i in range(60)]
+    draft = infer_contract(io.BytesIO(csv_text(f"{name},x,y", rows)), "s.csv")
+    # THEN they are an id only when the header names an identifier
+    assert (draft.contract.column(name).role == "id") is is_id

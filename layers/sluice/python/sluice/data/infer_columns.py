@@ -24,7 +24,8 @@ SKEWED = 1.0
 MIN_ID_ROWS = 20
 MIN_FLAG_SHARE = 0.05
 ROW_NAME_HEADERS = frozenset({"", "rownames", "row.names", "row_names", "rowname", "unnamed: 0"})
-ID_SUFFIXES = ("_id", "id", "_key", "uuid")
+ID_SUFFIXES = ("_id", "-id", ".id", " id", "_key", "uuid")
+"""Lower-cased header endings of an identifier; camelCase "customerId"/"StoreID" count too ("paid" does not)."""
 _TYPE_ORDER: tuple[ColumnType, ...] = ("bool", "int", "float")
 
 
@@ -178,11 +179,17 @@ def _id_role(name: str, kind: ColumnType, values: pa.Array, present: pa.Array) -
         return None
     if kind == "int" and _row_numbers(present):
         return True, f"row numbers: {count} distinct integers, increasing or nearly consecutive"
-    if header == "id" or header.endswith(ID_SUFFIXES):
+    if _named_like_id(name):
         return True, f"named like an identifier and every one of {count} sample values is distinct"
     if kind == "string":
         return False, f"a name or key: every one of {count} sample values is distinct"
     return None
+
+
+def _named_like_id(name: str) -> bool:
+    header = name.strip()
+    return header.lower() == "id" or header.lower().endswith(ID_SUFFIXES) or (
+        len(header) > 2 and header.endswith(("Id", "ID")) and not header[-3].isupper())
 
 
 def _row_numbers(present: pa.Array) -> bool:
