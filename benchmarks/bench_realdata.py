@@ -262,6 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", help="comma-separated slugs (default: all)")
     args = parser.parse_args(argv)
     chosen = [item for item in DATASETS if args.datasets is None or item.slug in args.datasets.split(",")]
+    revision = commit()  # the code this run loads, before anything can change the tree
     logging.getLogger("flaml").setLevel(logging.ERROR)
     outcomes = []
     with tempfile.TemporaryDirectory() as workdir:
@@ -270,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
             outcomes.append(outcome)
             print(table([outcome]).splitlines()[-1], flush=True)
     which = "every dataset" if args.datasets is None else f"{len(chosen)} of {len(DATASETS)} datasets"
-    body = (f"Commit {commit()}; {which}. Each full export (benchmarks/realdata.py) split 80/20 with seed "
+    body = (f"Commit {revision}; {which}. Each full export (benchmarks/realdata.py) split 80/20 with seed "
             f"{SPLIT_SEED}; the contract drafted from the 80 % by `sluice contract infer` and used with no edit; "
             "drop → live is the wall time from the drop to the idle pipeline (validate, train with tuning, "
             "evaluate, deploy) on the embedded stack. The 20 % is scored through the HTTP endpoint with the "
