@@ -199,3 +199,40 @@ def test_distinct_values_are_an_id_only_under_an_identifier_name(name: str, is_i
     draft = infer_contract(io.BytesIO(csv_text(f"{name},x,y", rows)), "s.csv")
     # THEN they are an id only when the header names an identifier
     assert (draft.contract.column(name).role == "id") is is_id
+
+
+def test_a_parquet_sample_with_native_types_drafts_a_contract_it_passes(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # GIVEN a Parquet file with native bool, int, float and text columns (one missing float)
+    table = pa.table({
+        "member": pa.array([i % 3 == 0 for i in range(60)]),
+        "visits": pa.array([(i * 7) % 13 for i in range(60)], pa.int64()),
+        "spend": pa.array([None if i == 4 else i * 1.25 for i in range(60)], pa.float64()),
+        "plan": pa.array([["basic", "pro"][i % 2] for i in range(60)]),
+        "churned": pa.array(["yes" if i % 4 == 0 else "no" for i in range(60)]),
+    })
+    path = tmp_path / "sample.parquet"
+    pq.write_table(table, path)
+    # WHEN drafted / THEN the types are the native ones and the file passes its own draft
+    with path.open("rb") as handle:
+        draft = infer_contract(handle, "sample.parquet")
+    model = load_config_text(contract_toml("m-x", draft)).model("m-x")
+    assert [column.type for column in model.contract.columns] == ["bool", "int", "float", "string"]
+    assert model.contract.column("spend").nullable and model.contract.positive == "yes"
+    with path.open("rb") as handle:
+        assert check_file(handle, "sample.parquet", model.contract).accepted
+
+
+def test_the_cli_writes_the_json_document_with_reasons_to_a_file(tmp_path: Path) -> None:
+    import json
+
+    sample = tmp_path / "sample.csv"
+    sample.write_bytes(csv_text("rownames,x,label", [f"{i + 1},{i % 9},{'yes' if i % 3 else 'no'}" for i in range(60)]))
+    out = tmp_path / "drafted.json"
+    result = runner.invoke(app, ["contract", "infer", str(sample), "-t", "label", "--json", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text())
+    assert document["positive"] == "yes" and "affirmative" in document["positive_reason"]
+    assert document["columns"][0]["role"] == "id" and document["columns"][0]["note"].startswith("row names")

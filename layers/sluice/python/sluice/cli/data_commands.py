@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -42,14 +43,13 @@ def infer(
         load_config_text(text, source="the draft")
     except (DatasetReadError, KeyError, InferError, ConfigError) as error:
         _fail(f"cannot draft a contract: {error.args[0] if isinstance(error, KeyError) else error}")
-    if as_json:
-        render.print_json({"model": model, **contract_document(draft)})
-    elif output is not None:
-        output.write_text(text, encoding="utf-8")
-        render.console.print(f"drafted [bold]{escape(model)}[/bold] ({draft.task}, {draft.rows} sample rows) "
-                             f"into {escape(str(output))}")
-    else:
-        print(text, end="")
+    document = {"model": model, **contract_document(draft)}
+    if output is None:
+        render.print_json(document) if as_json else print(text, end="")
+        return
+    output.write_text(json.dumps(document, indent=2) + "\n" if as_json else text, encoding="utf-8")
+    render.console.print(f"drafted [bold]{escape(model)}[/bold] ({draft.task}, {draft.rows} sample rows) "
+                         f"into {escape(str(output))}")
 
 
 def _fail(message: str) -> NoReturn:

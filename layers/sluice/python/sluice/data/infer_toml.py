@@ -104,7 +104,7 @@ def contract_document(draft: DraftContract) -> dict[str, Any]:
                                                              "nullable": contract.timestamp.nullable},
         "families": list(families(draft)), "tuning": {"trials": TUNING_TRIALS, "timeout_s": TUNING_TIMEOUT_S},
         "gates": {"primary_metric": metric, "max_regression": regression},
-        "columns": [{"name": spec.name, "type": spec.type, **dict(_options(spec)),
+        "columns": [{"name": spec.name, "type": spec.type, "role": spec.role, **dict(_options(spec)),
                      **({"note": draft.notes[spec.name]} if spec.name in draft.notes else {})}
                     for spec in contract.columns],
     }
