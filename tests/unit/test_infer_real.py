@@ -162,3 +162,33 @@ def test_a_drafted_contract_with_id_and_ignore_columns_trains_and_profiles_only_
     (baseline,) = store.documents.values()
     assert left_out not in json.dumps(baseline)
     assert all(name in json.dumps(baseline) for name in model.contract.feature_names)
+
+
+def test_the_exporter_writes_r_style_and_samples_whole_records_byte_for_byte(tmp_path: Path) -> None:
+    from benchmarks.realdata import _r_text, _r_value, sample_copy
+
+    # GIVEN values of an R data frame / THEN they are written as R's write.csv writes them
+    assert [_r_value(value) for value in (None, float("nan"), True, False, 3, 0.5, 1e-5, 29.0)] == \
+        ["NA", "NA", "TRUE", "FALSE", "3", "0.5", "1e-05", "29"]
+    assert _r_value('Allen, Miss. "Lizzie"') == '"Allen, Miss. ""Lizzie"""' == _r_text('Allen, Miss. "Lizzie"')
+    # GIVEN an export / WHEN sampled twice under a byte budget / THEN the same whole records, in file order
+    source = tmp_path / "full.csv"
+    source.write_bytes(b'"a","b"\n' + b"".join(f'{i},"x{i}"\n'.encode() for i in range(1000)))
+    first, second = tmp_path / "one.csv", tmp_path / "two.csv"
+    kept = sample_copy(source, first, budget=2_000)
+    assert sample_copy(source, second, budget=2_000) == kept and first.read_bytes() == second.read_bytes()
+    header, *records = first.read_bytes().splitlines(keepends=True)
+    assert header == b'"a","b"\n' and len(records) == kept and len(first.read_bytes()) <= 2_000
+    assert all(record in source.read_bytes() for record in records)
+    assert [int(record.split(b",")[0]) for record in records] == sorted(int(r.split(b",")[0]) for r in records)
+
+
+def test_the_shipped_copies_keep_their_export_style() -> None:
+    # R's write.csv: quoted header and text, NA unquoted, logicals TRUE/FALSE; ISLP: as shipped (empty = missing)
+    titanic = (REAL / "cardata-titanicsurvival.csv").read_text().splitlines()
+    assert titanic[0] == '"rownames","survived","sex","age","passengerClass"'
+    assert any(line.split(",")[-2] == "NA" for line in titanic[1:])
+    mroz = (REAL / "causaldata-mroz.csv").read_text().splitlines()
+    assert {line.split(",")[1] for line in mroz[1:]} == {"TRUE", "FALSE"}
+    assert (REAL / "islp-hitters.csv").read_text().splitlines()[0].startswith("AtBat,Hits,")
+    assert all((REAL / item["file"]).stat().st_size <= 100_000 for item in MANIFEST) and len(MANIFEST) >= 12
