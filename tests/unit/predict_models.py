@@ -10,6 +10,7 @@ import pandas as pd
 
 from sluice.config import ColumnSpec, DataContract, EvaluationGates, ModelConfig, TrainingSettings
 from sluice.endpoint import PinnedModel
+from sluice.local.runtime import EndpointResponse
 from sluice.predict import PredictService
 from sluice.serving import OnnxModel
 
@@ -94,3 +95,18 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+class FunctionUrl:
+    """The part of a LocalCloud that EndpointServer calls: the request as a Function URL event, answered."""
+
+    def __init__(self, endpoint: PredictService) -> None:
+        self._endpoint = endpoint
+        self.paths: list[str] = []
+
+    def http(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> EndpointResponse:
+        from sluice.local.aws_events import function_url_event
+
+        self.paths.append(path)
+        status, document = answer(self._endpoint.handle(function_url_event(method, path, body, headers, now=0.0)))
+        return EndpointResponse(status, document, "1")

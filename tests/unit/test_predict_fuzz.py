@@ -21,10 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sluice.local.http import EndpointServer
-from sluice.local.runtime import EndpointResponse
 from sluice.predict import PredictService
 from sluice.serving import OnnxModel
-from tests.unit.predict_models import FEATURES, MODEL, PREDICT_PATH, answer, event, service, train
+from tests.unit.predict_models import FEATURES, MODEL, PREDICT_PATH, FunctionUrl, answer, event, service, train
 
 STRUCTURED = 2_500
 BYTES = 1_500
@@ -134,20 +133,6 @@ def odd_event(draw: st.DrawFn) -> Any:
 
 
 # -- the local HTTP server -----------------------------------------------------------------------------------------
-
-
-class FunctionUrl:
-    """The part of a LocalCloud that EndpointServer calls: the HTTP request as a Function URL event, answered."""
-
-    def __init__(self, endpoint: PredictService) -> None:
-        self._endpoint = endpoint
-
-    def http(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> EndpointResponse:
-        from sluice.local.aws_events import function_url_event
-
-        response = self._endpoint.handle(function_url_event(method, path, body, headers, now=0.0))
-        status, document = answer(response)
-        return EndpointResponse(status, document, "1")
 
 
 @pytest.fixture(scope="module")
