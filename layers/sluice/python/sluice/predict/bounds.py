@@ -6,7 +6,7 @@ level (RecursionError near 1,000), converts integer literals of 4,301+ digits on
 encoder can write back). Each would otherwise surface later as an exception, so it is refused here as the
 caller's error (400) instead, naming where it is.
 
-Limits (documented in ARCHITECTURE.md's endpoint section by the same names):
+Limits (also in ARCHITECTURE.md, "The endpoint and its swap"):
 
 * ``MAX_BODY_BYTES`` — 6 MiB, the Function URL payload limit (413 above it).
 * ``MAX_DEPTH`` — 32 nested arrays/objects; a V1 request needs 3 (``{"instances": [{...}]}``).
