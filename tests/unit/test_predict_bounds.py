@@ -79,6 +79,26 @@ def test_an_output_overflow_names_the_instance() -> None:
         check_finite(np.array([[1.0], [np.inf]]), "prediction")
 
 
+@pytest.mark.timeout(120)  # a hang guard, as the hostile corpus has: a rescanning scan takes hours on these
+@pytest.mark.parametrize("body", [
+    b'"\\' * 100_000,  # unterminated strings of escapes: a failing string match retried at every quote
+    b'"' + b'\\"' * 100_000 + b"\\",
+    b"[]" * 1_000_000 + b"[" * 33,
+])
+def test_the_scan_before_parsing_is_linear_on_pathological_bodies(body: bytes) -> None:
+    # GIVEN bodies built to make a backtracking scan rescan the text at every quote
+    # WHEN bounded / THEN refused as the caller's error
+    with pytest.raises(bounds.RequestRefused) as refused:
+        bounds.load_bounded_json(body)
+    assert refused.value.status == 400
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    # GIVEN a string value holding 5,000 brackets / WHEN bounded / THEN parsed as the string it is
+    document = bounds.load_bounded_json(json.dumps({"instances": [{"city": "[{" * 5000}]}).encode())
+    assert document["instances"][0]["city"] == "[{" * 5000
+
+
 def test_too_many_instances_are_counted_before_any_conversion(regressor: OnnxModel) -> None:
     # GIVEN 10,001 empty instances (each would be refused later, one by one)
     body = _instances(",".join(["{}"] * (bounds.MAX_INSTANCES + 1)))

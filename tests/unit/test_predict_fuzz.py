@@ -62,6 +62,7 @@ scalars = st.one_of(
     st.integers(min_value=60, max_value=5_000).map(lambda digits: "9" * digits),
     st.integers(min_value=1, max_value=2_000).map(lambda depth: "[" * depth + "]" * depth),
     st.integers(min_value=1, max_value=400).map(lambda depth: '{"a":' * depth + "1" + "}" * depth),
+    st.integers(min_value=1, max_value=5_000).map(lambda count: '"' + '\\"' * count),  # unterminated escapes
 )
 good_values = {"age": st.floats(0, 90).map(repr) | st.just("null"), "rooms": st.integers(0, 9).map(str),
                "city": st.sampled_from(['"paris"', '"lyon"', "null", '"x"']), "furnished": st.sampled_from(

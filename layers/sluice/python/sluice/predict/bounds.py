@@ -27,8 +27,10 @@ MAX_DEPTH = 32
 MAX_NUMBER_CHARS = 64
 MAX_INSTANCES = 10_000
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
+# a string runs to its closing quote or to the end of the text (never fails, so never rescans: linear time)
+_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S]?[^"\\]*)*(?:"|\Z)')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST_PAIR = re.compile(r"[\[{][\]}]")
 _LONG_NUMBER = re.compile(rf"[-+0-9.eE]{{{MAX_NUMBER_CHARS + 1},}}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -107,14 +109,16 @@ def _check_structure(text: str) -> None:
     if long_number is not None:
         raise RequestRefused(400, f"a number literal is longer than {MAX_NUMBER_CHARS} characters "
                                   f"(at character {long_number.start()} outside strings)")
-    depth = 0
-    for bracket in _BRACKET.finditer(outside):
-        if bracket.group() in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise RequestRefused(400, f"the JSON is nested more than {MAX_DEPTH} levels deep")
-        else:
-            depth -= 1
+    brackets = _NOT_BRACKET.sub("", outside)
+    for _ in range(MAX_DEPTH):  # each pass removes the innermost level: MAX_DEPTH passes empty a bounded text
+        if not brackets:
+            return
+        brackets, removed = _INNERMOST_PAIR.subn("", brackets)
+        if not removed:
+            break
+    if brackets:
+        raise RequestRefused(400, f"the JSON is nested more than {MAX_DEPTH} levels deep (or its brackets do "
+                                  "not pair up)")
 
 
 def _refuse_constant(name: str) -> float:
