@@ -10,6 +10,7 @@ KServe V1 shape (``{"status": "alive"}``); readiness is the function's own ``GET
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # the Function URL payload limit
 SOCKET_TIMEOUT_S = 10.0  # a client that stops sending mid-request is answered 408, not waited for forever
 LISTEN_BACKLOG = 256  # connections the kernel queues while every handler thread is busy (socketserver's is 5)
+LINGER_S = 2.0  # how long a closing connection keeps reading what the client still sends
 
 
 class _Server(ThreadingHTTPServer):
@@ -63,6 +65,8 @@ class EndpointServer:
                 raise AttributeError(name)
 
             def _serve(self) -> None:
+                if self.request_version == "HTTP/0.9":  # answer a bare "GET /" with a status line and headers
+                    self.request_version = "HTTP/1.0"
                 path = urlsplit(self.path).path or "/"
                 if self.command == "GET" and path == "/":
                     self._reply(200, {"status": "alive"}, "")
@@ -106,7 +110,9 @@ class EndpointServer:
                 return None, body
 
             def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-                """What http.server refuses itself (request line, headers, version) is JSON too."""
+                """What http.server refuses itself (request line, headers, version) is JSON too, and a 4xx: an
+                unsupported HTTP version is the caller's error (505 otherwise), never a server fault."""
+                code = 400 if code >= 500 else code
                 self.close_connection = True
                 self.request_version = "HTTP/1.1"  # a garbled request line would otherwise get a bare HTTP/0.9 body
                 try:
@@ -126,6 +132,22 @@ class EndpointServer:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(payload)
+
+            def finish(self) -> None:
+                super().finish()
+                self._linger()
+
+            def _linger(self) -> None:
+                """Read (and drop) what the client still sends before the socket closes: closing with unread
+                input resets the connection, which can destroy the answer before the client has read it."""
+                try:
+                    self.connection.shutdown(socket.SHUT_WR)
+                    self.connection.settimeout(LINGER_S)
+                    drained = 0
+                    while drained <= MAX_REQUEST_BYTES and (chunk := self.connection.recv(65536)):
+                        drained += len(chunk)
+                except OSError:
+                    return
 
             def log_message(self, format: str, *args: object) -> None:
                 return
