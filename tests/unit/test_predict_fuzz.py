@@ -4,8 +4,9 @@ Structured requests are JSON texts of odd shapes written literal by literal (dee
 range, 5,000-digit integers, NaN/Infinity, lone surrogates, wrong types, missing and extra keys, huge instance
 counts); byte-level requests are random bytes, truncated JSON, other encodings, base64 flags and events of the
 wrong shape. Each goes to the handler (``PredictService.handle``, what Lambda calls), and a share of them to the
-local HTTP server as well. Every answer must be JSON a Function URL can send, below 500, with an ``error``
-message when it is a 4xx. Derandomized: the same examples every run, so the suite cannot flake.
+local HTTP server as well, with hostile HTTP framing (request lines, headers, Content-Length) over raw sockets.
+Every answer must be JSON a Function URL can send, below 500, with an ``error`` message when it is a 4xx.
+Derandomized: the same examples every run, so the suite cannot flake.
 """
 
 from __future__ import annotations
