@@ -77,3 +77,39 @@ def test_a_burst_of_malformed_requests_neither_aborts_the_canary_nor_counts_as_e
     assert weights(cloud, MODEL) == ("2", {})
     assert not [entry for entry in cloud.timeline if entry.kind == "error"]
 
+
+
+class Failing:
+    """A served model that fails unexpectedly on every request (a bug, not the caller's error)."""
+
+    def __init__(self, signature: Any) -> None:
+        self.signature = signature
+
+    def predict(self, instances: list[dict[str, Any]]) -> Any:
+        raise RuntimeError("the runtime fell over")
+
+
+def test_a_canary_answering_500_is_aborted_on_its_server_faults(stack: Any, trained: Any) -> None:
+    # GIVEN v1 live and a canary v2 whose warm container fails every request unexpectedly (fault injected into
+    # the loaded predict module: the handler answers 500 instead of raising, so Lambda counts no error)
+    cloud = stack(breast_cancer=CANARY)
+    registry = registry_of(cloud)
+    live_with(cloud, trained[MODEL])
+    v2 = approved(cloud, trained[MODEL])
+    deploy(cloud, MODEL, v2)
+    assert traffic(cloud, MODEL, 30)["2"] > 0  # both versions' containers are warm
+    (candidate,) = [module for module in cloud._host._modules.values()
+                    if getattr(getattr(module, "pinned_model", None), "version", None) == v2]
+    candidate.service._model = Failing(candidate.service._model.signature)
+    # WHEN traffic flows
+    answered = traffic(cloud, MODEL, 60)
+    # THEN v2's requests are answered 500 (with a request id), never a function error
+    assert answered["HTTP 500"] > 0 and "2" not in answered and "HTTP 502" not in answered
+    assert not [entry for entry in cloud.timeline if entry.kind == "error"]
+    # AND at the end of the bake the check counts them as v2's errors and aborts the release
+    cloud.advance(10)
+    result = check(cloud, MODEL)
+    assert result["outcome"] == "aborted" and "vs live 0.00%" in result["reason"], result
+    assert result["candidate"]["errors"] == answered["HTTP 500"]
+    assert registry.get_version(MODEL, v2).status is Status.ROLLED_BACK
+    assert weights(cloud, MODEL) == ("1", {})
