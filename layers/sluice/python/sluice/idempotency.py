@@ -7,11 +7,17 @@ name, state and state timestamp), so an event without ``detail`` is parsed, not 
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+from sluice.observability import logger
 from sluice.settings import Settings
 
 ONE_DAY_S = 24 * 3600
+REPLAYED: list[str] = []
+"""Idempotency keys whose stored response this process returned instead of running (``sluice invoke`` says so)."""
 
 
 def persistence_layer(settings: Settings) -> DynamoDBPersistenceLayer:
@@ -21,4 +27,12 @@ def persistence_layer(settings: Settings) -> DynamoDBPersistenceLayer:
 
 def idempotency_config() -> IdempotencyConfig:
     """The whole parsed key is hashed; a missing key is a bug in the parser, so it raises."""
-    return IdempotencyConfig(raise_on_no_idempotency_key=True, expires_after_seconds=ONE_DAY_S)
+    return IdempotencyConfig(raise_on_no_idempotency_key=True, expires_after_seconds=ONE_DAY_S,
+                             response_hook=_replayed)
+
+
+def _replayed(response: Any, idempotent_data: DataRecord) -> Any:
+    """A duplicate delivery: the stored response is returned unchanged; the replay is logged and remembered."""
+    REPLAYED.append(idempotent_data.idempotency_key)
+    logger.info(f"replayed the stored response of {idempotent_data.idempotency_key} (an earlier delivery)")
+    return response
