@@ -153,6 +153,11 @@ def _alarm_now(cloud: Any, sample: str) -> dict[str, Any]:
     """The sample alarm event, its state change happening now (after the release)."""
     event = load_event(sample)
     stamp = iso(cloud.now())[:23] + "+0000"
+    if "Records" in event:  # the alarm's SNS notification
+        message = json.loads(event["Records"][0]["Sns"]["Message"])
+        message["StateChangeTime"] = stamp
+        event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+        return event
     data = event["alarmData"] if "alarmData" in event else event["detail"]
     data["state"]["timestamp"] = stamp
     if "triggeringAlarms" not in data["state"]["reasonData"]:
@@ -164,7 +169,7 @@ def _alarm_now(cloud: Any, sample: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("sample", ["alarm_lambda_action.json", "composite_alarm_lambda_action.json",
-                                    "composite_alarm_state_change.json"])
+                                    "composite_alarm_state_change.json", "sns_alarm_notification.json"])
 def test_an_alarm_in_any_shape_rolls_live_back(stack: Any, trained: Any, sample: str) -> None:
     # GIVEN v1 live, then v2 released at once
     cloud = stack(breast_cancer={"strategy": "all_at_once"})
@@ -174,7 +179,8 @@ def test_an_alarm_in_any_shape_rolls_live_back(stack: Any, trained: Any, sample:
     deploy(cloud, MODEL, v2)
     assert registry.get_alias(MODEL, "live").version == v2  # type: ignore[union-attr]
     cloud.advance(30)
-    # WHEN the alarm's state change reaches rollback_model (as its Lambda action, or composite by EventBridge)
+    # WHEN the alarm's state change reaches rollback_model (as its Lambda action, through SNS, or composite by
+    # EventBridge)
     alarm = _alarm_now(cloud, sample)
     first = cloud.invoke("rollback_model", alarm)
     again = cloud.invoke("rollback_model", json.loads(json.dumps(alarm)))
@@ -201,11 +207,12 @@ ACTS_ON = {
     "record_feedback": {"feedback_object_created.json"},
     "train_model": {"dataset_accepted.json", "drift_detected.json", "scheduled_retrain.json", "scheduler_input.json",
                     "scheduler_no_input.json", "alarm_state_change.json", "alarm_lambda_action.json",
-                    "composite_alarm_lambda_action.json", "composite_alarm_state_change.json"},
+                    "composite_alarm_lambda_action.json", "composite_alarm_state_change.json",
+                    "sns_alarm_notification.json"},
     "evaluate_model": {"model_trained.json"},
     "deploy_model": {"model_evaluated_approved.json"},
     "rollback_model": {"alarm_state_change.json", "alarm_lambda_action.json", "composite_alarm_lambda_action.json",
-                       "composite_alarm_state_change.json"},
+                       "composite_alarm_state_change.json", "sns_alarm_notification.json"},
     "detect_drift": {"scheduled_drift.json"},
 }
 

@@ -111,6 +111,7 @@ def test_a_scheduler_input_with_an_unknown_key_is_malformed() -> None:
     ("alarm_lambda_action.json", "sluice-breast-cancer-errors", False, "alarm-action"),
     ("composite_alarm_state_change.json", "sluice-breast-cancer-health", True, "eventbridge"),
     ("composite_alarm_lambda_action.json", "sluice-breast-cancer-health", True, "alarm-action"),
+    ("sns_alarm_notification.json", "sluice-breast-cancer-errors", False, "sns-notification"),
 ])
 def test_alarm_state_changes_in_every_shape(sample: str, name: str, composite: bool, shape: str) -> None:
     alarm = _one(load_event(sample))
@@ -119,9 +120,10 @@ def test_alarm_state_changes_in_every_shape(sample: str, name: str, composite: b
     assert alarm.timestamp.startswith("2026-11-27T11:04:4")
 
 
-def test_the_same_alarm_state_change_by_rule_or_by_action_has_one_key() -> None:
-    by_rule, by_action = _one(load_event("alarm_state_change.json")), _one(load_event("alarm_lambda_action.json"))
-    assert by_rule.idempotency_key == by_action.idempotency_key
+def test_the_same_alarm_state_change_by_rule_action_or_topic_has_one_key() -> None:
+    keys = {_one(load_event(sample)).idempotency_key
+            for sample in ("alarm_state_change.json", "alarm_lambda_action.json", "sns_alarm_notification.json")}
+    assert len(keys) == 1
 
 
 def test_sluice_events_parse_and_a_missing_fact_is_malformed() -> None:

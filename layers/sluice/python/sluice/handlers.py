@@ -5,6 +5,7 @@
   acknowledged with one log line and a ``<step>_ignored`` metric, never raised.
 - An event for sluice that cannot be acted on (``Malformed``, or an action raising ``EventError``) is one error
   line, a ``<step>_error`` metric and an ``error`` result: not retried, since a retry cannot fix it.
+- A duplicate delivery returns the stored result (counted as ``<step>_replayed``).
 - Anything else an action raises is retriable: direct invocations raise (Lambda retries, then the DLQ); in an SQS
   batch only that record is reported in ``batchItemFailures`` (Powertools batch processing).
 """
@@ -31,7 +32,7 @@ from sluice.events.sources import (
     parse,
     parse_sqs_record,
 )
-from sluice.idempotency import idempotency_config, persistence_layer
+from sluice.idempotency import REPLAYED, idempotency_config, persistence_layer
 from sluice.observability import logger, metrics, tracer
 from sluice.settings import Settings
 
@@ -72,10 +73,14 @@ class TriggerEdge:
             return self._reported({"outcome": "ignored", "reason": f"s3:TestEvent of bucket {item.bucket}"})
         if item.route not in self.routes:
             return self._reported({"outcome": "ignored", "reason": f"{self.step} does not act on {item.route!r}"})
+        replays = len(REPLAYED)
         try:
             result = self._once(key={"key": list(item.idempotency_key)}, item=item)
         except EventError as error:
             return self._refused(str(error))
+        if len(REPLAYED) > replays:  # a duplicate delivery: counted as such, not as a second outcome
+            metrics.add_metric(name=f"{self.step}_replayed", unit=MetricUnit.Count, value=1)
+            return result
         return self._reported(result)
 
     def _act(self, *, key: dict[str, Any], item: Actionable) -> dict[str, Any]:

@@ -7,7 +7,8 @@ Shapes (each read through Powertools' event source data classes):
   the SQS batch itself is left to the caller (partial batch failure is per record, see ``sluice.handlers``);
 - EventBridge rule schedules and EventBridge Scheduler through the bus ("Scheduled Event"), Scheduler invoking
   the function directly with its input as the event (``{"model": ..., "action": ...}``) or with none;
-- "CloudWatch Alarm State Change" (metric and composite alarms) and the alarm-as-Lambda-action shape (``alarmData``);
+- "CloudWatch Alarm State Change" (metric and composite alarms), the alarm-as-Lambda-action shape (``alarmData``)
+  and an alarm's SNS notification (``AlarmName``, ``NewStateValue``);
 - sluice's own events (source ``sluice``).
 
 Each item carries the idempotency key its shape allows: object events by the object, sluice events by their
@@ -124,7 +125,7 @@ class ScheduleFired:
 
 @dataclass(frozen=True)
 class AlarmChanged:
-    """An alarm changed state, delivered by EventBridge or as the alarm's own Lambda action."""
+    """An alarm changed state, delivered by EventBridge, as the alarm's own Lambda action, or through SNS."""
 
     alarm_name: str
     state: str  # OK | ALARM | INSUFFICIENT_DATA
@@ -133,7 +134,7 @@ class AlarmChanged:
     state_data: Mapping[str, Any]  # the state as sent (reasonData: what the new state was judged on)
     event_id: str
     composite: bool
-    shape: str  # "eventbridge" | "alarm-action"
+    shape: str  # "eventbridge" | "alarm-action" | "sns-notification"
     route: str = field(default=ALARM_STATE_CHANGE, init=False)
 
     @property
@@ -222,6 +223,8 @@ def _parse_payload(payload: Mapping[str, Any], *, request_id: str) -> tuple[Item
             return (S3TestNotification(str(event.get("Bucket", ""))),)
         if "alarmData" in event:
             return (_alarm_action(CloudWatchAlarmEvent(event)),)
+        if "AlarmName" in event and "NewStateValue" in event:
+            return (_alarm_notification(event),)
         if "detail-type" in event:
             return (_eventbridge(EventBridgeEvent(event)),)
         if not event or any(key in event for key in SCHEDULER_INPUT_KEYS):
@@ -286,6 +289,16 @@ def _eventbridge(event: EventBridgeEvent) -> Item:
 def _alarm_action(event: CloudWatchAlarmEvent) -> AlarmChanged:
     data = event.alarm_data
     return _alarm(data, event_id=f"{event.alarm_arn}@{event.timestamp}", shape="alarm-action")
+
+
+def _alarm_notification(message: dict[str, Any]) -> AlarmChanged:
+    """An alarm's SNS notification (its action is a topic the function subscribes to); Powertools has no class."""
+    state = {"value": str(message["NewStateValue"]), "reason": str(message.get("NewStateReason") or ""),
+             "timestamp": str(message["StateChangeTime"])}
+    return AlarmChanged(alarm_name=str(message["AlarmName"]), state=state["value"], timestamp=state["timestamp"],
+                        reason=state["reason"], state_data=state,
+                        event_id=f"{message.get('AlarmArn', message['AlarmName'])}@{state['timestamp']}",
+                        composite="AlarmRule" in message, shape="sns-notification")
 
 
 def _alarm(data: CloudWatchAlarmData, *, event_id: str, shape: str) -> AlarmChanged:
