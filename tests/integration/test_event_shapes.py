@@ -127,6 +127,20 @@ def test_a_scheduler_input_for_a_model_without_data_is_a_recorded_skip_for_that_
     assert (result["outcome"], result["model"]) == ("skipped", "diabetes")
 
 
+def test_scheduler_inputs_reach_the_drift_check_and_the_release_check_of_the_named_model(cloud: Any) -> None:
+    # GIVEN no model live yet WHEN Scheduler asks for diabetes' drift check and release check
+    drift = cloud.invoke("detect_drift", {"model": "diabetes", "action": "drift"})
+    releases = cloud.invoke("deploy_model", {"model": "diabetes", "action": "check",
+                                             "execution_id": "a1b2c3d4-scheduler-execution"})
+    # THEN each ran for that model (nothing live to check: a recorded skip; no release in progress)
+    assert (drift["outcome"], drift["model"], drift["reason"]) == ("skipped", "diabetes", "no live version")
+    assert releases == {"outcome": "checked", "releases": [], "correlation_id": "a1b2c3d4-scheduler-execution"}
+    # AND an action meant for another function is a one-line error
+    wrong = cloud.invoke("detect_drift", {"model": "diabetes", "action": "retrain"})
+    assert wrong == {"outcome": "error",
+                     "error": "schedule input action 'retrain' is not 'drift', the only action of this function"}
+
+
 @pytest.mark.parametrize(("event", "message"), [
     (load_event("scheduler_no_input.json"), "no input naming the model"),
     ({"model": "no-such-model", "action": "retrain"}, "'no-such-model', which is not configured"),
