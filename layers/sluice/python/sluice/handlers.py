@@ -56,10 +56,8 @@ class TriggerEdge:
     def handle(self, event: Any, context: LambdaContext) -> dict[str, Any]:
         self.config.register_lambda_context(context)
         if isinstance(event, Mapping) and is_sqs_batch(event):
-            request_id = str(context.aws_request_id)
-            return dict(process_partial_response(
-                event=dict(event), processor=self._batch, context=context,
-                record_handler=lambda record: self._sqs_record(record, request_id)))
+            return dict(process_partial_response(event=dict(event), record_handler=self._sqs_record,
+                                                 processor=self._batch, context=context))
         results = [self.run(item) for item in parse(event, request_id=str(context.aws_request_id))]
         return results[0] if len(results) == 1 else {"outcome": "batch", "results": results}
 
@@ -86,8 +84,8 @@ class TriggerEdge:
     def _act(self, *, key: dict[str, Any], item: Actionable) -> dict[str, Any]:
         return self.routes[item.route](item)
 
-    def _sqs_record(self, record: SQSRecord, request_id: str) -> list[dict[str, Any]]:
-        return [self.run(item) for item in parse_sqs_record(record, request_id)]
+    def _sqs_record(self, record: SQSRecord) -> list[dict[str, Any]]:
+        return [self.run(item) for item in parse_sqs_record(record)]
 
     def _reported(self, result: dict[str, Any]) -> dict[str, Any]:
         outcome = str(result.get("outcome", "done"))

@@ -186,21 +186,23 @@ def parse(event: Any, *, request_id: str) -> tuple[Item, ...]:
     if not isinstance(event, Mapping):
         return (Unrecognised(f"an event of type {type(event).__name__}, not a JSON object"),)
     if is_sqs_batch(event):
-        return tuple(item for record in SQSEvent(dict(event)).records for item in parse_sqs_record(record, request_id))
+        return tuple(item for record in SQSEvent(dict(event)).records for item in parse_sqs_record(record))
     return _parse_payload(event, request_id=request_id)
 
 
-def parse_sqs_record(record: SQSRecord, request_id: str) -> tuple[Item, ...]:
-    """The items one SQS message carries: its body is an event, or an SNS notification wrapping one."""
+def parse_sqs_record(record: SQSRecord) -> tuple[Item, ...]:
+    """The items one SQS message carries: its body is an event, or an SNS notification wrapping one.
+
+    A message's id is stable across redeliveries, so it stands in for an invocation's request id.
+    """
     try:
         body = json.loads(record.body)
     except ValueError:
         return (Malformed(f"SQS message {record.message_id} is not JSON: {record.body[:80]!r}"),)
     if isinstance(body, dict) and body.get("Type") == "Notification" and "Message" in body:
-        return _parse_message(str(body["Message"]), f"SNS message {body.get('MessageId', '')}", request_id)
+        return _parse_message(str(body["Message"]), f"SNS message {body.get('MessageId', '')}", record.message_id)
     if not isinstance(body, dict):
         return (Unrecognised(f"SQS message {record.message_id} holds {type(body).__name__}, not an event"),)
-    # a message's id is stable across redeliveries: it stands in for an invocation's request id
     return _parse_payload(body, request_id=record.message_id)
 
 
@@ -218,7 +220,7 @@ def _parse_payload(payload: Mapping[str, Any], *, request_id: str) -> tuple[Item
     event = dict(payload)
     try:
         if isinstance(event.get("Records"), list):
-            return _parse_records(event, request_id)
+            return _parse_records(event)
         if event.get("Event") == S3_TEST_EVENT:
             return (S3TestNotification(str(event.get("Bucket", ""))),)
         if "alarmData" in event:
@@ -236,7 +238,7 @@ def _parse_payload(payload: Mapping[str, Any], *, request_id: str) -> tuple[Item
     return (Unrecognised(f"an event of no known shape (keys: {', '.join(sorted(event))[:200]})"),)
 
 
-def _parse_records(event: dict[str, Any], request_id: str) -> tuple[Item, ...]:
+def _parse_records(event: dict[str, Any]) -> tuple[Item, ...]:
     records = event["Records"]
     sources = {str(record.get("eventSource") or record.get("EventSource")) for record in records
                if isinstance(record, dict)}
@@ -245,9 +247,9 @@ def _parse_records(event: dict[str, Any], request_id: str) -> tuple[Item, ...]:
     if sources == {"aws:sns"}:
         return tuple(item for record in SNSEvent(event).records
                      for item in _parse_message(record.sns.message, f"SNS message {record.sns.message_id}",
-                                                request_id))
+                                                record.sns.message_id))
     if sources == {"aws:sqs"}:
-        return tuple(item for record in SQSEvent(event).records for item in parse_sqs_record(record, request_id))
+        return tuple(item for record in SQSEvent(event).records for item in parse_sqs_record(record))
     return (Unrecognised(f"records from {', '.join(sorted(sources))}"),)
 
 
