@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
-from sluice.cli.invoke_command import InvokeError, http_request, log_lines, model_in_path, resolve_function
+from sluice.cli.invoke_command import (
+    InvokeError,
+    exit_code,
+    http_request,
+    log_lines,
+    model_in_path,
+    resolve_function,
+)
 from sluice.naming import ResourceNames
 from tests.conftest import load_event
 
@@ -58,3 +66,18 @@ def test_log_lines_keep_the_handlers_records_only() -> None:
     output = "\n".join([json.dumps({"level": "INFO", "message": "validate finished", "service": "sluice"}),
                         json.dumps({"_aws": {"CloudWatchMetrics": []}}), "plain text"])
     assert log_lines(output) == ["INFO validate finished"]
+
+
+@pytest.mark.parametrize(("function", "result", "code"), [
+    ("train_model", {"outcome": "trained"}, 0),
+    ("train_model", {"outcome": "error", "error": "no input naming the model"}, 1),
+    ("train_model", {"outcome": "ignored", "reason": "nightly is not a sluice retrain schedule"}, 3),
+    ("validate_dataset", {"batchItemFailures": []}, 0),
+    ("validate_dataset", {"batchItemFailures": [{"itemIdentifier": "m1"}]}, 1),
+    ("validate_dataset", {"outcome": "batch", "results": [{"outcome": "ignored"}, {"outcome": "accepted"}]}, 0),
+    ("predict", {"status": 200, "body": {}}, 0),
+    ("predict", {"status": 503, "body": {}}, 1),
+])
+def test_the_exit_status_says_whether_the_event_was_acted_on(function: str, result: dict[str, Any],
+                                                             code: int) -> None:
+    assert exit_code(function, result) == code

@@ -5,6 +5,7 @@ Every function, by its wiring name (``validate_dataset``) or its deployed name (
 by the endpoint as a client would be (alias ``live`` and its weights). The stack is found by its state (the working
 directory upwards, else the latest started) or named with ``--stack``; ``--logs`` shows the handler's log lines; a
 response replayed by idempotency says so, and ``--fresh`` runs the handler without idempotency instead.
+Exit status: 0 acted on, 1 refused or failed, 3 ignored (the function does not act on this event).
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def invoke(
                                                         "already (idempotency off for this run).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")] = False,
 ) -> None:
-    """Run one function's handler on an event file against the running local stack."""
+    """Run one function's handler on an event file against the running local stack (exit 1: refused or failed,
+    3: ignored)."""
     from sluice.local import LocalCloud
 
     try:
@@ -181,10 +183,27 @@ def _run(cloud: Any, name: str, model: str | None, payload: Any, request: HttpRe
     return {"status": response.status, "body": response.body, "lambda_version": response.lambda_version}
 
 
+EXIT_FAILED = 1
+EXIT_IGNORED = 3
+
+
+def exit_code(function: str, result: dict[str, Any]) -> int:
+    """0 acted on; 1 refused or failed (an ``error`` outcome, failed SQS records, HTTP 4xx/5xx); 3 ignored."""
+    if function == "predict":
+        return EXIT_FAILED if int(result.get("status", 500)) >= 400 else 0
+    if result.get("batchItemFailures"):
+        return EXIT_FAILED
+    outcomes = [item.get("outcome") for item in result.get("results", [result])]
+    if "error" in outcomes:
+        return EXIT_FAILED
+    return EXIT_IGNORED if outcomes and all(outcome == "ignored" for outcome in outcomes) else 0
+
+
 def _show(document: dict[str, Any], *, as_json: bool) -> None:
+    code = exit_code(document["function"], document["result"])
     if as_json:
         render.print_json(document)
-        return
+        raise typer.Exit(code)
     for line in document.get("logs", []):
         render.console.print(line, markup=False, highlight=False)
     render.console.print(f"{document['function']} finished in {document['seconds']:.2f}s")
@@ -192,6 +211,10 @@ def _show(document: dict[str, Any], *, as_json: bool) -> None:
         render.console.print("replayed: this event was handled before; this is the stored response "
                              "(--fresh runs the handler again)")
     render.console.print_json(data=document["result"])
+    if code == EXIT_IGNORED:
+        render.console.print(f"[yellow]ignored[/yellow]: {document['function']} does not act on this event "
+                             f"({document['result'].get('reason', '')})")
+    raise typer.Exit(code)
 
 
 def _fail(message: str) -> typer.Exit:
