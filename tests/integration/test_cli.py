@@ -53,7 +53,8 @@ def local_stack(tmp_path: Path, repo_root: Path) -> Iterator[Path]:
     process = subprocess.Popen(
         [*SLUICE, "local", "--port", str(_free_port()), "--aws-port", str(_free_port())], cwd=tmp_path,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "SLUICE_FUNCTIONS_DIR": str(repo_root / "functions")})
+        env={**os.environ, "OMP_NUM_THREADS": "1", "SLUICE_FUNCTIONS_DIR": str(repo_root / "functions"),
+             "XDG_STATE_HOME": str(tmp_path / "state")})  # not the user's latest-stack pointer
     try:
         deadline = time.monotonic() + 120
         while not (tmp_path / ".sluice" / "local.json").exists():
@@ -104,7 +105,7 @@ def _wait_until_live(workdir: Path, version: int) -> None:
 
 
 def test_commands_without_a_stack_say_what_to_do(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")} | {"XDG_STATE_HOME": str(tmp_path)}
     result = subprocess.run([*SLUICE, "models"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2 and "sluice local" in result.stdout
 
