@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from sluice.handlers import lifecycle_handler
-from sluice.idempotency import SLUICE_EVENT_KEY
+from sluice.events import DetailType
+from sluice.events.sources import SluiceEvent
+from sluice.handlers import trigger_handler
 from sluice.steps.context import StepContext
 from sluice.steps.evaluate import evaluate_candidate
 
 step_context = StepContext.from_env()
 
 
-@lifecycle_handler("evaluate", step_context.settings, SLUICE_EVENT_KEY)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    detail = event["detail"]
-    return evaluate_candidate(step_context, detail["model"], int(detail["version"]),
-                              correlation_id=detail["correlation_id"])
+def on_model_trained(event: SluiceEvent) -> dict[str, Any]:
+    return evaluate_candidate(step_context, event.model, event.version, correlation_id=event.correlation_id)
+
+
+lambda_handler = trigger_handler("evaluate", step_context.settings, {DetailType.MODEL_TRAINED: on_model_trained})

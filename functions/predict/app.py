@@ -17,6 +17,7 @@ from sluice.artifacts import load_verified_model
 from sluice.endpoint import PinnedModel
 from sluice.observability import logger, metrics, tracer
 from sluice.predict import PredictService, buffer_from_env
+from sluice.predict.faults import fault_reporter
 from sluice.predict.release import ReleaseTelemetry, registry_shadow_source
 from sluice.registry import DynamoDBRegistry
 from sluice.serving import ServedModel, ValueViolation
@@ -44,8 +45,11 @@ def count_violations(violations: tuple[ValueViolation, ...]) -> None:
     metrics.add_metric(name="ContractViolations", unit=MetricUnit.Count, value=len(violations))
 
 
+# a request that fails unexpectedly is answered 500, logged with its request id and counted as ServerFaults
+faults = fault_reporter(os.environ["SLUICE_MODEL"], pinned_model,
+                        lambda message, fields, error: logger.error(message, extra=fields, exc_info=error))
 service = PredictService(os.environ["SLUICE_MODEL"], pinned_model, load_pinned, observer=telemetry.observe,
-                         capture=buffer_from_env(os.environ, lambda: boto3.client("firehose")),
+                         capture=buffer_from_env(os.environ, lambda: boto3.client("firehose")), on_fault=faults,
                          on_violations=count_violations)
 service.warm()
 

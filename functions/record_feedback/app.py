@@ -1,20 +1,24 @@
-"""record_feedback: labels dropped under feedback/<model>/ → live quality per version (metrics, LiveQualityMeasured)."""
+"""record_feedback: labels dropped under feedback/<model>/ → live quality per version (metrics, LiveQualityMeasured).
+
+Accepts S3 through EventBridge, classic S3 notifications, and either wrapped in SQS or SNS (``sluice.handlers``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from sluice.handlers import lifecycle_handler
-from sluice.idempotency import OBJECT_CREATED_KEY
+from sluice.events.sources import OBJECT_CREATED, ObjectCreated
+from sluice.handlers import trigger_handler
 from sluice.steps.context import StepContext
 from sluice.steps.feedback import record_feedback
 
 step_context = StepContext.from_env()
 
 
-@lifecycle_handler("feedback", step_context.settings, OBJECT_CREATED_KEY)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    key = str(event["detail"]["object"]["key"])
-    return record_feedback(step_context, key, correlation_id=f"feedback-{event['detail']['object'].get('etag', key)}")
+def on_object_created(created: ObjectCreated) -> dict[str, Any]:
+    if created.bucket != step_context.settings.data_bucket:
+        return {"outcome": "ignored", "reason": f"bucket {created.bucket} is not the data bucket"}
+    return record_feedback(step_context, created.key, correlation_id=f"feedback-{created.etag or created.key}")
+
+
+lambda_handler = trigger_handler("feedback", step_context.settings, {OBJECT_CREATED: on_object_created})

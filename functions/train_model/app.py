@@ -1,68 +1,52 @@
 """train_model: DatasetAccepted, the retrain schedule, DriftDetected or a quality alarm → ModelTrained or
-TrainingFailed (drift and alarm retrains are debounced by the retrain guard)."""
+TrainingFailed (drift and alarm retrains are debounced by the retrain guard).
+
+The retrain schedule is a rule or a Scheduler schedule named ``<prefix>-retrain-<model>``, or a Scheduler whose
+input is ``{"model": "<name>", "action": "retrain"}``; alarms arrive through EventBridge or as the alarm's action.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from sluice.handlers import idempotent_on_event, observed
-from sluice.idempotency import ALARM_KEY, SCHEDULED_KEY, SLUICE_EVENT_KEY, idempotency_config
+from sluice.events import DetailType
+from sluice.events.sources import ALARM_STATE_CHANGE, SCHEDULED_EVENT, AlarmChanged, ScheduleFired, SluiceEvent
+from sluice.events.targets import alarmed_model, scheduled_model
+from sluice.handlers import trigger_handler
 from sluice.steps.context import StepContext
 from sluice.steps.retrain import guarded_retrain
 from sluice.steps.train import train_accepted
+from sluice.wiring import RETRAIN_SCHEDULE_KIND
 
 step_context = StepContext.from_env()
-accepted_config = idempotency_config(SLUICE_EVENT_KEY)
-schedule_config = idempotency_config(SCHEDULED_KEY)
-alarm_config = idempotency_config(ALARM_KEY)
 
 
-@idempotent_on_event(step_context.settings, accepted_config)
-def on_dataset_accepted(event: dict[str, Any]) -> dict[str, Any]:
-    detail = event["detail"]
-    return train_accepted(step_context, detail["model"], detail["data_version"],
-                          correlation_id=detail["correlation_id"],
-                          contract_version=str(detail.get("contract_version", "")))
+def on_dataset_accepted(event: SluiceEvent) -> dict[str, Any]:
+    return train_accepted(step_context, event.model, event.text("data_version"), correlation_id=event.correlation_id,
+                          contract_version=str(event.detail.get("contract_version", "")))
 
 
-@idempotent_on_event(step_context.settings, schedule_config)
-def on_schedule(event: dict[str, Any]) -> dict[str, Any]:
-    rule_arn = (event.get("resources") or [""])[0]
-    model = step_context.settings.names.model_of_retrain_rule(rule_arn.rsplit("/", 1)[-1])
+def on_schedule(fired: ScheduleFired) -> dict[str, Any]:
+    model = scheduled_model(fired, kind=RETRAIN_SCHEDULE_KIND, action="retrain", names=step_context.settings.names,
+                            models=step_context.config.names)
     if model is None:
-        return {"outcome": "ignored", "reason": f"{rule_arn or 'no rule'} is not a sluice retrain schedule"}
-    return guarded_retrain(step_context, model, trigger="schedule", correlation_id=str(event["id"]), force=True)
+        return {"outcome": "ignored", "reason": f"{fired.name or 'no rule'} is not a sluice retrain schedule"}
+    return guarded_retrain(step_context, model, trigger="schedule", correlation_id=fired.occurrence, force=True)
 
 
-@idempotent_on_event(step_context.settings, accepted_config)
-def on_drift(event: dict[str, Any]) -> dict[str, Any]:
-    detail = event["detail"]
-    return guarded_retrain(step_context, detail["model"], trigger="DriftDetected",
-                           correlation_id=detail["correlation_id"])
+def on_drift(event: SluiceEvent) -> dict[str, Any]:
+    return guarded_retrain(step_context, event.model, trigger="DriftDetected", correlation_id=event.correlation_id)
 
 
-@idempotent_on_event(step_context.settings, alarm_config)
-def on_quality_alarm(event: dict[str, Any]) -> dict[str, Any]:
-    alarm = str(event["detail"]["alarmName"])
-    model = step_context.settings.names.model_of_alarm(alarm, step_context.config.names)
+def on_quality_alarm(alarm: AlarmChanged) -> dict[str, Any]:
+    if alarm.state != "ALARM":
+        return {"outcome": "ignored", "reason": f"{alarm.alarm_name} is {alarm.state}, not ALARM"}
+    model = alarmed_model(alarm, names=step_context.settings.names, models=step_context.config.names)
     if model is None:
-        return {"outcome": "ignored", "reason": f"{alarm} is not a sluice model alarm"}
-    return guarded_retrain(step_context, model, trigger=f"alarm {alarm}", correlation_id=str(event.get("id", alarm)))
+        return {"outcome": "ignored", "reason": f"{alarm.alarm_name} is not a sluice model alarm"}
+    return guarded_retrain(step_context, model, trigger=f"alarm {alarm.alarm_name}", correlation_id=alarm.event_id)
 
 
-@observed("train")
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    accepted_config.register_lambda_context(context)
-    schedule_config.register_lambda_context(context)
-    alarm_config.register_lambda_context(context)
-    if event.get("detail-type") == "Scheduled Event":
-        return on_schedule(event=event)
-    if event.get("detail-type") == "DatasetAccepted":
-        return on_dataset_accepted(event=event)
-    if event.get("detail-type") == "DriftDetected":
-        return on_drift(event=event)
-    if event.get("detail-type") == "CloudWatch Alarm State Change":
-        return on_quality_alarm(event=event)
-    return {"outcome": "ignored", "reason": f"train_model does not handle {event.get('detail-type')!r}"}
+lambda_handler = trigger_handler("train", step_context.settings, {
+    DetailType.DATASET_ACCEPTED: on_dataset_accepted, DetailType.DRIFT_DETECTED: on_drift,
+    SCHEDULED_EVENT: on_schedule, ALARM_STATE_CHANGE: on_quality_alarm})

@@ -53,7 +53,8 @@ def local_stack(tmp_path: Path, repo_root: Path) -> Iterator[Path]:
     process = subprocess.Popen(
         [*SLUICE, "local", "--port", str(_free_port()), "--aws-port", str(_free_port())], cwd=tmp_path,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "SLUICE_FUNCTIONS_DIR": str(repo_root / "functions")})
+        env={**os.environ, "OMP_NUM_THREADS": "1", "SLUICE_FUNCTIONS_DIR": str(repo_root / "functions"),
+             "XDG_STATE_HOME": str(tmp_path / "state")})  # not the user's latest-stack pointer
     try:
         deadline = time.monotonic() + 120
         while not (tmp_path / ".sluice" / "local.json").exists():
@@ -67,8 +68,10 @@ def local_stack(tmp_path: Path, repo_root: Path) -> Iterator[Path]:
 
 def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, repo_root: Path) -> None:
     # GIVEN `sluice local` running WHEN a user drops data
-    dropped = _json(local_stack, "drop", str(samples.BREAST_CANCER), "--model", "breast-cancer")
-    assert dropped["dropped"].endswith("incoming/breast-cancer/breast_cancer.csv")
+    early = local_stack / "early.csv"  # the delivery so far: the first 450 rows
+    early.write_text("".join(samples.BREAST_CANCER.read_text().splitlines(keepends=True)[:451]))
+    dropped = _json(local_stack, "drop", str(early), "--model", "breast-cancer")
+    assert dropped["dropped"].endswith("incoming/breast-cancer/early.csv")
     # THEN the pipeline deploys v1 (the local process dispatches the events)
     _wait_until_live(local_stack, 1)
     # AND predict answers over HTTP
@@ -79,9 +82,11 @@ def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, 
     refused = _run(local_stack, "predict", "breast-cancer", "--instances", '[{"nope": 1}]', "--json", check=False)
     assert refused.returncode == 1 and json.loads(refused.stdout)["status"] == 400
     # AND invoking a handler on a sample event works against the running stack
+    # (a scheduled retrain with no new data: a recorded no-op against v1)
     invoked = _json(local_stack, "invoke", "train_model", "--event", str(repo_root / "events/scheduled_retrain.json"))
-    assert invoked["result"]["outcome"] == "trained" and invoked["result"]["version"] == 2
-    # AND the running stack carries v2 through evaluation to live; a manual rollback returns to v1
+    assert invoked["result"]["outcome"] == "unchanged" and invoked["result"]["same_as_version"] == 1
+    # AND the grown file, dropped, is carried as v2 through evaluation to live; a manual rollback returns to v1
+    _json(local_stack, "drop", str(samples.BREAST_CANCER), "--model", "breast-cancer")
     _wait_until_live(local_stack, 2)
     rolled = _json(local_stack, "rollback", "breast-cancer", "--reason", "manual check")
     assert (rolled["outcome"], rolled["from_version"], rolled["to_version"]) == ("rolled_back", 2, 1)
@@ -100,7 +105,7 @@ def _wait_until_live(workdir: Path, version: int) -> None:
 
 
 def test_commands_without_a_stack_say_what_to_do(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")} | {"XDG_STATE_HOME": str(tmp_path)}
     result = subprocess.run([*SLUICE, "models"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2 and "sluice local" in result.stdout
 

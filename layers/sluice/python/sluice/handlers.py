@@ -1,57 +1,116 @@
-"""One decorator stack for every lifecycle handler: logging, metrics, tracing, idempotency, outcome metric."""
+"""The edge of every trigger function: parse the event once, route each item, run it once, report the outcome.
+
+- Items of a shape the function acts on run its action under Powertools Idempotency, keyed per shape.
+- An event not for sluice (unknown shape or source, ``s3:TestEvent``, or an action answering ``ignored``) is
+  acknowledged with one log line and a ``<step>_ignored`` metric, never raised.
+- An event for sluice that cannot be acted on (``Malformed``, or an action raising ``EventError``) is one error
+  line, a ``<step>_error`` metric and an ``error`` result: not retried, since a retry cannot fix it.
+- A duplicate delivery returns the stored result (counted as ``<step>_replayed``).
+- Anything else an action raises is retriable: direct invocations raise (Lambda retries, then the DLQ); in an SQS
+  batch only that record is reported in ``batchItemFailures`` (Powertools batch processing).
+"""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent, idempotent_function
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sluice.idempotency import idempotency_config, persistence_layer
+from sluice.events.sources import (
+    Actionable,
+    EventError,
+    Item,
+    Malformed,
+    S3TestNotification,
+    Unrecognised,
+    is_sqs_batch,
+    parse,
+    parse_sqs_record,
+)
+from sluice.idempotency import REPLAYED, idempotency_config, persistence_layer
 from sluice.observability import logger, metrics, tracer
 from sluice.settings import Settings
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
-EventFunction = Callable[..., dict[str, Any]]
+Action = Callable[[Any], dict[str, Any]]
 
 
-def observed(step: str) -> Callable[[Handler], Handler]:
-    """Logger context, EMF metrics, X-Ray, and a ``<step>_<outcome>`` count for every result."""
+class TriggerEdge:
+    """One function's edge: ``routes`` maps an item's route (an S3 or schedule kind, a detail-type) to its action."""
 
-    def decorate(handler: Handler) -> Handler:
-        @functools.wraps(handler)
-        def run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-            result = handler(event, context)
-            metrics.add_metric(name=f"{step}_{result.get('outcome', 'done')}", unit=MetricUnit.Count, value=1)
-            logger.info(f"{step} finished", extra={"result": result})
+    def __init__(self, step: str, settings: Settings, routes: Mapping[str, Action]) -> None:
+        self.step = step
+        self.routes = dict(routes)
+        self.config = idempotency_config()
+        # the step names the key, so two functions acting on the same event never share a record
+        self._once: Callable[..., dict[str, Any]] = idempotent_function(
+            data_keyword_argument="key", persistence_store=persistence_layer(settings), config=self.config,
+            key_prefix=f"sluice.{step}")(self._act)
+        self._batch = BatchProcessor(event_type=EventType.SQS)
+
+    def handle(self, event: Any, context: LambdaContext) -> dict[str, Any]:
+        self.config.register_lambda_context(context)
+        if isinstance(event, Mapping) and is_sqs_batch(event):
+            return dict(process_partial_response(event=dict(event), record_handler=self._sqs_record,
+                                                 processor=self._batch, context=context))
+        results = [self.run(item) for item in parse(event, request_id=str(context.aws_request_id))]
+        return results[0] if len(results) == 1 else {"outcome": "batch", "results": results}
+
+    def run(self, item: Item) -> dict[str, Any]:
+        """One item: ignored, refused, or acted on once."""
+        if isinstance(item, Malformed):
+            return self._refused(item.error)
+        if isinstance(item, Unrecognised):
+            return self._reported({"outcome": "ignored", "reason": f"not for sluice: {item.description}"})
+        if isinstance(item, S3TestNotification):
+            return self._reported({"outcome": "ignored", "reason": f"s3:TestEvent of bucket {item.bucket}"})
+        if item.route not in self.routes:
+            return self._reported({"outcome": "ignored", "reason": f"{self.step} does not act on {item.route!r}"})
+        replays = len(REPLAYED)
+        try:
+            result = self._once(key={"key": list(item.idempotency_key)}, item=item)
+        except EventError as error:
+            return self._refused(str(error))
+        if len(REPLAYED) > replays:  # a duplicate delivery: counted as such, not as a second outcome
+            metrics.add_metric(name=f"{self.step}_replayed", unit=MetricUnit.Count, value=1)
             return result
+        return self._reported(result)
 
-        wrapped = tracer.capture_lambda_handler(run)
-        wrapped = metrics.log_metrics(wrapped)
-        return logger.inject_lambda_context(wrapped)
+    def _act(self, *, key: dict[str, Any], item: Actionable) -> dict[str, Any]:
+        return self.routes[item.route](item)
 
-    return decorate
+    def _sqs_record(self, record: SQSRecord) -> list[dict[str, Any]]:
+        return [self.run(item) for item in parse_sqs_record(record)]
+
+    def _reported(self, result: dict[str, Any]) -> dict[str, Any]:
+        outcome = str(result.get("outcome", "done"))
+        metrics.add_metric(name=f"{self.step}_{outcome}", unit=MetricUnit.Count, value=1)
+        if outcome == "ignored":
+            logger.info(f"{self.step} ignored: {result.get('reason', '')}")
+        else:
+            logger.info(f"{self.step} finished", extra={"result": result})
+        return result
+
+    def _refused(self, error: str) -> dict[str, Any]:
+        line = " ".join(error.split())  # one line, whatever the event held
+        metrics.add_metric(name=f"{self.step}_error", unit=MetricUnit.Count, value=1)
+        logger.error(f"{self.step} refused the event: {line}")
+        return {"outcome": "error", "error": line}
 
 
-def lifecycle_handler(step: str, settings: Settings, event_key: str) -> Callable[[Handler], Handler]:
-    """``observed`` plus Powertools Idempotency keyed by ``event_key`` (a JMESPath into the event)."""
+def trigger_handler(step: str, settings: Settings, routes: Mapping[str, Action]) -> Handler:
+    """A Lambda handler for ``routes``, with logger context, EMF metrics and X-Ray."""
+    edge = TriggerEdge(step, settings, routes)
 
-    def decorate(handler: Handler) -> Handler:
-        once = idempotent(persistence_store=persistence_layer(settings), config=idempotency_config(event_key))
-        return observed(step)(once(handler))
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return edge.handle(event, context)
 
-    return decorate
-
-
-def idempotent_on_event(settings: Settings, config: IdempotencyConfig) -> Callable[[EventFunction], EventFunction]:
-    """Idempotency for a function taking ``event=``, with a persistence layer of its own.
-
-    Powertools configures a persistence layer once, with the first config it sees, so two functions with
-    different keys must never share one.
-    """
-    decorator: Callable[[EventFunction], EventFunction] = idempotent_function(
-        data_keyword_argument="event", persistence_store=persistence_layer(settings), config=config)
-    return decorator
+    wrapped = tracer.capture_lambda_handler(lambda_handler)
+    wrapped = metrics.log_metrics(wrapped)
+    handler: Handler = logger.inject_lambda_context(wrapped)
+    return handler

@@ -1,28 +1,38 @@
-"""Powertools Idempotency on DynamoDB: S3 and EventBridge deliver at least once."""
+"""Powertools Idempotency on DynamoDB: S3, SNS, SQS and EventBridge deliver at least once.
+
+The key is derived after parsing, per shape (``sluice.events.sources``: object events by bucket, key, etag and
+version; sluice events by detail-type, model, versions and correlation id; schedules by occurrence; alarms by
+name, state and state timestamp), so an event without ``detail`` is parsed, not refused before the handler runs.
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+from sluice.observability import logger
 from sluice.settings import Settings
 
-# moto (and S3 in general) may repeat the envelope id: key object events on the object itself.
-OBJECT_CREATED_KEY = (
-    '[detail.bucket.name, detail.object.key, detail.object.etag || detail.object."eTag", detail.object."version-id"]'
-)
-# sluice events: the same fact (model, versions, correlation id) must not act twice.
-SLUICE_EVENT_KEY = '["detail-type", detail.model, detail.version, detail.data_version, detail.correlation_id]'
-# Scheduled events and alarm state changes carry a unique envelope id per occurrence.
-SCHEDULED_KEY = "[id, resources[0], time]"
-ALARM_KEY = "[detail.alarmName, detail.state.value, detail.state.timestamp]"
-
 ONE_DAY_S = 24 * 3600
+REPLAYED: list[str] = []
+"""Idempotency keys whose stored response this process returned instead of running (``sluice invoke`` says so)."""
 
 
 def persistence_layer(settings: Settings) -> DynamoDBPersistenceLayer:
+    """One per function: Powertools configures a persistence layer once, with the first config it sees."""
     return DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 
 
-def idempotency_config(event_key: str) -> IdempotencyConfig:
-    return IdempotencyConfig(event_key_jmespath=event_key, raise_on_no_idempotency_key=True,
-                             expires_after_seconds=ONE_DAY_S)
+def idempotency_config() -> IdempotencyConfig:
+    """The whole parsed key is hashed; a missing key is a bug in the parser, so it raises."""
+    return IdempotencyConfig(raise_on_no_idempotency_key=True, expires_after_seconds=ONE_DAY_S,
+                             response_hook=_replayed)
+
+
+def _replayed(response: Any, idempotent_data: DataRecord) -> Any:
+    """A duplicate delivery: the stored response is returned unchanged; the replay is logged and remembered."""
+    REPLAYED.append(idempotent_data.idempotency_key)
+    logger.info(f"replayed the stored response of {idempotent_data.idempotency_key} (an earlier delivery)")
+    return response

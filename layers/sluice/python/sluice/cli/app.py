@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sluice.cli import render
+from sluice.cli import invoke_command, render
 from sluice.cli.data_commands import contract_app, validate_file
 from sluice.cli.model_commands import LIST_COMMAND, models_app
 from sluice.cli.monitoring_commands import drift_app
@@ -257,30 +257,4 @@ def rollback(
     render.console.print(f"outcome: {result['outcome']}") if not as_json else None
 
 
-@app.command()
-def invoke(
-    function: Annotated[str, typer.Argument(help="validate_dataset, train_model, evaluate_model, ...")],
-    event: Annotated[Path, typer.Option("--event", "-e", exists=True, dir_okay=False, help="Event JSON file.")],
-    as_json: JsonOption = False,
-) -> None:
-    """Run one function's handler on an event file against the running local stack."""
-    from sluice.local import LocalCloud
-    from sluice.wiring import FUNCTIONS
-
-    if function not in FUNCTIONS:
-        raise _fail(f"unknown function {function!r}; one of {', '.join(FUNCTIONS)}")
-    target = _target()
-    if not target.is_local:
-        raise _fail("invoke runs handlers in-process against `sluice local`; start it first")
-    cloud = LocalCloud(os.environ["SLUICE_CONFIG"], endpoint_url=target.aws_endpoint).start(provision_resources=False)
-    try:
-        started = time.perf_counter()
-        result = cloud.invoke(function, json.loads(event.read_text()))
-        seconds = time.perf_counter() - started
-    finally:
-        cloud.stop()
-    if as_json:
-        render.print_json({"function": function, "result": result, "seconds": round(seconds, 3)})
-    else:
-        render.console.print(f"{function} finished in {seconds:.2f}s")
-        render.console.print_json(data=result)
+app.command("invoke")(invoke_command.invoke)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -20,24 +21,40 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 @contract_app.command("infer")
 def infer(
     file: FileArgument,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="The target column (default: the last "
+                                                                      "column).")] = None,
     model: Annotated[str, typer.Option("--model", "-m", help="The model name for the drafted table.")] = "my-model",
-    target: Annotated[str | None, typer.Option(help="The target column (default: the last column).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
+                                                help="Write the TOML to this new file instead of stdout.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Draft a [models.<name>] contract from a sample file, to review and paste into sluice.toml."""
+    """Draft a [models.<name>] table from a sample file: it loads as is and accepts data like the sample."""
+    from sluice.config import ConfigError, load_config_text
     from sluice.data import DatasetReadError
-    from sluice.data.infer import contract_document, contract_toml, infer_contract
+    from sluice.data.infer import InferError, infer_contract
+    from sluice.data.infer_toml import contract_document, contract_toml
 
+    if output is not None and output.exists():
+        _fail(f"{output} exists; choose a new file (the draft never overwrites a configuration)")
     try:
         with file.open("rb") as handle:
             draft = infer_contract(handle, file.name, target=target)
-    except (DatasetReadError, KeyError) as error:
-        render.console.print(f"[bold red]error:[/bold red] cannot draft a contract: {escape(str(error))}")
-        raise typer.Exit(2) from None
-    if as_json:
-        render.print_json({"model": model, **contract_document(draft)})
-    else:
-        print(contract_toml(model, draft), end="")
+        text = contract_toml(model, draft, source=file.name)
+        load_config_text(text, source="the draft")
+    except (DatasetReadError, KeyError, InferError, ConfigError) as error:
+        _fail(f"cannot draft a contract: {error.args[0] if isinstance(error, KeyError) else error}")
+    document = {"model": model, **contract_document(draft)}
+    if output is None:
+        render.print_json(document) if as_json else print(text, end="")
+        return
+    output.write_text(json.dumps(document, indent=2) + "\n" if as_json else text, encoding="utf-8")
+    render.console.print(f"drafted [bold]{escape(model)}[/bold] ({draft.task}, {draft.rows} sample rows) "
+                         f"into {escape(str(output))}")
+
+
+def _fail(message: str) -> NoReturn:
+    render.console.print(f"[bold red]error:[/bold red] {escape(message)}")
+    raise typer.Exit(2)
 
 
 ValidatedFile = Annotated[Path, typer.Argument(help="The data file (CSV, TSV, JSON Lines, Parquet; .gz too).",

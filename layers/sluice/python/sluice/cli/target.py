@@ -12,6 +12,7 @@ from typing import Any
 from sluice.settings import Settings, SettingsError
 
 STATE_FILE = Path(".sluice") / "local.json"
+ENV_STATE_HOME = "XDG_STATE_HOME"  # the user's state directory holds a pointer to the last `sluice local` started
 
 
 class NoTargetError(RuntimeError):
@@ -30,17 +31,30 @@ class Target:
 
 
 def write_local_state(document: dict[str, Any]) -> None:
+    """The state of a started `sluice local`: here, and as the user's latest stack (found from any directory)."""
     STATE_FILE.parent.mkdir(exist_ok=True)
     STATE_FILE.write_text(json.dumps(document, indent=2))
+    pointer = latest_state_file()
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    pointer.write_text(json.dumps({**document, "state_file": str(STATE_FILE.resolve())}, indent=2))
 
 
 def clear_local_state() -> None:
+    pointer = latest_state_file()
+    if pointer.is_file() and json.loads(pointer.read_text()).get("state_file") == str(STATE_FILE.resolve()):
+        pointer.unlink(missing_ok=True)
     STATE_FILE.unlink(missing_ok=True)
 
 
-def resolve_target() -> Target:
-    """Prefer a running `sluice local`; otherwise AWS through the SLUICE_* variables."""
-    state = _local_state()
+def latest_state_file() -> Path:
+    base = os.environ.get(ENV_STATE_HOME) or str(Path.home() / ".local" / "state")
+    return Path(base) / "sluice" / "local.json"
+
+
+def resolve_target(stack: Path | None = None) -> Target:
+    """Prefer a running `sluice local` (``stack``: its directory or state file; else found from the working
+    directory upwards, else the latest one started); otherwise AWS through the SLUICE_* variables."""
+    state = _named_stack(stack) if stack is not None else _found_stack()
     if state is not None:
         os.environ.update({"AWS_ENDPOINT_URL": state["aws_endpoint"], "AWS_DEFAULT_REGION": "us-east-1",
                            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -57,10 +71,30 @@ def resolve_target() -> Target:
             f"configured ({error}; the stack outputs list the SLUICE_* values)") from error
 
 
-def _local_state() -> dict[str, Any] | None:
-    if not STATE_FILE.is_file():
+def _named_stack(stack: Path) -> dict[str, Any]:
+    path = stack / STATE_FILE if stack.is_dir() else stack
+    state = _live_state(path)
+    if state is None:
+        raise NoTargetError(f"no running `sluice local` at {stack} ({path} is missing or its stack stopped)")
+    return state
+
+
+def _found_stack() -> dict[str, Any] | None:
+    here = Path.cwd().resolve()
+    for path in (*(folder / STATE_FILE for folder in (here, *here.parents)), latest_state_file()):
+        state = _live_state(path)
+        if state is not None:
+            return state
+    return None
+
+
+def _live_state(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
         return None
-    state: dict[str, Any] = json.loads(STATE_FILE.read_text())
+    try:
+        state: dict[str, Any] = json.loads(path.read_text())
+    except ValueError:
+        return None
     try:
         urllib.request.urlopen(state["aws_endpoint"] + "/moto-api/", timeout=2).close()
     except OSError:

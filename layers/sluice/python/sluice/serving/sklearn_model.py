@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from sluice.serving.instances import read_instances
-from sluice.serving.model import Prediction
+from sluice.serving.model import Prediction, check_finite
 from sluice.serving.signature import ModelSignature
 
 
@@ -47,9 +47,12 @@ class SklearnModel:
         })
         outputs = self._pipeline.predict(frame)
         if self._signature.classes is None:
-            return Prediction(outputs=np.asarray(outputs, dtype=np.float64).tolist(), violations=read.violations)
+            values = np.asarray(outputs, dtype=np.float64).reshape(-1)
+            check_finite(values.reshape(-1, 1), "prediction")
+            return Prediction(outputs=values.tolist(), violations=read.violations)
         classes = [str(label) for label in self._pipeline.classes_]
-        matrix = self._pipeline.predict_proba(frame)
+        matrix = np.asarray(self._pipeline.predict_proba(frame), dtype=np.float64)
+        check_finite(matrix, "probabilities")
         probabilities = [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
         return Prediction(outputs=[str(label) for label in outputs], probabilities=probabilities,
                           violations=read.violations)
