@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sluice.config import ColumnSpec, DataContract, EvaluationGates, ModelConfig, TrainingSettings, load_config
+from sluice.config import (
+    ColumnSpec,
+    DataContract,
+    EvaluationGates,
+    ModelConfig,
+    TrainingSettings,
+    load_config,
+    load_config_text,
+)
 from sluice.contract.values import FALSE_TOKENS, TRUE_TOKENS, ValueRules, Violation, read_value
 from sluice.data import Rule, check_file, from_parquet_bytes
 from sluice.data.columns import ColumnRules
+from sluice.data.infer import infer_contract
+from sluice.data.infer_toml import contract_toml
 from sluice.data.tally import Tally
 from sluice.serving import build_inputs
 from sluice.training.export import signature_for, value_rules
@@ -273,3 +284,22 @@ def test_the_value_rules_of_a_column_are_the_contracts():
     rules = value_rules(ColumnSpec("x", "int", nullable=True, min=0, max=9, allowed=("1", "2")), ("?",))
     assert rules == ValueRules("int", nullable=True, minimum=0, maximum=9, allowed=("1", "2"), null_tokens=("?",))
     assert rules.allowed_values == frozenset({1, 2})
+
+
+# -- real exports (tests/data/real, with the contracts `sluice contract infer` drafts for them) -----------------
+
+REAL = REPO / "tests" / "data" / "real"
+REAL_SETS = json.loads((REAL / "manifest.json").read_text())["datasets"] if (REAL / "manifest.json").exists() else []
+
+
+@pytest.mark.parametrize("dataset", REAL_SETS, ids=[item["slug"] for item in REAL_SETS])
+def test_every_row_of_a_real_export_as_written_and_as_json_serves_the_training_vector(dataset):
+    # GIVEN a real public dataset exported as its source ships it (NA tokens, Yes/No, row names) and its drafted
+    # contract
+    text = (REAL / dataset["file"]).read_text()
+    draft = infer_contract(io.BytesIO(text.encode()), dataset["file"], target=dataset["target"])
+    model = load_config_text(contract_toml("real", draft), source="draft").model("real")
+    # WHEN validated and shaped for training THEN every row sent as written, and as JSON, gets the same vector
+    expected = training_features(text, model)
+    assert_same_vector(as_spelled(text, model), expected, model)
+    assert_same_vector(json_native(text, model), expected, model)
