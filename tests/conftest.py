@@ -40,8 +40,9 @@ def event() -> Any:
 
 @pytest.fixture
 def cloud() -> Iterator[Any]:
-    """A freshly provisioned local stack (moto, in-process)."""
-    from sluice.local import LocalCloud
+    """A freshly provisioned local stack (moto, in-process), its Lambda durations scripted (``local.meter``) so
+    that a bake check's verdict never depends on the machine's speed."""
+    from sluice.local import LocalCloud, ScriptedMeter
 
-    with LocalCloud(CONFIG, functions_dir=REPO / "functions") as local:
+    with LocalCloud(CONFIG, functions_dir=REPO / "functions", meter=ScriptedMeter()) as local:
         yield local
