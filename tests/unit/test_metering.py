@@ -6,7 +6,7 @@ from itertools import pairwise
 
 import pytest
 
-from sluice.local.metering import Behaviour, MeasuredMeter, ScriptedMeter
+from sluice.local.metering import METER_ENV, Behaviour, MeasuredMeter, ScriptedMeter, meter_from_env
 
 
 def test_the_measured_meter_reports_what_was_measured_and_injects_nothing() -> None:
@@ -59,3 +59,13 @@ def test_setting_one_field_keeps_the_other() -> None:
 def test_an_impossible_script_is_refused(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         ScriptedMeter().set("m", 2, **{field: value})
+
+
+def test_the_environment_names_the_meter_of_a_stack_started_without_one() -> None:
+    # GIVEN no setting, "measured", " Scripted " WHEN read THEN measured, measured, scripted
+    assert isinstance(meter_from_env({}), MeasuredMeter)
+    assert isinstance(meter_from_env({METER_ENV: "measured"}), MeasuredMeter)
+    assert isinstance(meter_from_env({METER_ENV: " Scripted "}), ScriptedMeter)
+    # AND a value that names no meter is refused, naming the variable and the choices
+    with pytest.raises(ValueError, match="SLUICE_LOCAL_METER='fast': expected 'measured' or 'scripted'"):
+        meter_from_env({METER_ENV: "fast"})

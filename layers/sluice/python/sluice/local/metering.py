@@ -16,8 +16,13 @@ the bake check's ``CloudWatchVariantMetrics``, exactly as measured ones would be
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
+
+METER_ENV = "SLUICE_LOCAL_METER"
+"""``measured`` (the default) or ``scripted``: how a local stack started without an explicit meter meters its
+requests (``scripted`` lets a test or a CI job run ``sluice demo`` with verdicts independent of the machine)."""
 
 
 class InjectedFailureError(RuntimeError):
@@ -96,3 +101,13 @@ class ScriptedMeter:
 
     def duration_ms(self, model: str, model_version: int | None, measured_ms: float) -> float:
         return self.behaviour(model, model_version).latency_ms
+
+
+def meter_from_env(env: Mapping[str, str]) -> Meter:
+    """The meter ``SLUICE_LOCAL_METER`` names (measured when unset)."""
+    name = env.get(METER_ENV, "").strip().lower() or "measured"
+    if name == "measured":
+        return MeasuredMeter()
+    if name == "scripted":
+        return ScriptedMeter()
+    raise ValueError(f"{METER_ENV}={env[METER_ENV]!r}: expected 'measured' or 'scripted'")

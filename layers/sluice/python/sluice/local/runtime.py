@@ -24,7 +24,7 @@ from sluice.local import aws_events
 from sluice.local.captures import deliver_staged
 from sluice.local.cloudwatch import ingest_emf, install_percentiles, record_invocation
 from sluice.local.host import FunctionHost, find_functions_dir
-from sluice.local.metering import InjectedFailureError, MeasuredMeter, Meter
+from sluice.local.metering import InjectedFailureError, Meter, meter_from_env
 from sluice.local.notifications import notification_queue_url, read_notification
 from sluice.local.provision import Provisioned, observer_queue_name, provision, route_queue_name
 from sluice.local.router import WeightedRouter
@@ -76,7 +76,7 @@ class LocalCloud:
         self.timeline: list[TimelineEntry] = []
         self.router = WeightedRouter(seed)
         """The router of the predict endpoint (alias ``live`` and its weights)."""
-        self.meter: Meter = meter or MeasuredMeter()
+        self.meter: Meter = meter or meter_from_env(os.environ)
         """What Lambda reports per request (duration, failure): measured, or scripted by a test."""
         self._clock = clock
         self._quiet = quiet
