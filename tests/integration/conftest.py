@@ -21,15 +21,20 @@ def trained() -> Any:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """Start a local stack whose models release by the given ``[deployment]`` tables."""
-    from sluice.local import LocalCloud
+    """Start a local stack whose models release by the given ``[deployment]`` tables.
+
+    Its meter is scripted (``cloud.meter``: every version 20 ms and no failures unless the test says otherwise),
+    so no verdict depends on how fast the machine runs; pass ``meter=`` to measure instead.
+    """
+    from sluice.local import LocalCloud, Meter, ScriptedMeter
     from tests.integration.releases import config_with
 
     started: list[Any] = []
 
-    def start(**deployments: dict[str, Any]) -> Any:
+    def start(meter: Meter | None = None, **deployments: dict[str, Any]) -> Any:
         tables = {name.replace("_", "-"): table for name, table in deployments.items()}
-        cloud = LocalCloud(config_with(tmp_path, tables), functions_dir=REPO / "functions").start()
+        cloud = LocalCloud(config_with(tmp_path, tables), functions_dir=REPO / "functions",
+                           meter=meter or ScriptedMeter()).start()
         started.append(cloud)
         return cloud
 

@@ -16,7 +16,7 @@ from sluice.demo import samples
 from sluice.local import LocalCloud
 from sluice.registry import DynamoDBRegistry, Status
 from sluice.storage import model_prefix
-from tests.conftest import CONFIG, REPO, load_event
+from tests.conftest import CONFIG, REPO, load_event, trials_only
 
 MODEL = "breast-cancer"
 OTHER = "diabetes"
@@ -52,8 +52,9 @@ def train_once() -> dict[str, TrainedVersion]:
 
 
 def config_with(directory: Path, deployments: dict[str, dict[str, Any]]) -> Path:
-    """sluice.toml with each model's ``[models.<name>.deployment]`` table replaced by ``deployments``."""
-    text = CONFIG.read_text()
+    """sluice.toml with each model's ``[models.<name>.deployment]`` table replaced by ``deployments`` (and its
+    searches bounded by trial count only, see ``trials_only``)."""
+    text = trials_only(CONFIG.read_text())
     for model in DATASETS:
         text = re.sub(rf"(?ms)^\[models\.{re.escape(model)}\.deployment\]\n.*?(?=^\[|\Z)", "", text)
     for model, table in deployments.items():

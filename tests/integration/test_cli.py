@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 
 from sluice.cli import app
 from sluice.demo import samples
+from sluice.local.metering import METER_ENV
+from tests.conftest import CONFIG, trials_only
 
 pytestmark = pytest.mark.slow
 SLUICE = [sys.executable, "-m", "sluice.cli"]
@@ -31,7 +33,7 @@ def _free_port() -> int:
 
 def _run(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SLUICE, *args], cwd=workdir, capture_output=True, text=True, timeout=300, check=check,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+                          env={**os.environ, "OMP_NUM_THREADS": "1", METER_ENV: "scripted"})
 
 
 def _json(workdir: Path, *args: str) -> Any:
@@ -110,7 +112,11 @@ def test_commands_without_a_stack_say_what_to_do(tmp_path: Path) -> None:
     assert result.returncode == 2 and "sluice local" in result.stdout
 
 
-def test_the_demo_passes_and_reports_json(repo_root: Path) -> None:
-    document = _json(repo_root, "demo")
+def test_the_demo_passes_and_reports_json(repo_root: Path, tmp_path: Path) -> None:
+    # GIVEN sluice.toml with searches bounded by trial count (and, from _run, scripted Lambda durations), so that
+    # neither the retrain's gate nor the bake check depends on the machine's speed
+    config = tmp_path / "sluice.toml"
+    config.write_text(trials_only(CONFIG.read_text()))
+    document = _json(repo_root, "demo", "--config", str(config))
     # v1 after the rollback, then v3: the retrain that drift detection triggered (sluice.demo.monitoring_story)
     assert document["passed"] is True and document["live"] == {"breast-cancer": 3, "diabetes": 1}

@@ -107,6 +107,91 @@ def test_linear_shifts_in_steps_then_promotes(stack: Any, trained: Any) -> None:
     assert registry_of(cloud).get_alias(MODEL, "live").version == v2  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(("candidate_ms", "outcome"), [(200.0, "aborted"), (60.0, "promoted")])
+def test_a_canary_is_judged_on_the_p99_its_requests_took(stack: Any, trained: Any, candidate_ms: float,
+                                                          outcome: str) -> None:
+    # GIVEN v1 live answering in 20 ms and a canary v2 whose every request takes ``candidate_ms``
+    # (the default checks: slower than 1.5 x live AND by more than 50 ms fails)
+    cloud = stack(breast_cancer=CANARY)
+    live_with(cloud, trained[MODEL])
+    v2 = approved(cloud, trained[MODEL])
+    cloud.meter.set(MODEL, 1, latency_ms=20.0)
+    cloud.meter.set(MODEL, v2, latency_ms=candidate_ms)
+    deploy(cloud, MODEL, v2)
+    traffic(cloud, MODEL, 60)
+    # WHEN the bake ends
+    cloud.advance(10)
+    result = check(cloud, MODEL)
+    # THEN the p99 read back from CloudWatch is each version's own, and decides: 200 ms (+180) aborts,
+    # 60 ms (+40, within the 50 ms slack) is noise and promotes
+    assert result["outcome"] == outcome, result
+    assert result["candidate"]["latency_p99_ms"] == candidate_ms and result["live"]["latency_p99_ms"] == 20.0
+    assert f"p99 {candidate_ms:.1f} ms vs live 20.0 ms" in " ".join(result["reasons"])
+    expected = Status.ROLLED_BACK if outcome == "aborted" else Status.LIVE
+    assert registry_of(cloud).get_version(MODEL, v2).status is expected
+
+
+def test_a_canary_failing_one_request_in_ten_is_aborted_on_its_error_rate(stack: Any, trained: Any) -> None:
+    # GIVEN a canary v2 of which every tenth request fails (injected: Lambda answers 502 and counts an error)
+    cloud = stack(breast_cancer=CANARY)
+    live_with(cloud, trained[MODEL])
+    v2 = approved(cloud, trained[MODEL])
+    cloud.meter.set(MODEL, v2, error_rate=0.1)
+    deploy(cloud, MODEL, v2)
+    answered = traffic(cloud, MODEL, 120)
+    # THEN users saw exactly those failures, and only from v2
+    failed = answered["HTTP 502"]
+    assert failed == (answered["2"] + failed) // 10 and failed > 0
+    # WHEN the bake ends
+    cloud.advance(10)
+    result = check(cloud, MODEL)
+    # THEN the check counted the same errors for v2, none for v1, and aborted (more than +1 point)
+    assert result["outcome"] == "aborted", result
+    assert result["candidate"]["errors"] == failed and result["candidate"]["requests"] == answered["2"] + failed
+    assert result["live"]["errors"] == 0 and "error rate" in result["reason"]
+    assert registry_of(cloud).get_version(MODEL, v2).status is Status.ROLLED_BACK
+
+
+def test_a_linear_release_that_slows_down_mid_way_is_aborted_at_that_stage(stack: Any, trained: Any) -> None:
+    # GIVEN a linear release (+25% every 5 minutes) of a v2 as fast as v1
+    cloud = stack(breast_cancer={"strategy": "linear", "linear_step": 0.25, "interval_minutes": 5,
+                                 "checks": {"min_requests": 3}})
+    live_with(cloud, trained[MODEL])
+    v2 = approved(cloud, trained[MODEL])
+    deploy(cloud, MODEL, v2)
+    traffic(cloud, MODEL, 60)
+    cloud.advance(5)
+    assert check(cloud, MODEL)["outcome"] == "advanced"
+    # WHEN v2's requests take 400 ms during the second stage (v1 stays at 20 ms)
+    cloud.meter.set(MODEL, v2, latency_ms=400.0)
+    traffic(cloud, MODEL, 60)
+    cloud.advance(5)
+    result = check(cloud, MODEL)
+    # THEN the second check (over the second stage only) aborts, and live takes all traffic back
+    assert result["outcome"] == "aborted" and "p99 400.0 ms vs live 20.0 ms" in result["reason"], result
+    assert weights(cloud, MODEL) == ("1", {})
+
+
+def test_an_ab_test_on_latency_keeps_live_when_the_candidate_is_slower_than_the_margin(
+        stack: Any, trained: Any) -> None:
+    # GIVEN an A/B test decided on latency p99 with a 5 ms margin; v1 answers in 20 ms, v2 in 30 ms
+    cloud = stack(breast_cancer={"strategy": "ab", "ab_split": 0.5, "ab_minutes": 60, "ab_metric": "latency_p99",
+                                 "ab_margin": 5, "checks": {"min_requests": 5}})
+    live_with(cloud, trained[MODEL])
+    v2 = approved(cloud, trained[MODEL])
+    cloud.meter.set(MODEL, v2, latency_ms=30.0)
+    deploy(cloud, MODEL, v2)
+    traffic(cloud, MODEL, 80)
+    # WHEN the test ends
+    cloud.advance(60)
+    result = check(cloud, MODEL)
+    # THEN live won on the measured p99s (the bake check itself passed: +10 ms is within its slack)
+    assert result["outcome"] == "rejected", result
+    assert "p99 30.0 ms vs live 20.0 ms: worse by more than the margin 5" in result["reason"]
+    assert events(cloud, "AbTestConcluded")[0]["winner"] == "live"
+    assert registry_of(cloud).get_alias(MODEL, "live").version == 1  # type: ignore[union-attr]
+
+
 def test_an_ab_test_reports_per_variant_and_promotes_the_winner(stack: Any, trained: Any) -> None:
     # GIVEN an A/B policy: 50/50 for 60 minutes, decided on the error rate
     cloud = stack(breast_cancer={"strategy": "ab", "ab_split": 0.5, "ab_minutes": 60, "ab_metric": "error_rate",

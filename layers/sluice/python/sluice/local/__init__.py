@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sluice.local.metering import Behaviour, InjectedFailureError, MeasuredMeter, Meter, ScriptedMeter
 from sluice.local.runtime import LocalCloud, TimelineEntry
 
-__all__ = ["LocalCloud", "TimelineEntry"]
+__all__ = [
+    "Behaviour", "InjectedFailureError", "LocalCloud", "MeasuredMeter", "Meter", "ScriptedMeter", "TimelineEntry",
+]

@@ -19,10 +19,12 @@ import boto3
 from sluice import clock as sluice_clock
 from sluice.clock import Clock, system_clock
 from sluice.config import ProjectConfig, load_config
+from sluice.endpoint import PinnedModel
 from sluice.local import aws_events
 from sluice.local.captures import deliver_staged
 from sluice.local.cloudwatch import ingest_emf, install_percentiles, record_invocation
 from sluice.local.host import FunctionHost, find_functions_dir
+from sluice.local.metering import InjectedFailureError, Meter, meter_from_env
 from sluice.local.notifications import notification_queue_url, read_notification
 from sluice.local.provision import Provisioned, observer_queue_name, provision, route_queue_name
 from sluice.local.router import WeightedRouter
@@ -65,7 +67,8 @@ class LocalCloud:
 
     def __init__(self, config_path: str | Path, *, prefix: str = "sluice", functions_dir: Path | None = None,
                  seed: int = 0, clock: Clock = system_clock, quiet: bool = True,
-                 endpoint_url: str | None = None, on_record: Callable[[TimelineEntry], None] | None = None) -> None:
+                 endpoint_url: str | None = None, on_record: Callable[[TimelineEntry], None] | None = None,
+                 meter: Meter | None = None) -> None:
         self.config_path = Path(config_path).resolve()
         self.config: ProjectConfig = load_config(self.config_path)
         self.settings = Settings.local(prefix)
@@ -73,6 +76,8 @@ class LocalCloud:
         self.timeline: list[TimelineEntry] = []
         self.router = WeightedRouter(seed)
         """The router of the predict endpoint (alias ``live`` and its weights)."""
+        self.meter: Meter = meter or meter_from_env(os.environ)
+        """What Lambda reports per request (duration, failure): measured, or scripted by a test."""
         self._clock = clock
         self._quiet = quiet
         self._endpoint_url = endpoint_url
@@ -299,6 +304,8 @@ class LocalCloud:
         configuration = self.clients.awslambda.get_function_configuration(FunctionName=function_name,
                                                                            Qualifier=version)
         env = {**(configuration.get("Environment") or {}).get("Variables", {}), **PREDICT_ENV}
+        pinned = PinnedModel.from_env(env)
+        model_version = pinned.version if pinned else None
         event = aws_events.function_url_event(method, path, body, headers or {}, now=self._clock())
         output = io.StringIO()
         failure: Exception | None = None
@@ -307,10 +314,12 @@ class LocalCloud:
             try:
                 self._host.prepare("predict", env=env)  # init (model load) is not part of Duration
                 started = time.perf_counter()
+                if self.meter.fails(model, model_version):
+                    raise InjectedFailureError(f"{model} v{model_version}: failure injected by the meter")
                 response = self._host.invoke("predict", event, env=env, function_name=function_name)
             except Exception as error:  # the function failed: Lambda's frontend answers 502 and counts an error
                 failure = error
-        duration_ms = (time.perf_counter() - started) * 1000
+        duration_ms = self.meter.duration_ms(model, model_version, (time.perf_counter() - started) * 1000)
         self._play_cloudwatch(function_name, version, output.getvalue(), duration_ms, failure is not None)
         if failure is not None:
             return EndpointResponse(502, {"error": f"the function failed: {type(failure).__name__}"}, version)
