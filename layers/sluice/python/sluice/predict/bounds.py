@@ -115,10 +115,9 @@ def _check_structure(text: str) -> None:
             return
         brackets, removed = _INNERMOST_PAIR.subn("", brackets)
         if not removed:
-            break
+            raise RequestRefused(400, "the body is not valid JSON: its brackets do not pair up")
     if brackets:
-        raise RequestRefused(400, f"the JSON is nested more than {MAX_DEPTH} levels deep (or its brackets do "
-                                  "not pair up)")
+        raise RequestRefused(400, f"the JSON is nested more than {MAX_DEPTH} levels deep")
 
 
 def _refuse_constant(name: str) -> float:
