@@ -12,6 +12,8 @@ from typing import Any
 from sluice.settings import Settings, SettingsError
 
 STATE_FILE = Path(".sluice") / "local.json"
+JOURNAL_FILE = Path(".sluice") / "timeline.jsonl"
+"""The timeline a running `sluice local` appends to (what `sluice drop --wait` follows)."""
 
 
 class NoTargetError(RuntimeError):
@@ -23,6 +25,7 @@ class Target:
     settings: Settings
     http_url: str | None
     aws_endpoint: str | None
+    journal: Path | None = None
 
     @property
     def is_local(self) -> bool:
@@ -47,7 +50,9 @@ def resolve_target() -> Target:
                            "SLUICE_CONFIG": state["config"]})
         settings = Settings.local(state.get("prefix", "sluice"))
         os.environ.update(settings.to_env())
-        return Target(settings=settings, http_url=state["http_url"], aws_endpoint=state["aws_endpoint"])
+        journal = Path(state["journal"]) if state.get("journal") else None
+        return Target(settings=settings, http_url=state["http_url"], aws_endpoint=state["aws_endpoint"],
+                      journal=journal)
     try:
         return Target(settings=Settings.from_env(), http_url=os.environ.get("SLUICE_ENDPOINT_URL"),
                       aws_endpoint=None)
