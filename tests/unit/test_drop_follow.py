@@ -67,7 +67,7 @@ def test_a_rejected_drop_names_the_rule_column_count_and_where_the_report_is() -
     follower.observe("DatasetRejected", _ours(report_key=report_key, summary="REJECTED: 40 rows"))
     outcome = follower.state.outcome
     assert outcome is not None and outcome.status == "rejected" and outcome.exit_code == 1
-    assert "type in column 'mean_radius' (1 values)" in outcome.message and "1 more issue" in outcome.message
+    assert "type in column 'mean_radius' (count 1)" in outcome.message and "1 more issue" in outcome.message
     assert f"s3://data/{report_key}" in outcome.message and outcome.report_key == report_key
     assert [(i["rule"], i["column"], i["count"]) for i in outcome.issues] == [("type", "mean_radius", 1),
                                                                               ("target_value", "diagnosis", 2)]

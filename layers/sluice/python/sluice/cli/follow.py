@@ -134,12 +134,12 @@ class DropFollower:
         if issues:
             first = issues[0]
             column = f" in column {first['column']!r}" if first.get("column") else ""
-            reason = f"{first['rule']}{column} ({first['count']} values): {first['message']}"
+            reason = f"{first['rule']}{column} (count {first['count']}): {first['message']}"
             if len(issues) > 1:
                 reason += f"; and {len(issues) - 1} more issue{'s' if len(issues) > 2 else ''}"
         else:
             reason = str(detail.get("summary") or "no report").splitlines()[0]
-        message = f"the data was rejected: {reason}; report at {self._where(key)}"
+        message = f"{reason}; report at {self._where(key)}"
         return self._end(DropOutcome("rejected", message, report_key=key or None, issues=issues), rows=rows)
 
     # -- training -------------------------------------------------------------------------------------
@@ -216,7 +216,8 @@ class DropFollower:
         shown = " ".join(f"{name}={value:.3f}" for name, value in sorted(self.state.metrics.items()))
         message = f"{self.state.model} v{version} is live (data version {self.state.data_version})"
         return self._end(DropOutcome("live", message + (f"; holdout {shown}" if shown else ""), version=version,
-                                     data_version=self.state.data_version, metrics=dict(self.state.metrics)))
+                                     data_version=self.state.data_version, metrics=dict(self.state.metrics)),
+                         release=f"{self.state.release} → live" if self.state.release else "live")
 
     def _aborted(self, detail: dict[str, Any]) -> DropState | None:
         if not self._our_version(detail):
