@@ -97,6 +97,25 @@ def test_content_accepted_before_ends_at_once_as_unchanged() -> None:
     assert "data version dv1" in outcome.message
 
 
+def test_a_drop_whose_training_data_is_unchanged_ends_as_a_recorded_no_op(
+        aws: tuple[ObjectStore, DynamoDBRegistry]) -> None:
+    # GIVEN the local timeline's TrainingSkipped for this drop
+    follower = _follower()
+    follower.observe("DatasetAccepted", _ours(data_version="dv1", rows=10))
+    follower.observe("TrainingSkipped", _ours(same_as_version=2, reason="data equal those of v2"))
+    outcome = follower.state.outcome
+    assert outcome is not None and (outcome.status, outcome.exit_code) == ("unchanged", 0)
+    assert "same as v2" in outcome.message
+    # AND on AWS the audit note train_model writes for it
+    store, registry = aws
+    registry.note(MODEL, subject="retrain", change="skipped (unchanged)", reason="data equal those of v2",
+                  actor="train_model", correlation_id=DROP)
+    follower = _follower()
+    _poll_into(follower, RegistrySource(store, registry, MODEL, DROP))
+    outcome = follower.state.outcome
+    assert outcome is not None and outcome.status == "unchanged" and "data equal those of v2" in outcome.message
+
+
 def test_an_aborted_release_fails_the_drop_and_later_events_change_nothing() -> None:
     follower = _follower()
     for name, detail in [("DatasetAccepted", _ours(data_version="dv1")), ("ModelTrained", _ours(version=4)),

@@ -91,7 +91,7 @@ class DropFollower:
         return {
             "DatasetAccepted": self._accepted, "DatasetRejected": self._rejected,
             VALIDATE_RESULT: self._validated, TRIAL: self._trial, TRAIN_RESULT: self._train_result,
-            "ModelTrained": self._trained, "TrainingFailed": self._training_failed,
+            "ModelTrained": self._trained, "TrainingFailed": self._training_failed, "TrainingSkipped": self._skipped,
             "ModelEvaluated": self._evaluated, "DeploymentStarted": self._release,
             "DeploymentProgressed": self._release, "DeploymentQueued": self._queued,
             "ModelDeployed": self._deployed, "DeploymentAborted": self._aborted,
@@ -163,6 +163,14 @@ class DropFollower:
             return None
         reason = str(detail.get("reason") or detail.get("outcome"))
         return self._end(DropOutcome("unchanged", f"no new version was trained: {reason}",
+                                     data_version=self.state.data_version))
+
+    def _skipped(self, detail: dict[str, Any]) -> DropState | None:
+        """The training data (the drop's window) equals that of an existing version: a recorded no-op."""
+        if not self._ours(detail):
+            return None
+        same = f" (same as v{detail['same_as_version']})" if detail.get("same_as_version") else ""
+        return self._end(DropOutcome("unchanged", f"no new version{same}: {detail.get('reason', 'data unchanged')}",
                                      data_version=self.state.data_version))
 
     def _trained(self, detail: dict[str, Any]) -> DropState | None:

@@ -12,6 +12,8 @@ from sluice.storage import ObjectStore, rejected_prefix
 
 Observation = tuple[str, dict[str, Any]]
 REPORT_FILE = "report.json"
+SKIPPED_SUBJECT = "retrain"
+"""The audit subject train_model notes a skipped (unchanged-data) retrain under."""
 _EVALUATED = frozenset({Status.APPROVED, Status.CANARY, Status.LIVE, Status.PREVIOUS, Status.ROLLED_BACK,
                         Status.RETIRED, Status.REJECTED})
 
@@ -60,10 +62,10 @@ class RegistrySource:
         if self._store.exists(report_key):
             return [("DatasetRejected", {**base, "report_key": report_key})]
         history = self._registry.history(self._model)
-        ours = [number for entry in history if entry.correlation_id == self._correlation_id
-                and (number := _version_number(entry)) is not None]
+        mine = [entry for entry in history if entry.correlation_id == self._correlation_id]
+        ours = [number for entry in mine if (number := _version_number(entry)) is not None]
         if not ours:
-            return []
+            return [("TrainingSkipped", {**base, "reason": entry.reason}) for entry in mine if _skipped(entry)]
         number = max(ours)  # the latest version this drop made
         version = self._registry.get_version(self._model, number)
         trail = [entry for entry in history if _version_number(entry) == number]
@@ -106,6 +108,11 @@ def version_observations(version: ModelVersion, trail: list[AuditEntry], deploym
         reason = next((entry.reason for entry in reversed(trail) if entry.change.startswith("canary →")), "")
         observed.append(("DeploymentAborted", {**facts, "reason": reason or version.status.value}))
     return observed
+
+
+def _skipped(entry: AuditEntry) -> bool:
+    """The audit note of a retrain that was a no-op (its data and config equal an existing version's)."""
+    return entry.subject == SKIPPED_SUBJECT and entry.change.startswith("skipped")
 
 
 def _version_number(entry: AuditEntry) -> int | None:
