@@ -111,15 +111,15 @@ def describe_event(detail: dict[str, Any]) -> str:
 
 def versions_table(model: str, versions: list[ModelVersion], live: int | None, previous: int | None) -> Table:
     table = Table(title=f"{model}", title_justify="left")
-    for column in ("ver", "status", "alias", "family", "holdout metrics", "data version", "rows", "λ ver", "sha256",
+    for column in ("ver", "status", "alias", "family", "data version", "rows", "sha256", "holdout metrics", "λ ver",
                    "created"):
         wraps = column == "holdout metrics"
         table.add_column(column, no_wrap=not wraps, min_width=28 if wraps else None)
     for version in versions:
         alias = "live" if version.version == live else "previous" if version.version == previous else ""
         metrics = " ".join(f"{name}={value:.3f}" for name, value in sorted(version.metrics.items()))
-        table.add_row(str(version.version), version.status.value, alias, version.family, metrics,
-                      version.data_version, _rows(version), version.lambda_version, version.artifact_sha256[:8],
+        table.add_row(str(version.version), version.status.value, alias, version.family, version.data_version,
+                      _rows(version), version.artifact_sha256[:8], metrics, version.lambda_version,
                       version.created_at[5:16].replace("T", " "))
     return table
 
