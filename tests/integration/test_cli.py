@@ -70,9 +70,13 @@ def local_stack(tmp_path: Path, repo_root: Path) -> Iterator[Path]:
 
 
 def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, repo_root: Path) -> None:
-    # GIVEN `sluice local` running WHEN a user drops data
-    dropped = _json(local_stack, "drop", str(samples.BREAST_CANCER), "--model", "breast-cancer")
-    assert dropped["dropped"].endswith("incoming/breast-cancer/breast_cancer.csv")
+    # GIVEN `sluice local` running and a dataset delivered in two parts
+    first, second = local_stack / "cases-1.csv", local_stack / "cases-2.csv"
+    for path, body in zip((first, second), samples.deliveries(samples.BREAST_CANCER, 300), strict=True):
+        path.write_bytes(body)
+    # WHEN a user drops the first part (without waiting)
+    dropped = _json(local_stack, "drop", str(first), "--model", "breast-cancer")
+    assert dropped["dropped"].endswith("incoming/breast-cancer/cases-1.csv")
     # THEN the pipeline deploys v1 (the local process dispatches the events)
     _wait_until_live(local_stack, 1)
     # AND predict answers over HTTP
@@ -82,11 +86,13 @@ def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, 
     # AND a bad request is refused with a message and a non-zero exit
     refused = _run(local_stack, "predict", "breast-cancer", "--instances", '[{"nope": 1}]', "--json", check=False)
     assert refused.returncode == 1 and json.loads(refused.stdout)["status"] == 400
-    # AND invoking a handler on a sample event works against the running stack
-    invoked = _json(local_stack, "invoke", "train_model", "--event", str(repo_root / "events/scheduled_retrain.json"))
-    assert invoked["result"]["outcome"] == "trained" and invoked["result"]["version"] == 2
-    # AND the running stack carries v2 through evaluation to live; a manual rollback returns to v1
-    _wait_until_live(local_stack, 2)
+    # AND invoking a handler on a sample event works against the running stack (two requests: too few to judge)
+    invoked = _json(local_stack, "invoke", "detect_drift", "--event", str(repo_root / "events/scheduled_drift.json"))
+    assert invoked["result"]["outcome"] == "insufficient_data" and invoked["result"]["model"] == "breast-cancer"
+    # WHEN the second part arrives and the user waits for it
+    followed = _json(local_stack, "drop", str(second), "--model", "breast-cancer", "--wait")
+    # THEN it comes back when v2 is live; a manual rollback returns to v1
+    assert followed["outcome"]["status"] == "live" and followed["outcome"]["version"] == 2
     rolled = _json(local_stack, "rollback", "breast-cancer", "--reason", "manual check")
     assert (rolled["outcome"], rolled["from_version"], rolled["to_version"]) == ("rolled_back", 2, 1)
     history = _json(local_stack, "models", "breast-cancer", "--history")["breast-cancer"]["history"]
