@@ -178,7 +178,10 @@ def _stage_text(state: DropState, stage: str) -> str:
         trials = f"trial {state.trials}{planned}: {state.last_trial}" if state.trials else "training"
         if state.best is not None:
             trials += f" (best {state.best:.4f})"
-        return f"v{state.version} trained ({state.trials} trials)" if state.version is not None else trials
+        if state.version is None:
+            return trials
+        return f"v{state.version} trained" + (f" ({state.trials} trial{'s' * (state.trials != 1)})"
+                                              if state.trials else "")
     if stage == "evaluating":
         if state.metrics:
             return "gate: " + " ".join(f"{k}={v:.3f}" for k, v in sorted(state.metrics.items()))
