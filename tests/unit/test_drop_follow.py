@@ -264,3 +264,22 @@ def test_training_reports_each_trial_as_it_finishes_with_the_best_so_far() -> No
     values = [d["value"] for _, d in heard]
     complete = [trial["value"] for trial in result.trials if trial["state"] == "complete"]
     assert heard[-1][1]["best"] == min(complete) and heard[0][1]["best"] in (values[0], None)
+
+
+def test_the_display_marks_the_stages_passed_and_the_one_where_the_drop_ended() -> None:
+    from sluice.cli.render import stage_lines
+
+    # GIVEN a drop rejected at validation, one stopped by its gate, and one that went live
+    rejected, gated, live = _follower(), _follower(), _follower()
+    rejected.observe("DatasetRejected", _ours(report_key="r.json", summary="REJECTED: 0 rows"))
+    for follower in (gated, live):
+        follower.observe("DatasetAccepted", _ours(data_version="dv1", rows=10))
+        follower.observe("ModelTrained", _ours(version=2))
+    gated.observe("ModelEvaluated", _ours(version=2, approved=False, reasons=["too low"], metrics={"auc": 0.5}))
+    live.observe("ModelEvaluated", _ours(version=2, approved=True, metrics={"auc": 0.9}))
+    live.observe("ModelDeployed", _ours(version=2))
+    # THEN the marks say where each ended: ✘ at the failing stage, nothing after it, ✔ everywhere when live
+    assert [mark for mark, _, _ in stage_lines(rejected.state)] == ["✘", " ", " ", " "]
+    assert [mark for mark, _, _ in stage_lines(gated.state)] == ["✔", "✔", "✘", " "]
+    assert [mark for mark, _, _ in stage_lines(live.state)] == ["✔", "✔", "✔", "✔"]
+    assert stage_lines(gated.state)[2][2] == "gate: auc=0.500" and stage_lines(live.state)[3][2] == "live"

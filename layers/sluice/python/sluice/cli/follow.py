@@ -11,6 +11,7 @@ Status = Literal["live", "unchanged", "rejected", "failed", "not_approved", "abo
 TRIAL = "trial"
 """The name of a training progress observation (one hyperparameter trial finished)."""
 VALIDATE_RESULT = "validate_dataset"
+APPROVED = "approved"
 TRAIN_RESULT = "train_model"
 SUCCESS: frozenset[str] = frozenset({"live", "unchanged"})
 _RANK: dict[str, int] = {"validating": 0, "training": 1, "evaluating": 2, "releasing": 3, "done": 4}
@@ -194,7 +195,7 @@ class DropFollower:
         version = _int(detail.get("version")) or self.state.version
         metrics = {str(k): float(v) for k, v in (detail.get("metrics") or {}).items() if isinstance(v, int | float)}
         if detail.get("approved"):
-            return replace(self.state, stage="releasing", version=version, metrics=metrics, release="approved")
+            return replace(self.state, stage="releasing", version=version, metrics=metrics, release=APPROVED)
         reasons = "; ".join(str(reason) for reason in detail.get("reasons") or []) or "no reason given"
         return self._end(DropOutcome("not_approved", f"v{version} did not pass its gate: {reasons}",
                                      version=version, data_version=self.state.data_version, metrics=metrics),
@@ -225,7 +226,7 @@ class DropFollower:
         message = f"{self.state.model} v{version} is live (data version {self.state.data_version})"
         return self._end(DropOutcome("live", message + (f"; holdout {shown}" if shown else ""), version=version,
                                      data_version=self.state.data_version, metrics=dict(self.state.metrics)),
-                         release=f"{self.state.release} → live" if self.state.release else "live")
+                         release=f"{self.state.release} → live" if self.state.release not in ("", APPROVED) else "live")
 
     def _aborted(self, detail: dict[str, Any]) -> DropState | None:
         if not self._our_version(detail):
