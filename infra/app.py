@@ -33,7 +33,7 @@ def build(app: App, *, inputs: BuildInputs | None = None) -> SluiceStack:
     stage = stage_named(app.node.try_get_context("stage") or "dev")
     stack = SluiceStack(
         app, stage.stack_name, stage=stage, config=load_config(inputs.config_file), inputs=inputs,
-        reserve_concurrency=_flag(app.node.try_get_context("reserve_concurrency"), default=True),
+        reserve_concurrency=_flag(app.node.try_get_context("reserve_concurrency"), default=False),
     )
     acknowledge_nag_findings(stack)
     return stack

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Duration, Stack, Tags
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -36,7 +37,7 @@ class SluiceStack(Stack):
         stage: Stage,
         config: ProjectConfig,
         inputs: BuildInputs,
-        reserve_concurrency: bool = True,
+        reserve_concurrency: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -45,7 +46,8 @@ class SluiceStack(Stack):
         self.stage = stage
         self.config = config
         self.names = ResourceNames(stage.prefix)
-        self.storage = Storage(self, "Storage", access_log_retention=Duration.days(90))
+        self.storage = Storage(self, "Storage", access_log_retention=Duration.days(90),
+                               retention=stage.retention)
         self.state = StateTables(self, "State", removal_policy=stage.removal_policy)
         self.events = EventBusWithArchive(
             self, "Events", bus_name=self.names.event_bus, archive_retention=Duration.days(90)
@@ -105,6 +107,8 @@ class SluiceStack(Stack):
             function=self._route_target,
             removal_policy=stage.removal_policy,
         )
+        for alarm in self.wiring.dead_letter_alarms.values():  # a parked event is seen before SQS drops it (14 days)
+            alarm.add_alarm_action(cw_actions.SnsAction(self.notifications.topic))
         Tags.of(self).add("project", "sluice")
         Tags.of(self).add("stage", stage.name)
 

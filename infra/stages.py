@@ -13,12 +13,29 @@ class StageError(ValueError):
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long derived data is kept (days) before S3 lifecycle rules expire it.
+
+    Raw drops (incoming/) and accepted data are never expired: they are the lineage of every model. Raw drops move
+    to Glacier Instant Retrieval (still readable at once) after ``raw_archive_days``.
+    """
+
+    captures_days: int
+    reports_days: int  # drift/ and quality/ reports
+    rejected_days: int  # quarantined copies of rejected drops and their reports
+    noncurrent_days: int  # overwritten or deleted object versions, every prefix
+    incomplete_upload_days: int = 7
+    raw_archive_days: int = 90
+
+
+@dataclass(frozen=True)
 class Stage:
     """One deployment of sluice; its name prefixes every resource it owns."""
 
     name: str
     log_retention: logs.RetentionDays
     removal_policy: RemovalPolicy  # for disposable resources (logs, idempotency, queues)
+    retention: Retention
 
     @property
     def prefix(self) -> str:
@@ -31,8 +48,10 @@ class Stage:
 
 
 STAGES: dict[str, Stage] = {
-    "dev": Stage("dev", logs.RetentionDays.ONE_MONTH, RemovalPolicy.DESTROY),
-    "prod": Stage("prod", logs.RetentionDays.ONE_YEAR, RemovalPolicy.RETAIN),
+    "dev": Stage("dev", logs.RetentionDays.ONE_MONTH, RemovalPolicy.DESTROY,
+                 Retention(captures_days=30, reports_days=90, rejected_days=30, noncurrent_days=7)),
+    "prod": Stage("prod", logs.RetentionDays.ONE_YEAR, RemovalPolicy.RETAIN,
+                  Retention(captures_days=90, reports_days=400, rejected_days=180, noncurrent_days=30)),
 }
 
 

@@ -17,6 +17,7 @@ from sluice.artifacts import load_verified_model
 from sluice.endpoint import PinnedModel
 from sluice.observability import logger, metrics, tracer
 from sluice.predict import PredictService, buffer_from_env
+from sluice.predict.faults import fault_reporter
 from sluice.predict.release import ReleaseTelemetry, registry_shadow_source
 from sluice.registry import DynamoDBRegistry
 from sluice.serving import ServedModel
@@ -37,8 +38,11 @@ telemetry = ReleaseTelemetry(
     shadow_source=registry_shadow_source(DynamoDBRegistry(boto3.client("dynamodb"), os.environ[ENV_REGISTRY_TABLE])),
     log=lambda record: logger.info("shadow prediction", extra=record),
 )
+# a request that fails unexpectedly is answered 500, logged with its request id and counted as ServerFaults
+faults = fault_reporter(os.environ["SLUICE_MODEL"], pinned_model,
+                        lambda message, fields, error: logger.error(message, extra=fields, exc_info=error))
 service = PredictService(os.environ["SLUICE_MODEL"], pinned_model, load_pinned, observer=telemetry.observe,
-                         capture=buffer_from_env(os.environ, lambda: boto3.client("firehose")))
+                         capture=buffer_from_env(os.environ, lambda: boto3.client("firehose")), on_fault=faults)
 service.warm()
 
 

@@ -81,7 +81,6 @@ class Endpoint(Construct):
             value=self.url.attr_function_url,
             description=f"Predict endpoint of {model} (alias {LIVE_ALIAS}, IAM auth): POST /v1/models/{model}:predict",
         )
-        live = {"FunctionName": function_name, "Resource": f"{function_name}:{LIVE_ALIAS}"}
         self.alarms: dict[str, cloudwatch.Alarm] = {
             alarm.kind: cloudwatch.Alarm(
                 self,
@@ -89,7 +88,8 @@ class Endpoint(Construct):
                 alarm_name=names.endpoint_alarm(model, alarm.kind),
                 alarm_description=f"{alarm.statistic} {alarm.metric} of {function_name}:{LIVE_ALIAS}; "
                                   f"ALARM rolls {model} back",
-                metric=cloudwatch.Metric(namespace="AWS/Lambda", metric_name=alarm.metric, dimensions_map=live,
+                metric=cloudwatch.Metric(namespace=alarm.namespace, metric_name=alarm.metric,
+                                         dimensions_map=alarm.dimensions(function_name, model),
                                          statistic=alarm.statistic, period=Duration.seconds(alarm.period_s)),
                 threshold=alarm.threshold,
                 evaluation_periods=alarm.evaluation_periods,

@@ -64,14 +64,14 @@ class Functions(Construct):
         specs: Mapping[str, FunctionSpec] = FUNCTIONS,
         capture_rates: Mapping[str, float] | None = None,
         endpoint_packages: Mapping[str, str] | None = None,
-        reserve_concurrency: bool = True,
+        reserve_concurrency: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         check_access_table()
         self._names = names
         self._capture_rates = dict(capture_rates or {})
         self._endpoint_packages = dict(endpoint_packages or {})
-        self._reserve_concurrency = reserve_concurrency  # off for accounts at the default quota of 10
+        self._reserve_concurrency = reserve_concurrency  # opt-in: quota 10 cannot reserve any
         self._inputs = inputs
         self._settings_env = settings.to_env()
         self._log_retention = log_retention

@@ -10,7 +10,7 @@ route); rollback_model acts once per incident (stale alarms are ignored) and not
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -42,7 +42,8 @@ class Notifications(Construct):
                            removal_policy=removal_policy)
         self.key.add_to_resource_policy(iam.PolicyStatement(
             principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=["*"]))
+            actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}))
         self.topic = sns.Topic(self, "Topic", topic_name=topic_name, display_name="sluice releases and rollbacks",
                                enforce_ssl=True, master_key=self.key)
 

@@ -51,6 +51,16 @@ def test_every_dead_letter_queue_alarms_on_its_first_message(synth: Synth) -> No
         assert (props["Threshold"], props["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
         # THEN the rollback route (every "<prefix>-…" alarm) never mistakes it for an endpoint alarm
         assert not props["AlarmName"].startswith(NAMES.endpoint_alarm_prefix)
+        # AND someone is told: a parked event is seen before SQS drops it (retention 14 days at most)
+        (action,) = props["AlarmActions"]
+        assert synth.resources[action["Ref"]]["Type"] == "AWS::SNS::Topic"
+
+
+def test_cloudwatch_may_use_the_notification_key_only_for_this_account(synth: Synth) -> None:
+    (key,) = synth.of_type("AWS::KMS::Key").values()
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    (cloudwatch,) = [s for s in statements if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
 def test_idempotency_outlives_every_redelivery_window() -> None:
@@ -63,7 +73,8 @@ def test_functions_are_sized_and_training_is_capped(synth: Synth) -> None:
         spec = FUNCTIONS[_service(props)]
         assert (props["MemorySize"], props["Timeout"]) == (spec.memory_mb, spec.timeout_s)
         assert 128 < props["MemorySize"] <= 10240 and 3 < props["Timeout"] <= 900
-        assert props.get("ReservedConcurrentExecutions") == spec.reserved_concurrency
+        # a new account (concurrency quota 10, of which Lambda keeps 10 unreserved) can deploy the default
+        assert "ReservedConcurrentExecutions" not in props
         assert props.get("EphemeralStorage", {"Size": 512})["Size"] == spec.ephemeral_mb
     # validation writes the normalized copy of a drop to /tmp: a 4M x 20 drop alone passes the default 512 MB
     assert FUNCTIONS["validate_dataset"].ephemeral_mb == 10240
@@ -72,8 +83,9 @@ def test_functions_are_sized_and_training_is_capped(synth: Synth) -> None:
     assert FUNCTIONS["train_model"].timeout_s == 900
 
 
-def test_reserved_concurrency_can_be_left_off_for_a_small_account(tmp_path: Path) -> None:
-    # GIVEN an account at the default concurrency quota of 10 (Lambda keeps 10 unreserved)
-    # WHEN synthesized with -c reserve_concurrency=false THEN no function reserves any
-    small = synthesize(tmp_path, reserve_concurrency="false")
-    assert all("ReservedConcurrentExecutions" not in props for props in sluice_functions(small).values())
+def test_reserved_concurrency_is_opt_in_for_an_account_with_a_raised_quota(tmp_path: Path) -> None:
+    # GIVEN an account whose concurrency quota was raised WHEN synthesized with -c reserve_concurrency=true
+    # THEN each function reserves what its spec says (training: 2, so a burst of drops queues up)
+    raised = synthesize(tmp_path, reserve_concurrency="true")
+    for props in sluice_functions(raised).values():
+        assert props.get("ReservedConcurrentExecutions") == FUNCTIONS[_service(props)].reserved_concurrency

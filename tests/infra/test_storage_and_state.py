@@ -72,3 +72,22 @@ def test_the_custom_bus_is_named_by_the_prefix_and_archived(synth: Synth) -> Non
     (archive,) = synth.of_type("AWS::Events::Archive").values()
     assert archive["Properties"]["SourceArn"] == {"Fn::GetAtt": [bus_id, "Arn"]}
     assert archive["Properties"]["EventPattern"] == {"source": ["sluice"]}
+
+
+def test_derived_data_expires_per_prefix_and_raw_drops_are_archived_never_expired(synth: Synth) -> None:
+    # GIVEN the dev stage's retention WHEN synthesized THEN the data bucket has one rule per prefix
+    variables = next(iter(sluice_functions(synth).values()))["Environment"]["Variables"]
+    data = synth.resources[variables["SLUICE_DATA_BUCKET"]["Ref"]]["Properties"]
+    rules = {rule["Id"]: rule for rule in data["LifecycleConfiguration"]["Rules"]}
+    assert {rules[f"expire-{prefix}"]["Prefix"]: rules[f"expire-{prefix}"]["ExpirationInDays"]
+            for prefix in ("captures", "drift", "quality", "rejected")} == {
+        "captures/": 30, "drift/": 90, "quality/": 90, "rejected/": 30}
+    archive = rules["archive-incoming"]
+    assert "ExpirationInDays" not in archive and archive["Transitions"] == [
+        {"StorageClass": "GLACIER_IR", "TransitionInDays": 90}]
+    assert not any(rule.get("Prefix", "").startswith("accepted") for rule in rules.values())
+    # AND every bucket drops old versions and failed multipart uploads
+    for bucket in synth.of_type("AWS::S3::Bucket").values():
+        lifecycle = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        assert any("NoncurrentVersionExpiration" in rule or "NoncurrentVersionExpirationInDays" in rule
+                   for rule in lifecycle)

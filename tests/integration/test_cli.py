@@ -86,12 +86,13 @@ def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, 
     # AND a bad request is refused with a message and a non-zero exit
     refused = _run(local_stack, "predict", "breast-cancer", "--instances", '[{"nope": 1}]', "--json", check=False)
     assert refused.returncode == 1 and json.loads(refused.stdout)["status"] == 400
-    # AND invoking a handler on a sample event works against the running stack (two requests: too few to judge)
-    invoked = _json(local_stack, "invoke", "detect_drift", "--event", str(repo_root / "events/scheduled_drift.json"))
-    assert invoked["result"]["outcome"] == "insufficient_data" and invoked["result"]["model"] == "breast-cancer"
+    # AND invoking a handler on a sample event works against the running stack
+    # (a scheduled retrain with no new data: a recorded no-op against v1)
+    invoked = _json(local_stack, "invoke", "train_model", "--event", str(repo_root / "events/scheduled_retrain.json"))
+    assert invoked["result"]["outcome"] == "unchanged" and invoked["result"]["same_as_version"] == 1
     # WHEN the second part arrives and the user waits for it
     followed = _json(local_stack, "drop", str(second), "--model", "breast-cancer", "--wait")
-    # THEN it comes back when v2 is live; a manual rollback returns to v1
+    # THEN it comes back when v2 (trained on both parts) is live; a manual rollback returns to v1
     assert followed["outcome"]["status"] == "live" and followed["outcome"]["version"] == 2
     rolled = _json(local_stack, "rollback", "breast-cancer", "--reason", "manual check")
     assert (rolled["outcome"], rolled["from_version"], rolled["to_version"]) == ("rolled_back", 2, 1)

@@ -14,21 +14,25 @@ MODEL = "breast-cancer"
 pytestmark = pytest.mark.slow
 
 
-def _put_sample_drop(cloud: Any) -> dict[str, Any]:
-    key = "incoming/breast-cancer/breast_cancer.csv"
-    cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=key, Body=samples.BREAST_CANCER.read_bytes())
-    cloud.run_until_idle()  # let the real notification run too: the sample must then be a duplicate-safe replay
-    return {"key": key}
+def _put_grown_sample_drop(cloud: Any) -> None:
+    """An earlier delivery (the first 450 rows) trained as v1, then the whole file stored under the sample
+    event's key with its notification not yet delivered: the samples then carry new data."""
+    rows = samples.BREAST_CANCER.read_text().splitlines(keepends=True)
+    cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key="incoming/breast-cancer/early.csv",
+                                Body="".join(rows[:451]).encode())
+    cloud.run_until_idle()
+    cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key="incoming/breast-cancer/breast_cancer.csv",
+                                Body=samples.BREAST_CANCER.read_bytes())
 
 
 def test_each_handler_runs_on_its_sample_event(cloud: Any, event: Any) -> None:
     registry = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table)
-    # validate_dataset ← S3 Object Created (EventBridge); the sample's etag differs from moto's, so it is a
-    # new delivery key, and the content is already known: accepted without a second DatasetAccepted
-    _put_sample_drop(cloud)
+    # validate_dataset ← S3 Object Created (EventBridge), for the grown file (v1 trained on its first rows);
+    # a retrain on data a version already has would be a no-op, so the samples carry new data
+    _put_grown_sample_drop(cloud)
     created = event("s3_object_created.json")
     result = cloud.invoke("validate_dataset", created)
-    assert result["outcome"] == "already_accepted"
+    assert result["outcome"] == "accepted"
     data_version = result["data_version"]
 
     # train_model ← DatasetAccepted (sample, pointed at the real data version)
@@ -52,9 +56,11 @@ def test_each_handler_runs_on_its_sample_event(cloud: Any, event: Any) -> None:
     assert deployed["outcome"] in ("deployed", "already_live", "release_started")  # sluice.toml: a canary
     assert registry.get_version(MODEL, version).status in (Status.LIVE, Status.CANARY)
 
-    # train_model ← Scheduled Event (the sample's rule is the breast-cancer retrain rule)
+    # train_model ← Scheduled Event (the sample's rule is the breast-cancer retrain rule): no new data since
+    # the version just trained, so a recorded no-op
     scheduled = cloud.invoke("train_model", event("scheduled_retrain.json"))
-    assert scheduled["outcome"] == "trained" and scheduled["data_version"] == data_version
+    assert scheduled["outcome"] == "unchanged" and scheduled["data_version"] == trained["data_version"]
+    assert scheduled["same_as_version"] == version
 
     # rollback_model ← CloudWatch Alarm State Change (ALARM)
     alarm = cloud.invoke("rollback_model", event("alarm_state_change.json"))
@@ -67,10 +73,10 @@ def test_each_handler_runs_on_its_sample_event(cloud: Any, event: Any) -> None:
 
 
 def test_duplicate_sluice_events_act_once(cloud: Any, event: Any) -> None:
-    _put_sample_drop(cloud)
+    _put_grown_sample_drop(cloud)
+    data_version = cloud.invoke("validate_dataset", event("s3_object_created.json"))["data_version"]
     registry = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table)
     versions_before = len(registry.list_versions(MODEL))
-    data_version = registry.latest_dataset(MODEL).data_version  # type: ignore[union-attr]
     accepted = event("dataset_accepted.json")
     accepted["detail"].update({"data_version": data_version, "correlation_id": "replayed"})
     first = cloud.invoke("train_model", accepted)
@@ -92,16 +98,19 @@ def test_a_schedule_before_any_data_is_a_recorded_skip(cloud: Any, event: Any) -
     assert cloud.invoke("train_model", event("scheduled_retrain.json"))["outcome"] == "skipped"
 
 
-def test_every_scheduled_retrain_trains_in_a_warm_container(cloud: Any) -> None:
+def test_every_scheduled_retrain_runs_in_a_warm_container(cloud: Any) -> None:
     # GIVEN a model trained from a drop (the DatasetAccepted path ran first in this warm container)
     cloud.drop(samples.BREAST_CANCER, MODEL)
     cloud.run_until_idle()
-    # WHEN the retrain schedule fires twice (two distinct scheduled events)
+    # WHEN the retrain schedule fires twice (two distinct scheduled events) with no new data
     first = cloud.fire_schedule(MODEL)
     second = cloud.fire_schedule(MODEL)
-    # THEN both trained a new version: one idempotency key per event, not one per handler
-    versions = [result["version"] for result in (*first, *second) if result.get("outcome") == "trained"]
-    assert versions == [2, 3]
+    # THEN both ran (one idempotency key per event, not one per handler): each is a recorded no-op against v1
+    assert [result["outcome"] for result in (*first, *second)] == ["unchanged", "unchanged"]
+    registry = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table)
+    skips = [entry for entry in registry.history(MODEL) if entry.change == "skipped (unchanged)"]
+    assert len(skips) == 2 and skips[0].correlation_id != skips[1].correlation_id
+    assert [version.version for version in registry.list_versions(MODEL)] == [1]
 
 
 def test_a_url_encoded_key_in_the_event_finds_the_dropped_object(cloud: Any, event: Any) -> None:

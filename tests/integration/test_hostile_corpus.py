@@ -1,7 +1,8 @@
 """The hostile corpus: every malformed or hostile file gets its expected verdict and reason, through the real step.
 
 Files, verdicts and reasons: tests/data/hostile/expected.csv (regenerate with tests/data/hostile/make_corpus.py).
-Each file is dropped into the local stack's S3 (moto) and validated by validate_drop, streamed as on Lambda.
+Each file is dropped into the local stack's S3 (moto) for its model (default: hostile) and validated by
+validate_drop, streamed as on Lambda; every rejected file must get its report, and no file may make it raise.
 """
 
 from __future__ import annotations
@@ -32,15 +33,25 @@ def stack() -> Iterator[tuple[Any, StepContext]]:
         yield cloud, StepContext.from_env()
 
 
-def _validate(stack: tuple[Any, StepContext], name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _validate(stack: tuple[Any, StepContext], name: str, model: str = MODEL) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Drop ``name`` for ``model`` and run the Lambda's step on it; its result and (rejected) its JSON report.
+
+    A rejected file must be quarantined whole: the raw copy, the JSON report and the readable summary."""
     cloud, ctx = stack
-    key = f"incoming/{MODEL}/{name}"
+    key = f"incoming/{model}/{name}"
     body = (CORPUS / name).read_bytes()
     s3 = cloud.clients.s3
     s3.put_object(Bucket=ctx.data.bucket, Key=key, Body=body)
     etag = s3.head_object(Bucket=ctx.data.bucket, Key=key)["ETag"].strip('"')
     result = validate_drop(ctx, DroppedObject(ctx.data.bucket, key, etag, len(body)))
-    document = ctx.data.get_json(result["report_key"]) if result["outcome"] == "rejected" else {}
+    document = {}
+    if result["outcome"] == "rejected":
+        prefix = result["report_key"].rsplit("/", 1)[0]
+        listed = {o["Key"] for o in s3.list_objects_v2(Bucket=ctx.data.bucket, Prefix=prefix)["Contents"]}
+        assert listed == {f"{prefix}/{name}", f"{prefix}/report.json", f"{prefix}/summary.txt"}, listed
+        document = ctx.data.get_json(result["report_key"])
+        summary = s3.get_object(Bucket=ctx.data.bucket, Key=f"{prefix}/summary.txt")["Body"].read().decode()
+        assert summary == document["summary"] and document["issues"], document
     assert s3.get_object(Bucket=ctx.data.bucket, Key=key)["Body"].read() == body, "the raw drop was changed"
     return result, document
 
@@ -55,10 +66,11 @@ def test_the_corpus_is_large_and_every_file_has_an_expectation() -> None:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("case", CASES, ids=[case["file"] for case in CASES])
 def test_hostile_file_gets_its_verdict_and_reason(stack: tuple[Any, StepContext], case: dict[str, str]) -> None:
-    # GIVEN a file of the corpus dropped under incoming/hostile/
-    # WHEN the validate step runs on it (streamed from S3, in process)
-    result, report = _validate(stack, case["file"])
-    # THEN the verdict is the expected one, no handler raised, and memory stayed bounded
+    # GIVEN a file of the corpus dropped under incoming/<its model>/
+    # WHEN the validate step runs on it (streamed from S3, in process: the function the Lambda runs)
+    result, report = _validate(stack, case["file"], case["model"] or MODEL)
+    # THEN no exception, the verdict is the expected one (a rejection quarantined with its JSON report and
+    # readable summary), and memory stayed bounded
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 < MEMORY_CEILING_MB
     if case["verdict"] == "accepted":
         assert result["outcome"] in ("accepted", "already_accepted"), result.get("summary")

@@ -1,8 +1,10 @@
 """The full loop of the story on the local stack: drop → validate → train → evaluate → deploy → predict
-→ scheduled retrain → alarm → rollback, with duplicate delivery along the way."""
+→ scheduled retrain (a recorded no-op on unchanged data) → a grown delivery retrains → alarm → rollback, with
+duplicate delivery along the way."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,10 +34,16 @@ def _object_created(cloud: Any, event: Any, key: str) -> dict[str, Any]:
     return sample
 
 
-def test_the_whole_lifecycle(cloud: Any, event: Any) -> None:
+def _first_rows(source: Path, rows: int, target: Path) -> Path:
+    """The header and the first ``rows`` rows of ``source`` (an earlier, smaller delivery of the same data)."""
+    target.write_text("".join(source.read_text().splitlines(keepends=True)[: rows + 1]))
+    return target
+
+
+def test_the_whole_lifecycle(cloud: Any, event: Any, tmp_path: Path) -> None:
     registry = _registry(cloud)
-    # GIVEN a real dataset dropped under incoming/<model>/
-    key = cloud.drop(samples.BREAST_CANCER, MODEL)
+    # GIVEN a real dataset (its first 450 rows: the delivery so far) dropped under incoming/<model>/
+    key = cloud.drop(_first_rows(samples.BREAST_CANCER, 450, tmp_path / "breast_cancer_1.csv"), MODEL)
     # WHEN the events flow
     cloud.run_until_idle()
     # THEN it was accepted as a content-addressed data version, trained, approved and deployed as v1
@@ -66,19 +74,31 @@ def test_the_whole_lifecycle(cloud: Any, event: Any) -> None:
     assert response.status == 200 and response.body["model_version"] == "1"
     assert sum(p == t for p, t in zip(response.body["predictions"], truth, strict=True)) >= 17
 
-    # WHEN the retrain schedule fires
+    # WHEN the retrain schedule fires before any new data arrived
     cloud.fire_schedule(MODEL)
     cloud.run_until_idle()
-    # THEN version 2 trained on the latest accepted data, passed the gate against v1, and is released by the
+    # THEN it is a recorded no-op: no version 2, a TrainingSkipped event naming v1, an audit entry
+    assert len(registry.list_versions(MODEL)) == 1
+    (skipped,) = _events(cloud, "TrainingSkipped")
+    assert skipped["same_as_version"] == 1 and skipped["data_version"] == data_version
+    assert any(entry.change == "skipped (unchanged)" for entry in registry.history(MODEL))
+
+    # WHEN the grown dataset is delivered (every row: the dataset so far and the new rows)
+    cloud.drop(samples.BREAST_CANCER, MODEL)
+    cloud.run_until_idle()
+    # THEN version 2 trained on the new data version, passed the gate against v1, and is released by the
     # model's strategy (sluice.toml: a 10% canary, promoted by the bake check once its bake time is over)
-    assert registry.get_version(MODEL, 2).status is Status.CANARY
+    grown = _events(cloud, "DatasetAccepted")[-1]["data_version"]
+    assert grown != data_version
+    assert registry.get_version(MODEL, 2).status is Status.CANARY, registry.get_version(MODEL, 2).gate_reasons
     for _ in range(200):
         cloud.predict(MODEL, features)
     cloud.advance(cloud.config.model(MODEL).deployment.bake_minutes)
     cloud.fire_schedule(MODEL, "deployment-check")
     cloud.run_until_idle()
     v2 = registry.get_version(MODEL, 2)
-    assert v2.status is Status.LIVE and v2.data_version == data_version and v2.live_metrics
+    assert v2.status is Status.LIVE and v2.lineage["data_versions"][-1] == grown and v2.live_metrics
+    assert v2.artifact_sha256 != v1.artifact_sha256
     assert registry.get_version(MODEL, 1).status is Status.PREVIOUS
     assert cloud.predict(MODEL, features).body["model_version"] == "2"
 

@@ -1,20 +1,43 @@
-"""The monitoring loop on the local stack: capture → feedback → drift → debounced retrain → quality alarm."""
+"""The monitoring loop on the local stack: capture → feedback (which becomes training data) → drift → a retrain
+that learns from the labelled traffic, debounced → quality alarm."""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from sluice.cli.app import app
+from sluice.config import load_config
 from sluice.demo import samples
 from sluice.demo.monitoring_story import BATCH, REQUESTS, drifted_traffic, feedback_csv
 from sluice.registry import DynamoDBRegistry
+from tests.conftest import CONFIG, REPO
 
 MODEL = "breast-cancer"
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def learning_cloud(tmp_path: Path) -> Iterator[Any]:
+    """The local stack with the project's config, except that breast-cancer learns from its feedback."""
+    from sluice.local import LocalCloud
+
+    text = re.sub(rf"(?ms)^\[models\.{MODEL}\.data\]\n.*?(?=^\[|\Z)", "", CONFIG.read_text())
+    config = tmp_path / "sluice.toml"
+    config.write_text(text + f"\n[models.{MODEL}.data]\nlearn_from_feedback = true\n")
+    with LocalCloud(config, functions_dir=REPO / "functions") as local:
+        yield local
+
+
+def _in_ranges(row: dict[str, Any], contract: Any) -> bool:
+    return all((spec.min is None or row[spec.name] >= spec.min) and (spec.max is None or row[spec.name] <= spec.max)
+               for spec in contract.columns if spec.name in row and spec.type in ("float", "int"))
 
 
 def _events(cloud: Any, detail_type: str) -> list[dict[str, Any]]:
@@ -25,7 +48,8 @@ def _runs(cloud: Any, function: str) -> list[dict[str, Any]]:
     return [e.detail for e in cloud.timeline if e.kind == "invoke" and e.name == function]
 
 
-def test_drifted_traffic_is_captured_scored_detected_and_retrained_once(cloud: Any) -> None:
+def test_drifted_traffic_is_captured_scored_detected_and_retrained_once(learning_cloud: Any) -> None:
+    cloud = learning_cloud
     registry = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table)
     # GIVEN version 1 live, trained with its baseline stored next to its artifacts
     cloud.drop(samples.BREAST_CANCER, MODEL)
@@ -41,13 +65,23 @@ def test_drifted_traffic_is_captured_scored_detected_and_retrained_once(cloud: A
                                                                Prefix=f"captures/{MODEL}/date=")["Contents"]]
     assert keys and all(key.endswith(".parquet") for key in keys)
 
-    # WHEN labels for them are dropped under feedback/ THEN live quality is measured for version 1
+    # WHEN labels for the requests inside the contract's ranges are dropped under feedback/ (one request outside
+    # them would make the whole file fail the contract, as it would a drop)
+    contract = load_config(CONFIG).model(MODEL).contract
+    inside = [_in_ranges(row, contract) for _, rows, _ in served for row in rows]
+    body = feedback_csv(served).decode().splitlines()  # a header, then one line per instance in serving order
+    kept = [body[0]] + [line for line, keep in zip(body[1:], inside, strict=True) if keep]
     cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=f"feedback/{MODEL}/day-1.csv",
-                                Body=feedback_csv(served))
+                                Body="\n".join(kept).encode() + b"\n")
     cloud.run_until_idle()
+    # THEN live quality is measured for version 1
     (quality,) = _events(cloud, "LiveQualityMeasured")
-    assert quality["matched"] == REQUESTS * BATCH and set(quality["by_version"]) == {"1"}
+    assert quality["matched"] == len(kept) - 1 >= 100 and set(quality["by_version"]) == {"1"}
     assert 0.0 <= quality["metrics"]["accuracy"] <= 1.0 and "roc_auc" in quality["metrics"]
+    # AND the labelled traffic passed the contract and became an accepted dataset of the model
+    assert quality["dataset"]["outcome"] == "accepted", quality["dataset"]
+    assert quality["dataset"]["rows"] == len(kept) - 1
+    learned = quality["dataset"]["data_version"]
 
     # WHEN the drift schedule fires twice
     first, second = cloud.fire_schedule(MODEL, "drift-schedule") + cloud.fire_schedule(MODEL, "drift-schedule")
@@ -56,10 +90,14 @@ def test_drifted_traffic_is_captured_scored_detected_and_retrained_once(cloud: A
     assert first["outcome"] == second["outcome"] == "drift_detected"
     assert "mean_radius" in first["drifted_features"] and "texture_error" not in first["drifted_features"]
     assert len(_events(cloud, "DriftDetected")) == 2
-    # AND exactly one retrain ran (version 2, on the latest accepted data); the other was debounced
+    # AND exactly one retrain ran (version 2, on the drop and the labelled traffic); the other was debounced by
+    # the cool-down its successful training started
     outcomes = sorted(run["outcome"] for run in _runs(cloud, "train_model")[1:])
     assert outcomes == ["debounced", "trained"]
-    assert registry.get_version(MODEL, 2).lineage["trigger"] == "DriftDetected"
+    retrained = registry.get_version(MODEL, 2)
+    assert retrained.lineage["trigger"] == "DriftDetected"
+    assert retrained.lineage["data_versions"] == [registry.get_version(MODEL, 1).data_version, learned]
+    assert retrained.data_version != registry.get_version(MODEL, 1).data_version
     assert _events(cloud, "ModelDeployed")[-1:] or _events(cloud, "DeploymentStarted")
 
     # AND `sluice drift report` shows the latest report (JSON), whose HTML is in the data bucket

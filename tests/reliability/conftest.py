@@ -39,10 +39,15 @@ def new_cloud(fast_config_path: Path) -> Iterator[CloudFactory]:
 
 
 def play_story(cloud: LocalCloud, dispatcher: Dispatcher, model: str = "breast-cancer") -> None:
-    """Drop good and broken data, let it settle, retrain on schedule, then raise the endpoint's alarm."""
-    cloud.drop(samples.BREAST_CANCER, model)
+    """Drop good (the first 450 rows) and broken data, let it settle; deliver the grown file (a retrain); fire
+    the retrain schedule (a recorded no-op: no new data); then raise the endpoint's alarm."""
+    rows = samples.BREAST_CANCER.read_text().splitlines(keepends=True)
+    cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=f"incoming/{model}/early.csv",
+                                Body="".join(rows[:451]).encode())
     cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=f"incoming/{model}/broken.csv",
                                 Body=samples.broken_copy(samples.BREAST_CANCER))
+    dispatcher.run()
+    cloud.drop(samples.BREAST_CANCER, model)
     dispatcher.run()
     rule_arn = cloud.provisioned.schedule_rules[model]
     for route in ROUTES:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,8 +11,20 @@ import pytest
 from sluice.demo import samples
 from sluice.events import DetailType, EventPublisher
 from sluice.registry import DynamoDBRegistry, Status
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
+GROWN = "breast-cancer"
+
+
+@pytest.fixture
+def all_at_once(tmp_path: Path) -> Iterator[Any]:
+    """The local stack with every model released all at once."""
+    from sluice.local import LocalCloud
+    from tests.integration.releases import config_with
+
+    with LocalCloud(config_with(tmp_path, {}), functions_dir=REPO / "functions") as local:
+        yield local
 
 
 def _die_once_before(monkeypatch: pytest.MonkeyPatch, announcement: DetailType) -> None:
@@ -64,20 +78,24 @@ def test_a_deployment_that_died_before_announcing_announces_on_rerun(cloud: Any,
     assert [v.version for v in registry.list_versions("diabetes")] == [1]
 
 
-def test_a_rollback_that_died_before_announcing_announces_on_rerun(cloud: Any,
+def test_a_rollback_that_died_before_announcing_announces_on_rerun(all_at_once: Any,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    # GIVEN diabetes v2 live after v1 (all at once), and rollback_model dying after the rollback, before announcing
-    cloud.drop(samples.DIABETES, "diabetes")
+    cloud = all_at_once
+    # GIVEN v2 (the grown file) live after v1 (its first 450 rows; all at once), and rollback_model dying after
+    # the rollback, before announcing
+    rows = samples.BREAST_CANCER.read_text().splitlines(keepends=True)
+    cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=f"incoming/{GROWN}/early.csv",
+                                Body="".join(rows[:451]).encode())
     cloud.run_until_idle()
-    cloud.fire_schedule("diabetes")
+    cloud.drop(samples.BREAST_CANCER, GROWN)
     cloud.run_until_idle()
     registry = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table)
-    assert registry.get_alias("diabetes", "live").version == 2  # type: ignore[union-attr]
+    assert registry.get_alias(GROWN, "live").version == 2  # type: ignore[union-attr]
     delivered = _recording(cloud, monkeypatch, "rollback_model")
     _die_once_before(monkeypatch, DetailType.MODEL_ROLLED_BACK)
-    cloud.set_alarm("diabetes", "errors")
+    cloud.set_alarm(GROWN, "errors")
     cloud.run_until_idle(raise_errors=False)
-    assert registry.get_alias("diabetes", "live").version == 1  # type: ignore[union-attr]
+    assert registry.get_alias(GROWN, "live").version == 1  # type: ignore[union-attr]
     assert not _events(cloud, "ModelRolledBack")
     # WHEN the alarm event is delivered again (the retry of the failed invocation)
     result = cloud.invoke("rollback_model", delivered[-1])
@@ -86,5 +104,5 @@ def test_a_rollback_that_died_before_announcing_announces_on_rerun(cloud: Any,
     assert (result["outcome"], result["from_version"], result["to_version"]) == ("rolled_back", 2, 1)
     (announced,) = _events(cloud, "ModelRolledBack")
     assert (announced["version"], announced["rolled_back_version"]) == (1, 2)
-    assert registry.get_alias("diabetes", "live").version == 1  # type: ignore[union-attr]
-    assert registry.get_version("diabetes", 2).status is Status.ROLLED_BACK
+    assert registry.get_alias(GROWN, "live").version == 1  # type: ignore[union-attr]
+    assert registry.get_version(GROWN, 2).status is Status.ROLLED_BACK

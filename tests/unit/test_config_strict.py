@@ -103,3 +103,21 @@ on_violation = "flag"
 ])
 def test_schedules_are_parsed_as_eventbridge_parses_them(expression: str, valid: bool) -> None:
     assert (schedule_problem(expression) is None) is valid
+
+
+def test_a_model_name_too_long_for_aws_names_is_refused_naming_the_limit() -> None:
+    # GIVEN a name of 40 characters: "sluice-prod-deployment-check-<model>" would be 69 characters (EventBridge: 64)
+    long_name = "m" + "x" * 39
+    text = BASE.replace("models.churn", f"models.{long_name}")
+    with pytest.raises(ConfigError, match=r"EventBridge rule name .* 69 characters; AWS allows 64 .*at most 35"):
+        load_config_text(text)
+    # AND the longest name that fits loads
+    load_config_text(BASE.replace("models.churn", f"models.m{'x' * 34}"))
+
+
+def test_every_schedule_rule_of_the_wiring_is_checked_for_length() -> None:
+    from sluice.naming import SCHEDULE_KINDS
+    from sluice.wiring.routes import ROUTES, ScheduleTrigger
+
+    kinds = {route.trigger.kind for route in ROUTES if isinstance(route.trigger, ScheduleTrigger)}
+    assert kinds == set(SCHEDULE_KINDS)

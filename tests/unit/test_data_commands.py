@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from sluice.cli.app import app
@@ -52,3 +54,51 @@ def test_an_unknown_model_is_a_usage_error() -> None:
     result = runner.invoke(app, ["validate", str(DATA / "diabetes.csv"), "--model", "nope",
                                  "--config", str(ROOT / "sluice.toml")])
     assert result.exit_code == 2 and "unknown model" in result.output
+
+
+def _validate(*args: str) -> Result:
+    return runner.invoke(app, ["validate", *args])
+
+
+def test_validate_exit_codes_tell_accepted_rejected_and_could_not_run(tmp_path: Path) -> None:
+    config = str(HOSTILE / "sluice.toml")
+    # GIVEN good data, data breaking the contract, and a file that cannot be parsed (a quote never closed)
+    # WHEN each is validated / THEN 0, 1 and 1: an unparseable file is a rejection with its report
+    assert _validate(str(HOSTILE / "good.csv"), "-m", "hostile", "-c", config).exit_code == 0
+    assert _validate(str(HOSTILE / "duplicate_ids.csv"), "-m", "hostile", "-c", config).exit_code == 1
+    unbalanced = _validate(str(HOSTILE / "unterminated_quote.csv"), "-m", "hostile", "-c", config)
+    assert unbalanced.exit_code == 1 and "unbalanced quotes" in unbalanced.output
+    assert "Traceback" not in unbalanced.output
+
+
+def test_validate_could_not_run_is_exit_2_and_one_line(tmp_path: Path) -> None:
+    config = str(HOSTILE / "sluice.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[models.x\n")
+    cases = {
+        "No such file": ["missing.csv", "-m", "hostile", "-c", config],
+        "Is a directory": [str(HOSTILE), "-m", "hostile", "-c", config],
+        "unknown model": [str(HOSTILE / "good.csv"), "-m", "nope", "-c", config],
+        "cannot read configuration": [str(HOSTILE / "good.csv"), "-m", "hostile", "-c", str(tmp_path / "no.toml")],
+        "invalid TOML": [str(HOSTILE / "good.csv"), "-m", "hostile", "-c", str(broken)],
+    }
+    for reason, args in cases.items():
+        # GIVEN a run that cannot happen / WHEN validate is called / THEN exit 2, one line naming why, no traceback
+        result = _validate(*args)
+        assert result.exit_code == 2, (reason, result.output)
+        assert result.output.startswith("error: ") and result.output.count("\n") == 1, result.output
+        assert reason in result.output and "Traceback" not in result.output
+
+
+def test_validate_is_exit_2_when_validation_itself_crashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a validation that fails with an error that is not about the data (a bug)
+    import sluice.data
+
+    def crash(*_: object, **__: object) -> None:
+        raise RuntimeError("normalized 3 of 4 accepted rows")
+
+    monkeypatch.setattr(sluice.data, "check_file", crash)
+    # WHEN validate runs / THEN exit 2 with the error on one line, not a traceback
+    result = _validate(str(HOSTILE / "good.csv"), "-m", "hostile", "-c", str(HOSTILE / "sluice.toml"))
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "RuntimeError: normalized 3 of 4 accepted rows" in result.output

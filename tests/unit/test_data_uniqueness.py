@@ -68,7 +68,8 @@ def test_a_spilled_column_reports_again_and_takes_more_values_after_a_report() -
     assert first is not None and column.issue() == first
     column.add(fixed_array([2, 3], pa.int64()), 3)
     later = column.issue()
-    assert later is not None and (later.count, [example.row for example in later.examples]) == (4, [1, 2, 3, 4])
+    # (at the rows repeating an earlier row: 2 repeats 1, 4 repeats 3)
+    assert later is not None and (later.count, [example.row for example in later.examples]) == (2, [2, 4])
 
 
 def test_spill_files_go_with_the_column() -> None:
@@ -102,9 +103,37 @@ def test_check_file_reports_duplicates_of_a_spilled_column(monkeypatch: pytest.M
     lines[40_000] = "r7,yes"  # data row 40,000 repeats row 7
     contract = DataContract(columns=(ColumnSpec("id", "string", unique=True),), target="y", target_type="string",
                             min_rows=1)
-    # WHEN the file is checked / THEN the repeat is found at both rows
+    # WHEN the file is checked / THEN the repeat is reported at the row to fix, naming the row it repeats
     report = check_file(io.BytesIO(("\n".join(lines) + "\n").encode()), "drop.csv", contract).report
     issue = next(issue for issue in report.issues if issue.rule == "duplicate_value")
-    assert (issue.count, [(example.row, example.value) for example in issue.examples]) == (
-        2, [(7, "r7"), (40_000, "r7")])
+    assert (issue.count, [(example.row, example.value) for example in issue.examples]) == (1, [(40_000, "r7")])
+    assert "row 40000 repeats row 7" in issue.message
     assert len(spills) == 1  # (it did spill)
+
+
+@pytest.mark.parametrize("budget", [None, 1])
+def test_duplicates_are_reported_at_the_later_occurrences_in_memory_and_spilled(budget: int | None) -> None:
+    # GIVEN ids where 5 appears at rows 2, 900 and 1,500, and 7 at rows 4 and 1,200 (in three batches)
+    values = list(range(10, 1_610))
+    values[1], values[899], values[1_499], values[3], values[1_199] = 5, 5, 5, 7, 7
+    column = UniqueValues("id", memory_budget=budget)
+    for start in range(0, len(values), 600):
+        column.add(fixed_array(values[start:start + 600], pa.int64()), start)
+    # WHEN it reports
+    issue = column.issue()
+    # THEN the rows to fix are the 2nd and 3rd occurrences, not the first ones; the count is those rows
+    assert issue is not None and column.spilled == (budget == 1)
+    assert [(example.row, example.value) for example in issue.examples] == [(900, 5), (1_200, 7), (1_500, 5)]
+    assert issue.count == 3
+    assert "3 rows repeat a value of an earlier row (2 distinct values; row 900 repeats row 2)" in issue.message
+
+
+def test_repeated_nan_and_text_are_reported_at_their_later_rows() -> None:
+    # GIVEN a float column with NaN twice and a text column with a value three times
+    floats, texts = UniqueValues("x"), UniqueValues("name")
+    floats.add(fixed_array([float("nan"), 1.0, float("nan")], pa.float64()), 0)
+    texts.add(text_array(["a", "b", "a", "a"]), 0)
+    # WHEN they report / THEN the later rows are the ones shown
+    nan, text = floats.issue(), texts.issue()
+    assert nan is not None and [example.row for example in nan.examples] == [3]
+    assert text is not None and [example.row for example in text.examples] == [3, 4] and text.count == 2

@@ -124,6 +124,20 @@ def test_datasets_are_recorded_once_and_sources_accumulate(registry: DynamoDBReg
     assert latest is not None and latest.data_version == "abc"
 
 
+def test_datasets_are_listed_in_order_of_acceptance_with_their_origin(registry: DynamoDBRegistry) -> None:
+    # GIVEN two drops and a feedback dataset recorded out of order
+    for version, at, origin in (("b", "2026-02-01T00:00:00.000000Z", "drop"), ("a", "2026-01-01T00:00:00.000000Z",
+                                "drop"), ("f", "2026-03-01T00:00:00.000000Z", "feedback")):
+        registry.record_dataset(DatasetRecord(model="m", data_version=version, rows=1, data_key=f"k/{version}",
+                                              sources=(), accepted_at=at, origin=origin))
+    # WHEN they are listed THEN they come oldest first, each with its origin
+    listed = registry.list_datasets("m")
+    assert [(d.data_version, d.origin) for d in listed] == [("a", "drop"), ("b", "drop"), ("f", "feedback")]
+    # AND the latest drop is still the latest dataset: feedback never becomes it
+    assert registry.latest_dataset("m").data_version == "b"  # type: ignore[union-attr]
+    assert registry.list_datasets("other") == []
+
+
 def test_deploy_lock_admits_one_owner_at_a_time(registry: DynamoDBRegistry) -> None:
     registry.acquire_deploy_lock("m", owner="first", ttl_s=60)
     with pytest.raises(DeployLockHeldError, match="first"):

@@ -1,6 +1,7 @@
 """Regenerate the hostile corpus (deterministic): ``python tests/data/hostile/make_corpus.py``.
 
-Every file is checked against sluice.toml here; expected.csv holds its verdict, rule and a phrase of the reason.
+Every file is checked against a model of sluice.toml here; expected.csv holds its verdict, rule, a phrase of the
+reason and the model.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ ROWS = [
     ["5", "42", "0", "green", "1", "2024-01-05", "yes"],
     ["6", "7.25", "12", "blue", "0", "2024-01-06", "no"],
 ]
-Case = tuple[str, bytes, str, str, str]
+STRICT_HEADER = ["id", "name", "amount", "label"]
+Case = tuple[str, bytes, str, str, str, str]
 CASES: list[Case] = []
 
 
@@ -41,8 +43,28 @@ def edited(column: str, row: int, value: str) -> list[list[str]]:
     return rows
 
 
-def case(name: str, body: bytes, verdict: str, rule: str, reason: str) -> None:
-    CASES.append((name, body, verdict, rule, reason))
+def case(name: str, body: bytes, verdict: str, rule: str, reason: str, model: str = "hostile") -> None:
+    CASES.append((name, body, verdict, rule, reason, model))
+
+
+def many_rows(count: int) -> list[list[str]]:
+    """``count`` valid rows of the hostile contract (distinct ids, both classes)."""
+    return [[str(i), f"{i % 1000}.5", str(i % 100), ("red", "green", "blue")[i % 3], ("true", "false")[i % 2],
+             f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}", ("yes", "no")[i % 2]] for i in range(1, count + 1)]
+
+
+def strict_rows() -> list[list[str]]:
+    """Valid rows of the hostile-strict contract (names of at most 12 characters)."""
+    return [[str(i), f"name-{i}", f"{i * 1.5}", ("yes", "no")[i % 2]] for i in range(1, 7)]
+
+
+def opened_quote(rows: list[list[str]], row: int, column: str) -> bytes:
+    """The CSV of ``rows`` where data row ``row`` opens a quote in ``column`` that is never closed."""
+    lines = csv_bytes(rows).split(b"\n")
+    fields = lines[row].split(b",")
+    fields[HEADER.index(column)] = b'"' + fields[HEADER.index(column)]
+    lines[row] = b",".join(fields)
+    return b"\n".join(lines)
 
 
 def parquet(table: pa.Table, **options: object) -> bytes:
@@ -172,6 +194,39 @@ def build() -> None:
          "rejected", "not_allowed", "'pink'")
     case("nested.parquet", parquet(typed_table(amount=pa.array([{"v": 1.0}] * 6))), "rejected", "type", "amount")
     case("zero_rows.parquet", parquet(typed_table().slice(0, 0)), "rejected", "too_few_rows", "0 rows")
+    # unbalanced quotes: the rest of the file would be one quoted value (here > 128 KB, past Python's csv field
+    # limit, which used to crash validation), or one long target value
+    case("unbalanced_quotes.csv.gz", gzip.compress(opened_quote(many_rows(4_000), 50, "color"), mtime=0),
+         "rejected", "unreadable", "unbalanced quotes: line 51 opens a quoted value that is never closed")
+    case("unbalanced_quote_last_column.csv", opened_quote(ROWS, 4, "label"), "rejected", "unreadable",
+         "unbalanced quotes: line 5")
+    case("unbalanced_quote_header.csv", b'"' + good, "rejected", "unreadable",
+         "unbalanced quotes: line 1 opens a quoted value")
+    # nesting deep enough to crash Arrow's JSON reader (a segfault: the process died, no report)
+    case("deep_nesting.jsonl.gz", gzip.compress(b'{"id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", mtime=0),
+         "rejected", "unreadable", "nests values too deeply")
+    # dates past 2262 are out of range, not unreadable
+    case("far_future_timestamp.csv", csv_bytes(edited("ts", 2, "2500-01-01")), "rejected", "out_of_range",
+         "outside the range [2000-01-01")
+    case("year_9999_timestamp.csv", csv_bytes(edited("ts", 5, "9999-12-31T23:59:59Z")), "rejected",
+         "out_of_range", "row 6: '9999-12-31T23:59:59Z'")
+    # a repeated id is reported at the row to fix, late in the file
+    late = many_rows(800)
+    late[749][0] = "3"
+    case("duplicate_ids_late.csv", csv_bytes(late), "rejected", "duplicate_value", "row 750 repeats row 3")
+    # the hostile-strict contract: max_length, extra_columns = "reject", max_columns
+    case("strict_good.csv", csv_bytes(strict_rows(), header=STRICT_HEADER), "accepted", "", "",
+         "hostile-strict")
+    too_long = strict_rows()
+    too_long[3][1] = "a name far longer than twelve characters"
+    case("too_long_strings.csv", csv_bytes(too_long, header=STRICT_HEADER), "rejected", "too_long",
+         "longer than its max_length of 12 characters; e.g. row 4", "hostile-strict")
+    case("extra_column_rejected.csv", csv_bytes([[*row, "x"] for row in strict_rows()],
+                                                header=[*STRICT_HEADER, "notes"]),
+         "rejected", "extra_column", "'notes' is not in the contract, which rejects extra columns", "hostile-strict")
+    wide = [*STRICT_HEADER, *(f"c{i}" for i in range(1, 8))]
+    case("too_many_columns.csv", csv_bytes([[*row, *"1234567"] for row in strict_rows()], header=wide),
+         "rejected", "too_many_columns", "11 columns, more than the maximum of 8", "hostile-strict")
 
 
 def main() -> None:
@@ -181,10 +236,10 @@ def main() -> None:
             old.unlink()
     with (HERE / "expected.csv").open("w", newline="") as table:
         writer = csv.writer(table, lineterminator="\n")
-        writer.writerow(["file", "verdict", "rule", "reason"])
-        for name, body, verdict, rule, reason in CASES:
+        writer.writerow(["file", "verdict", "rule", "reason", "model"])
+        for name, body, verdict, rule, reason, model in CASES:
             (HERE / name).write_bytes(body)
-            writer.writerow([name, verdict, rule, reason])
+            writer.writerow([name, verdict, rule, reason, model])
 
 
 if __name__ == "__main__":

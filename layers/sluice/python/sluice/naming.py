@@ -8,6 +8,14 @@ from functools import lru_cache
 
 LIVE_ALIAS = "live"
 EVENT_SOURCE = "sluice"
+RETRAIN_SCHEDULE_KIND = "retrain"
+DRIFT_SCHEDULE_KIND = "drift"
+DEPLOYMENT_CHECK_KIND = "deployment-check"
+SCHEDULE_KINDS = (RETRAIN_SCHEDULE_KIND, DRIFT_SCHEDULE_KIND, DEPLOYMENT_CHECK_KIND)
+LONGEST_STAGE_PREFIX = "sluice-prod"
+NAME_LIMITS = {"Lambda function name": 64, "EventBridge rule name": 64, "Firehose stream name": 64,
+               "CloudWatch alarm name": 255}
+"""AWS's limits on the names sluice derives per model (Lambda, EventBridge and Firehose API references)."""
 
 
 @lru_cache(maxsize=4096)  # called per captured feature on the predict path
@@ -61,6 +69,21 @@ class ResourceNames:
         for model in sorted(models, key=len, reverse=True):
             if alarm_name.startswith(f"{self.prefix}-{model}-"):
                 return model
+        return None
+
+    def per_model_names(self, model: str) -> list[tuple[str, str]]:
+        """Every name derived from ``model`` with the kind of resource it names (its limit in NAME_LIMITS)."""
+        names = [("Lambda function name", self.predict_function(model)),
+                 ("Firehose stream name", self.capture_stream(model)),
+                 ("CloudWatch alarm name", self.endpoint_alarm(model, "prediction-shift"))]
+        return names + [("EventBridge rule name", self.schedule_rule(kind, model)) for kind in SCHEDULE_KINDS]
+
+    def name_too_long(self, model: str) -> str | None:
+        """Which AWS name limit ``model`` breaks in this deployment, or None."""
+        for kind, name in self.per_model_names(model):
+            if len(name) > NAME_LIMITS[kind]:
+                return (f"the {kind} {name!r} would be {len(name)} characters; AWS allows {NAME_LIMITS[kind]} "
+                        f"(shorten the model name to at most {len(model) - len(name) + NAME_LIMITS[kind]})")
         return None
 
     # Local defaults (the embedded runtime uses fixed names).

@@ -23,9 +23,13 @@ def build_card(
     live: HoldoutReport | None,
     decision: GateDecision,
     created_at: str,
+    lineage: dict[str, Any] | None = None,
+    refit: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the card from the training summary, the holdout reports and the gate decision."""
+    """Assemble the card from the training summary, the holdout reports, the gate decision, the training data's
+    lineage (accepted versions and window) and, with ``training.refit_on_all``, the refit that ships."""
     contract = config.contract
+    lineage = lineage or {}
     return {
         "schema": CARD_SCHEMA,
         "model": config.name,
@@ -35,6 +39,9 @@ def build_card(
         "task": config.task,
         "data": {
             "data_version": data_version,
+            "data_versions": training.get("data_versions") or lineage.get("data_versions") or [data_version],
+            "window": training.get("window") or lineage.get("window"),
+            "sources": lineage.get("sources", []),
             "target": contract.target,
             "features": [{"name": column.name, "type": column.type} for column in contract.columns],
             "training_rows": training.get("training_rows"),
@@ -55,6 +62,8 @@ def build_card(
             "code_version": training.get("code_version"),
         },
         "evaluation": {
+            "model": "the gated model (trained without the holdout)" if refit and refit.get("applied")
+            else "the shipped model",
             "primary_metric": config.gates.primary_metric,
             "metrics": candidate.metrics,
             "intervals": candidate.intervals,
@@ -72,4 +81,14 @@ def build_card(
             "onnx_max_abs_diff": training.get("onnx_max_abs_diff"),
             "serving": training.get("serving", "onnx"),
         },
+        "refit": _refit_section(config, refit),
     }
+
+
+def _refit_section(config: ModelConfig, refit: dict[str, Any] | None) -> dict[str, Any]:
+    """Whether the shipped model was refit on train + holdout after the gate, and what ships."""
+    if not config.training.refit_on_all:
+        return {"configured": False, "applied": False}
+    if refit is None:
+        return {"configured": True, "applied": False, "reason": "the gate did not approve the candidate"}
+    return {"configured": True, **{key: value for key, value in refit.items() if key != "params"}}

@@ -59,10 +59,33 @@ def _summary(card: dict[str, Any]) -> str:
                         f"{search.get('method', 'defaults')} ({search.get('trials', 0)} trials, "
                         f"{search.get('pruned', 0)} pruned)"),
         ("data version", data.get("data_version")),
+        ("trained on", _window(data)),
         ("rows", f"{data.get('training_rows')} training, {data.get('holdout_rows')} holdout ({data.get('holdout')})"),
         ("created", card.get("created_at")),
+        ("shipped model", _refit(card.get("refit") or {})),
     ]
     return _table(("", ""), rows, header=False)
+
+
+def _window(data: dict[str, Any]) -> str:
+    versions, window = data.get("data_versions") or [], data.get("window") or {}
+    mode = window.get("mode", "snapshot")
+    limits = []
+    if window.get("window_drops"):
+        limits.append(f"last {window['window_drops']} drops")
+    if window.get("window_days"):
+        limits.append(f"last {window['window_days']:g} days")
+    scope = f"{mode}: {', '.join(limits)}" if limits else mode
+    return f"{len(versions)} accepted version(s) ({scope}): " + ", ".join(str(version) for version in versions)
+
+
+def _refit(refit: dict[str, Any]) -> str:
+    if refit.get("applied"):
+        return (f"refit on train + holdout ({refit.get('rows')} rows) after the gate; holdout metrics below are "
+                f"the gated model's")
+    if refit.get("configured"):
+        return f"the gated model (refit not applied: {refit.get('reason', 'unknown')})"
+    return "the gated model"
 
 
 def _checks(checks: list[dict[str, Any]]) -> str:

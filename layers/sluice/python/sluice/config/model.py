@@ -10,7 +10,7 @@ from typing import Any, Literal
 from sluice.config.deployment import DeploymentSettings
 from sluice.config.errors import ConfigError
 from sluice.config.monitoring import MonitoringSettings
-from sluice.naming import capture_field
+from sluice.naming import LONGEST_STAGE_PREFIX, ResourceNames, capture_field
 
 Task = Literal["classification", "regression"]
 ColumnType = Literal["float", "int", "string", "bool"]
@@ -270,6 +270,9 @@ def _check_model(model: ModelConfig) -> None:
     where = f"model {model.name!r}"
     if not MODEL_NAME_PATTERN.match(model.name):
         raise ConfigError(f"{where}: name must match {MODEL_NAME_PATTERN.pattern}")
+    too_long = ResourceNames(LONGEST_STAGE_PREFIX).name_too_long(model.name)
+    if too_long:
+        raise ConfigError(f"{where}: cannot deploy: {too_long}")
     if model.task not in ("classification", "regression"):
         raise ConfigError(f"{where}: task must be 'classification' or 'regression', not {model.task!r}")
     families = CLASSIFICATION_FAMILIES if model.task == "classification" else REGRESSION_FAMILIES

@@ -13,9 +13,10 @@ DELIMITER_HINTS = (";", "\t", "|", ",")
 
 
 def schema_issues(names: Sequence[str], contract: DataContract) -> list[Issue]:
-    """Duplicate, missing (features, then target) and unexpected columns."""
+    """Too many columns, duplicate, missing (contract columns, then target) and unexpected columns."""
     counts = Counter(names)
-    issues = [
+    issues = too_many_columns(names, contract)
+    issues += [
         Issue(Rule.DUPLICATE_COLUMN, name, count, (), f"column {name!r} appears {count} times")
         for name, count in counts.items()
         if count > 1
@@ -34,13 +35,28 @@ def schema_issues(names: Sequence[str], contract: DataContract) -> list[Issue]:
         message = f"target column {contract.target!r} is missing{hint}"
         issues.append(Issue(Rule.MISSING_TARGET, contract.target, 1, (), message))
     expected = {*contract.column_names, contract.target, *([] if stamp is None else [stamp.name])}
-    issues += [
-        Issue(Rule.EXTRA_COLUMN, name, 1, (), f"column {name!r} is not in the contract and will be dropped",
-              severity="warning")
-        for name in counts
-        if name not in expected
-    ]
-    return issues
+    return issues + extra_column_issues([name for name in counts if name not in expected], contract)
+
+
+def too_many_columns(names: Sequence[str], contract: DataContract) -> list[Issue]:
+    """A file with more columns than the contract's ``max_columns`` is rejected."""
+    limit = contract.max_columns
+    if limit is None or len(names) <= limit:
+        return []
+    message = f"the file has {len(names)} columns, more than the maximum of {limit} (max_columns)"
+    return [Issue(Rule.TOO_MANY_COLUMNS, None, len(names), (), message)]
+
+
+def extra_column_issues(extra: Sequence[str], contract: DataContract) -> list[Issue]:
+    """Columns outside the contract, as ``extra_columns`` says: nothing, a warning each, or an error each."""
+    if contract.extra_columns == "ignore":
+        return []
+    if contract.extra_columns == "reject":
+        return [Issue(Rule.EXTRA_COLUMN, name, 1, (),
+                      f'column {name!r} is not in the contract, which rejects extra columns (extra_columns = '
+                      f'"reject")') for name in extra]
+    return [Issue(Rule.EXTRA_COLUMN, name, 1, (), f"column {name!r} is not in the contract and will be dropped",
+                  severity="warning") for name in extra]
 
 
 def row_count_issues(rows: int, contract: DataContract, *, stopped: bool = False) -> list[Issue]:

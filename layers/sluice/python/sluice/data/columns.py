@@ -7,7 +7,7 @@ min/max pass proves the range; masks (and examples) are only computed for a batc
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -33,11 +33,14 @@ class ColumnRules:
     allowed: pa.Array | None = None
     is_target: bool = False
     unique: bool = False
+    max_length: int | None = None
+    """The longest text value allowed, in characters (string columns)."""
 
     @classmethod
     def for_feature(cls, spec: ColumnSpec) -> ColumnRules:
         allowed = None if spec.allowed is None else convert_values(spec.allowed, spec.type)
-        return cls(spec.name, spec.type, spec.nullable, spec.min, spec.max, allowed, unique=spec.unique)
+        return cls(spec.name, spec.type, spec.nullable, spec.min, spec.max, allowed, unique=spec.unique,
+                   max_length=spec.max_length)
 
     @classmethod
     def for_timestamp(cls, spec: TimestampSpec) -> ColumnRules:
@@ -78,7 +81,19 @@ class ColumnRules:
             inside = pc.is_in(values, value_set=self.allowed)
             if int(pc.sum(inside).as_py() or 0) < present:
                 tallies[self.allowed_rule].add(pc.and_not(pc.is_valid(values), inside), raw, offset)
+        if self.max_length is not None:
+            self._check_length(values, raw, offset, tallies[Rule.TOO_LONG], self.max_length)
         return conversion
+
+    @staticmethod
+    def _check_length(values: pa.Array, raw: pa.Array, offset: int, tally: Tally, limit: int) -> None:
+        """Count the text values longer than ``limit`` characters (as kept, so as trained on and served)."""
+        lengths = pc.utf8_length(values).cast(pa.int64())
+        longest = pc.max(lengths).as_py()
+        if longest is None or longest <= limit:
+            return
+        tally.add(pc.fill_null(pc.greater(lengths, scalar(limit, pa.int64())), scalar(False, pa.bool_())),
+                  raw, offset)
 
     def _all_allowed_as_is(self, raw: pa.Array) -> bool:
         """Text with no nulls whose every value is exactly an allowed one: nothing to trim, parse or report.
@@ -86,6 +101,8 @@ class ColumnRules:
         Allowed values are stored converted (trimmed, never empty), so such a column converts to itself.
         """
         if self.type != "string" or self.allowed is None or self.minimum is not None or self.maximum is not None:
+            return False
+        if self.max_length is not None:
             return False
         if not pa.types.is_string(raw.type) or raw.null_count:
             return False
@@ -103,6 +120,7 @@ class ColumnRules:
             Rule.OUT_OF_RANGE: f"{values} in {where} are outside the range {self._range_text()}",
             Rule.NOT_ALLOWED: f"{values} in {where} are not among the allowed values {allowed}",
             Rule.TARGET_VALUE: f"{values} in {where} are not among the target values {allowed}",
+            Rule.TOO_LONG: f"{values} in {where} are longer than its max_length of {self.max_length} characters",
         }
         return sentences.get(rule, f"{values} in {where} break the rule {rule}")
 
@@ -115,8 +133,8 @@ class ColumnRules:
             return
         if (self.minimum is None or low >= self.minimum) and (self.maximum is None or high <= self.maximum):
             return
-        below = None if self.minimum is None else pc.less(values, scalar(self.minimum, pa.float64()))
-        above = None if self.maximum is None else pc.greater(values, scalar(self.maximum, pa.float64()))
+        below = None if self.minimum is None else pc.less(values, _bound(self.minimum, values.type, math.ceil))
+        above = None if self.maximum is None else pc.greater(values, _bound(self.maximum, values.type, math.floor))
         outside = above if below is None else below if above is None else pc.or_(below, above)
         tally.add(pc.fill_null(outside, scalar(False, pa.bool_())), raw, offset)
 
@@ -126,6 +144,21 @@ class ColumnRules:
         low = "-inf" if self.minimum is None else f"{self.minimum:g}"
         high = "inf" if self.maximum is None else f"{self.maximum:g}"
         return f"[{low}, {high}]"
+
+
+def _bound(bound: float, kind: pa.DataType, to_integer: Callable[[float], int]) -> pa.Scalar:
+    """A range bound as a scalar of the values' type: integers (and timestamps as microseconds) are compared
+    exactly as integers, whatever their size (through float64 a value past 2**53 cannot be compared at all:
+    timestamps after about 2255). ``to_integer`` rounds the bound inward (ceil for a minimum, floor for a
+    maximum), so an integer is inside the rounded bound exactly when it is inside the bound itself."""
+    if not pa.types.is_integer(kind):
+        return scalar(bound, pa.float64())
+    if not math.isfinite(bound):
+        return scalar(_INT64_MIN if bound < 0 else _INT64_MAX, pa.int64())
+    return scalar(min(max(to_integer(bound), _INT64_MIN), _INT64_MAX), pa.int64())
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _numpy_min_max(values: pa.Array) -> tuple[float, float] | None:
@@ -158,12 +191,13 @@ def _all_finite(values: pa.Array, bounds: tuple[float, float] | None) -> bool:
     return total is None or math.isfinite(total)
 
 
-def _micros(text: str | None) -> float | None:
+def _micros(text: str | None) -> int | None:
+    """A timestamp bound as exact microseconds since the epoch (no float rounding, whatever the year)."""
     if text is None:
         return None
     moment = datetime.fromisoformat(text)
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return float((moment - datetime(1970, 1, 1, tzinfo=UTC)) // _MICROSECOND)
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // _MICROSECOND
 
 
 _MICROSECOND = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections import deque
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,6 +51,8 @@ class _BlockRows:
     count: int = 0
     expected: int = 0
     examples: list[tuple[int | None, int, str]] = field(default_factory=list)
+    unclosed: int | None = None
+    """The line (within the block) of a quote that is never closed, when the block ends inside a quoted value."""
 
     def __call__(self, row: pa_csv.InvalidRow) -> str:
         self.count += 1
@@ -63,18 +66,22 @@ class _BlockRows:
         each example starts on, found by reading the block again with Python's csv module.
 
         Runs only for a block with malformed rows (the file is rejected anyway), and keeps Arrow's numbers
-        if the two readers disagree on which records are malformed.
+        if the two readers disagree on which records are malformed or Python's reader cannot read the block
+        (a quoted value longer than its field limit).
         """
         located = []
         reader = csv.reader(io.StringIO(bytes(block).decode("utf-8", errors="replace"), newline=""),
                             delimiter=delimiter)
         line = 1
-        for record in reader:
-            if record and len(record) != self.expected:
-                located.append(line)
-                if len(located) == len(self.examples):
-                    break
-            line = reader.line_num + 1
+        try:
+            for record in reader:
+                if record and len(record) != self.expected:
+                    located.append(line)
+                    if len(located) == len(self.examples):
+                        break
+                line = reader.line_num + 1
+        except csv.Error:
+            return
         if len(located) == len(self.examples):
             self.examples = [(start, actual, text) for start, (_, actual, text) in zip(located, self.examples,
                                                                                       strict=True)]
@@ -88,17 +95,26 @@ class _MalformedRows:
     count: int = 0
     expected: int = 0
     examples: list[str] = field(default_factory=list)
+    unclosed: int | None = None
 
     def add(self, rows: _BlockRows, newlines: int) -> None:
         """Count the malformed rows of the next block, which holds ``newlines`` line breaks."""
         self.count += rows.count
         self.expected = rows.expected or self.expected
+        if rows.unclosed is not None and self.unclosed is None:
+            self.unclosed = rows.unclosed + self.lines
         for number, actual, text in rows.examples[: MAX_REPORTED_ROWS - len(self.examples)]:
             where = f"line {number + self.lines}" if number is not None else "a row"
             self.examples.append(f"{where} has {actual} ({text!r})")
         self.lines += newlines
 
     def check(self) -> None:
+        if self.unclosed is not None:
+            raise DatasetReadError(
+                f"unbalanced quotes: line {self.unclosed} opens a quoted value that is never closed, so every "
+                "line after it is read as part of that value (close the quote, or double a quote inside a "
+                'quoted value: "")'
+            )
         if self.count:
             raise DatasetReadError(
                 f"{self.count} row(s) do not have the {self.expected} fields of the header: "
@@ -144,6 +160,7 @@ class _BlockParser:
                 if attempt == len(self.options):
                     raise DatasetReadError(f"cannot parse the file as delimited text: {error}") from error
                 continue
+            rows.unclosed = unclosed_quote_line(block, self.delimiter)
             if rows.count:
                 rows.locate(block, self.delimiter)
             return _ParsedBlock(table.combine_chunks().to_batches(), rows, newlines)
@@ -192,6 +209,28 @@ def _conversions(header: list[str], wanted: list[str], floats: Collection[str]) 
                               null_values=ARROW_NULL_TOKENS, **common),
         everything_as_text,
     ]
+
+
+def unclosed_quote_line(block: memoryview | bytes, delimiter: str) -> int | None:
+    """The line (from 1) of the quote that opens a value left unclosed at the end of ``block``, or None.
+
+    A quote opens a quoted value only at the start of a field (a quote inside an unquoted value is text);
+    inside, ``""`` is an escaped quote. Quotes that pair up cannot leave one open, so only a block with an
+    odd number of quotes is scanned.
+    """
+    if count_byte(block, b'"') % 2 == 0:
+        return None
+    for match in _quoted_value(delimiter).finditer(block):
+        if not match.group(1):
+            return bytes(block[: match.start()]).count(b"\n") + 1
+    return None
+
+
+@cache
+def _quoted_value(delimiter: str) -> re.Pattern[bytes]:
+    """A quoted value from its opening quote (at the start of a field) to its closing quote, if any."""
+    starts = re.escape(delimiter.encode())
+    return re.compile(rb'(?:^|(?<=[\n' + starts + rb']))"[^"]*(?:""[^"]*)*("?)')
 
 
 def _shortened(text: str) -> str:
@@ -247,11 +286,21 @@ def _read_header(text: BinaryIO, delimiter: str) -> tuple[list[str], int, bytes,
         found = _first_record(buffer, delimiter, at_end=not chunk)
         if found is not None:
             record, consumed, lines = found
+            _check_header_quotes(buffer[:consumed], delimiter)
             return record, lines, buffer[consumed:], not chunk
         if not chunk:
             raise DatasetReadError("the file has no header row")
         if len(buffer) > HEADER_LIMIT:
+            _check_header_quotes(buffer, delimiter)
             raise DatasetReadError(f"the header row is longer than {HEADER_LIMIT // 1024} KB (is this a CSV file?)")
+
+
+def _check_header_quotes(header: bytes, delimiter: str) -> None:
+    """Reject a header that opens a quoted value it never closes (it would swallow the rows after it)."""
+    line = unclosed_quote_line(header, delimiter)
+    if line is not None:
+        raise DatasetReadError(f"unbalanced quotes: line {line} opens a quoted value that is never closed, so the "
+                               "header row runs on into the rows after it (close the quote)")
 
 
 def _first_record(buffer: bytes, delimiter: str, *, at_end: bool) -> tuple[list[str], int, int] | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import zlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sluice.config.model import DataContract
@@ -16,6 +19,14 @@ from sluice.data.payload import DEFAULT_MAX_DECOMPRESSED_BYTES
 from sluice.data.report import ValidationReport
 from sluice.data.validator import ContractValidator, contract_columns
 from sluice.data.versioning import DataVersionHasher, contract_version
+
+PARSER_ERRORS: tuple[type[Exception], ...] = (
+    DatasetReadError, csv.Error, pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError,
+    pa.ArrowCapacityError, UnicodeError, zlib.error, RecursionError,
+)
+"""What the readers raise on bytes they cannot parse (the file's fault, not the reader's): each becomes an
+``unreadable`` issue. Errors of the source itself (an S3 read that times out) are not among them: they are
+raised, so the event is retried instead of the file being quarantined."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,8 @@ def check_file(
 
     With ``version`` (or a ``sink``), an accepted file is also normalized batch by batch and hashed into
     its data version; a ``sink`` receives the normalized Parquet. Reading stops once the file has more
-    rows than the contract allows. Never raises on bad data: unreadable bytes become an ``unreadable`` issue.
+    rows than the contract allows. Never raises on bad data: unreadable bytes, and any error of a parser on
+    them, become an ``unreadable`` issue.
     """
     normalizing = version or sink is not None
     schema = normalized_schema(contract)
@@ -74,8 +86,8 @@ def check_file(
                 del normalized
             del batch  # not held while the next one is read
         report = validator.report()
-    except DatasetReadError as error:
-        report = ValidationReport.unreadable(str(error))
+    except PARSER_ERRORS as error:
+        report = ValidationReport.unreadable(unreadable_reason(error))
     finally:
         if writer is not None:
             writer.close()
@@ -85,3 +97,12 @@ def check_file(
             raise RuntimeError(f"normalized {normalized_rows} of {report.rows} accepted rows")
         data_version = hasher.hexdigest()
     return Verdict(report, contract_version(contract), data_version)
+
+
+def unreadable_reason(error: Exception) -> str:
+    """The sentence of an ``unreadable`` issue: a DatasetReadError says it in plain words already; another
+    parser error is named as such, with its own text."""
+    if isinstance(error, DatasetReadError):
+        return str(error)
+    text = str(error) or type(error).__name__
+    return f"cannot parse the file ({type(error).__name__}: {text})"

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.json as pa_json
 
@@ -39,7 +40,10 @@ def iter_json_lines(text: BinaryIO, *, block_size: int = BLOCK_SIZE) -> Iterator
 
 
 def _read_block(block: bytes, first_line: int) -> pa.Table:
-    """Arrow's fast reader first, a tolerant line-by-line reader when it refuses."""
+    """Arrow's fast reader first, a tolerant line-by-line reader when it refuses (or when values nest deeper
+    than MAX_DEPTH: Arrow's reader recurses in C++ and kills the process on very deep nesting)."""
+    if nests_deeper_than(block, MAX_DEPTH):
+        return _read_tolerantly(block, first_line)
     try:
         options = pa_json.ReadOptions(use_threads=False, block_size=len(block) + 1)
         return pa_json.read_json(io.BytesIO(block), read_options=options)
@@ -57,6 +61,8 @@ def _read_tolerantly(block: bytes, first_line: int) -> pa.Table:
             row = json.loads(line, object_pairs_hook=_unique_pairs)
         except ValueError as error:
             raise DatasetReadError(f"line {number} is not valid JSON: {error}") from error
+        except RecursionError:
+            raise DatasetReadError(f"line {number} nests values too deeply to be a table row") from None
         if not isinstance(row, dict):
             raise DatasetReadError(f"line {number} is a JSON {type(row).__name__}, expected an object")
         names.update(dict.fromkeys(row))
@@ -75,6 +81,50 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _INT64 = range(-(2**63), 2**63)
+MAX_DEPTH = 5_000
+"""Blocks nesting brackets deeper than this skip Arrow's reader: it recurses in C++, and a depth of 100,000
+kills the process (measured; 10,000 is read). Python's json refuses depths past about 1,000 with an error."""
+_SLICE = 256 * 1024
+
+
+def nests_deeper_than(block: bytes, limit: int) -> bool:
+    """Whether brackets nest deeper than ``limit`` anywhere in ``block``, in bounded memory.
+
+    A line of n bytes nests at most n deep, so the common block (no line longer than ``limit``) costs one pass
+    over its newlines; only a block with a longer line has its brackets counted. Brackets inside strings count
+    too: a false alarm only costs the slower, tolerant reader.
+    """
+    codes = np.frombuffer(block, dtype=np.uint8)
+    return _longest_line(codes) > limit and _deepest(codes) > limit
+
+
+def _longest_line(codes: np.ndarray) -> int:
+    longest = current = 0  # current: the length of the line still open at the end of the previous slice
+    for start in range(0, len(codes), _SLICE):
+        part = codes[start : start + _SLICE]
+        breaks = np.flatnonzero(part == ord("\n"))
+        if not len(breaks):
+            current += len(part)
+            longest = max(longest, current)
+            continue
+        longest = max(longest, current + int(breaks[0]), int(np.diff(breaks).max(initial=0)))
+        current = len(part) - int(breaks[-1]) - 1
+        longest = max(longest, current)
+    return longest
+
+
+def _deepest(codes: np.ndarray) -> int:
+    deepest = depth = 0
+    for start in range(0, len(codes), _SLICE):
+        folded = codes[start : start + _SLICE] | 0x20  # "[" -> "{" and "]" -> "}"; no other byte folds onto them
+        opens = folded == ord("{")
+        brackets = np.flatnonzero(opens | (folded == ord("}")))
+        if not len(brackets):
+            continue
+        running = np.cumsum(np.where(opens[brackets], 1, -1), dtype=np.int64) + depth
+        deepest = max(deepest, int(running.max()))
+        depth = int(running[-1])
+    return deepest
 
 
 def _column(values: list[Any]) -> pa.Array:

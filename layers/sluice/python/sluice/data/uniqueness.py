@@ -23,27 +23,51 @@ _BASE = np.uint64(1099511628211)  # the FNV prime, as the base of a polynomial h
 
 @dataclass
 class Duplicates:
-    """What repeats in a column: rows holding a repeated value, distinct repeated values, first examples."""
+    """What repeats in a column: the rows repeating a value of an earlier row (the 2nd, 3rd... occurrences: the
+    rows to fix), the distinct repeated values, and the first of those rows with the row each one repeats."""
 
     rows: int = 0
     distinct: int = 0
     examples: list[Example] = field(default_factory=list)
+    first_rows: dict[int, int] = field(default_factory=dict)
+    """For each example row, the row where its value first appears."""
 
     def add(self, values: pa.Array, rows: pa.Array) -> None:
-        """Count the repeats among ``values`` (no nulls), found at data rows ``rows`` (1-based)."""
+        """Count the repeats among ``values`` (no nulls), found at data rows ``rows`` (1-based).
+
+        Every occurrence of a value must come in the same call (a partition holds all of a value's rows).
+        """
         counts = pc.value_counts(values)
         repeated = pc.greater(counts.field("counts"), scalar(1, pa.int64()))
         distinct = int(pc.sum(repeated).as_py() or 0)
         if not distinct:
             return
         self.distinct += distinct
-        self.rows += int(pc.sum(counts.field("counts").filter(repeated)).as_py())
+        self.rows += int(pc.sum(counts.field("counts").filter(repeated)).as_py()) - distinct
         hits = pc.is_in(values, value_set=counts.field("values").filter(repeated))
-        found = pa.table({"row": rows.filter(hits), "value": values.filter(hits)})
-        first = found.take(pc.select_k_unstable(found, MAX_EXAMPLES, [("row", "ascending")]))
-        merged = [*self.examples, *(Example(row, value) for row, value in zip(
-            first.column("row").to_pylist(), first.column("value").to_pylist(), strict=True))]
-        self.examples = sorted(merged, key=lambda example: example.row or 0)[:MAX_EXAMPLES]
+        found = pa.table({"value": values.filter(hits), "row": rows.filter(hits)})
+        found = found.take(pc.sort_indices(found, [("value", "ascending"), ("row", "ascending")]))
+        value, row = found.column("value").combine_chunks(), numpy_values(found.column("row").combine_chunks())
+        starts = np.r_[True, ~_equal_to_previous(value)]  # the first occurrence of each value
+        first = row[starts][np.cumsum(starts) - 1]
+        repeats = np.flatnonzero(~starts)
+        shown = repeats[np.argsort(row[repeats], kind="stable")[:MAX_EXAMPLES]]
+        examples = [Example(int(row[index]), value[int(index)].as_py()) for index in shown]
+        self.first_rows.update({int(row[index]): int(first[index]) for index in shown})
+        self.examples = sorted([*self.examples, *examples], key=lambda example: example.row or 0)[:MAX_EXAMPLES]
+        self.first_rows = {example.row: self.first_rows[example.row] for example in self.examples
+                           if example.row is not None}
+
+
+def _equal_to_previous(values: pa.Array) -> np.ndarray:
+    """For each value after the first, whether it equals the one before it (NaN equals NaN here)."""
+    if len(values) < 2:
+        return np.zeros(0, dtype=bool)
+    current, previous = values.slice(1), values.slice(0, len(values) - 1)
+    same = pc.fill_null(pc.equal(current, previous), scalar(False, pa.bool_()))
+    if pa.types.is_floating(values.type):
+        same = pc.or_(same, pc.and_(pc.is_nan(current), pc.is_nan(previous)))
+    return numpy_values(same)
 
 
 class UniqueValues:
@@ -80,7 +104,8 @@ class UniqueValues:
             self._held, self._held_bytes = [], 0
 
     def issue(self) -> Issue | None:
-        """A duplicate_value issue counting every row whose value appears more than once; None if unique."""
+        """A duplicate_value issue at the rows repeating a value of an earlier row (the 2nd, 3rd... occurrences,
+        the rows to fix), with the row each example repeats; None if every value is unique."""
         duplicates = Duplicates()
         if self._spill is not None:
             self._spill.find(duplicates)
@@ -90,9 +115,12 @@ class UniqueValues:
                            pa.concat_arrays([rows for _, rows in present]))
         if not duplicates.distinct:
             return None
-        plural = "s" if duplicates.distinct > 1 else ""
-        message = (f"{duplicates.rows} values in column {self.name!r} are not unique "
-                   f"({duplicates.distinct} distinct value{plural} repeat)")
+        rows = f"{duplicates.rows} rows repeat" if duplicates.rows > 1 else "1 row repeats"
+        values = f"{duplicates.distinct} distinct values" if duplicates.distinct > 1 else "1 value"
+        shown = [f"row {example.row} repeats row {duplicates.first_rows[example.row]}"
+                 for example in duplicates.examples[:1] if example.row in duplicates.first_rows]
+        message = (f"values in column {self.name!r} are not unique: {rows} a value of an earlier row "
+                   f"({'; '.join([values, *shown])})")
         return Issue(Rule.DUPLICATE_VALUE, self.name, duplicates.rows, tuple(duplicates.examples), message)
 
 

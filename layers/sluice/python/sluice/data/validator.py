@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from sluice.config.model import DataContract
 from sluice.data.checks import class_balance_issues, has_classes, row_count_issues, schema_issues
 from sluice.data.columns import ColumnRules
-from sluice.data.report import Issue, Rule, ValidationReport
+from sluice.data.report import MAX_EXAMPLES, Issue, Rule, ValidationReport
 from sluice.data.tally import Tally
 from sluice.data.uniqueness import UniqueValues
 
@@ -23,6 +23,7 @@ COLUMN_RULE_ORDER = (
     Rule.NON_FINITE,
     Rule.OUT_OF_RANGE,
     Rule.NOT_ALLOWED,
+    Rule.TOO_LONG,
     Rule.TARGET_VALUE,
 )
 
@@ -121,12 +122,17 @@ class ContractValidator:
             self._schema_issues = schema_issues(self._names, self._contract)
 
     def _check_column(self, rules: ColumnRules, raw: pa.Array) -> None:
+        """Check one batch of a column; a batch Arrow cannot check value by value counts whole as a type error
+        (its partial counts are dropped, so no row is counted twice)."""
         tallies = self._tallies[rules.name]
+        found: defaultdict[Rule, Tally] = defaultdict(Tally)
         try:
-            conversion = rules.check(raw, self._rows, tallies)
+            conversion = rules.check(raw, self._rows, found)
         except pa.ArrowException:
             tallies[Rule.TYPE].add_rows(len(raw))
             return
+        for rule, tally in found.items():
+            _merge(tallies[rule], tally)
         if rules.unique:
             self._unique[rules.name].add(conversion.values, self._rows)
         if rules.is_target and has_classes(self._contract):
@@ -166,6 +172,12 @@ def validate(table: pa.Table, contract: DataContract) -> ValidationReport:
     for batch in table.to_batches():
         validator.update(batch)
     return validator.report()
+
+
+def _merge(into: Tally, batch: Tally) -> None:
+    """Add one batch's count and (while there is room) its examples."""
+    into.count += batch.count
+    into.examples.extend(batch.examples[: MAX_EXAMPLES - len(into.examples)])
 
 
 def _value_counts(values: pa.Array) -> dict[Any, int]:

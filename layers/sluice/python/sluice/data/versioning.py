@@ -115,3 +115,11 @@ def _update_strings(chunk: pa.Array, lengths: hashlib._Hash, values: hashlib._Ha
     value_lengths, data = text_bytes(pc.fill_null(chunk, scalar("", chunk.type)))
     lengths.update(value_lengths.astype("<i8").tobytes())
     values.update(data.data)
+
+
+def composite_version(data_versions: list[str] | tuple[str, ...]) -> str:
+    """The data version of several accepted versions trained on together, in this order (one version: itself)."""
+    if len(data_versions) == 1:
+        return data_versions[0]
+    joined = "\n".join(data_versions).encode("ascii")
+    return hashlib.sha256(b"sluice-data-composite/1\n" + joined).hexdigest()[:VERSION_LENGTH]

@@ -27,7 +27,11 @@ class VariantMetrics(Protocol):
 
 
 class CloudWatchVariantMetrics:
-    """AWS/Lambda Invocations/Errors/Duration by ExecutedVersion and the predict function's EMF metrics."""
+    """AWS/Lambda Invocations/Errors/Duration by ExecutedVersion and the predict function's EMF metrics.
+
+    A version's errors are Lambda's function errors plus its ``ServerFaults`` (requests answered 500); client
+    errors (4xx) are answers, so neither counts them.
+    """
 
     def __init__(self, cloudwatch_client: Any) -> None:
         self._cloudwatch = cloudwatch_client
@@ -53,13 +57,14 @@ class CloudWatchVariantMetrics:
             queries.update({
                 "requests": (signals.LAMBDA_NAMESPACE, "Invocations", by_lambda, "Sum"),
                 "errors": (signals.LAMBDA_NAMESPACE, "Errors", by_lambda, "Sum"),
+                "faults": (signals.NAMESPACE, signals.SERVER_FAULTS, by_version, "Sum"),  # answered 500s
                 "p99": (signals.LAMBDA_NAMESPACE, "Duration", by_lambda, "p99"),
             })
         values = self._query(queries, start, start + period, period)
         score_n, agree_n = values.get("score_n", 0.0), values.get("agree_n", 0.0)
         return VariantStats(
             requests=values.get("requests", 0.0),
-            errors=values.get("errors", 0.0),
+            errors=values.get("errors", 0.0) + values.get("faults", 0.0),
             latency_p99_ms=values.get("p99"),
             score_mean=values["score_sum"] / score_n if score_n else None,
             scores=score_n,

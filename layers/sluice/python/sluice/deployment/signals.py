@@ -21,6 +21,9 @@ SHADOW_REQUESTS = "ShadowRequests"
 SHADOW_ERRORS = "ShadowErrors"
 SHADOW_AGREEMENT = "ShadowAgreement"
 """1 when the shadow model's answer equals live's (classes equal, or regression within 5 %), else 0."""
+SERVER_FAULTS = "ServerFaults"
+"""1 per request the predict function answered 500 (an unexpected failure, not the caller's error): a function
+error in all but name, so the bake check adds it to Lambda's Errors and the server-faults alarm watches it."""
 LIVE_ACCURACY = "LiveAccuracy"
 """Published by monitoring (record_feedback) once feedback exists: dimensions {model} and {model, version}."""
 

@@ -10,6 +10,8 @@ class DetailType(StrEnum):
     DATASET_REJECTED = "DatasetRejected"
     MODEL_TRAINED = "ModelTrained"
     TRAINING_FAILED = "TrainingFailed"
+    TRAINING_SKIPPED = "TrainingSkipped"
+    """A retrain on the same data with the same config as an existing version: no new version."""
     MODEL_EVALUATED = "ModelEvaluated"
     DEPLOYMENT_STARTED = "DeploymentStarted"
     DEPLOYMENT_QUEUED = "DeploymentQueued"

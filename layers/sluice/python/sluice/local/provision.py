@@ -173,11 +173,11 @@ def _alarms(cloudwatch: Any, settings: Settings, model: str) -> list[str]:
         statistic: dict[str, Any] = ({"ExtendedStatistic": alarm.statistic} if alarm.percentile
                                      else {"Statistic": alarm.statistic})
         cloudwatch.put_metric_alarm(
-            AlarmName=name, Namespace="AWS/Lambda", MetricName=alarm.metric, Period=alarm.period_s,
+            AlarmName=name, Namespace=alarm.namespace, MetricName=alarm.metric, Period=alarm.period_s,
             EvaluationPeriods=alarm.evaluation_periods, DatapointsToAlarm=alarm.datapoints_to_alarm,
             Threshold=alarm.threshold,
             ComparisonOperator=alarm.comparison,
-            Dimensions=[{"Name": "FunctionName", "Value": function}, {"Name": "Resource", "Value": f"{function}:live"}],
+            Dimensions=[{"Name": key, "Value": value} for key, value in alarm.dimensions(function, model).items()],
             TreatMissingData="notBreaching", **statistic,
         )
         names.append(name)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from scipy import stats
+
+from sluice.config.model import DataContract
+from sluice.naming import capture_field
 
 FEEDBACK = "feedback"
 QUALITY = "quality"
@@ -67,6 +71,48 @@ def join_feedback(feedback: pd.DataFrame, captures: pa.Table) -> pd.DataFrame:
     captured["instance"] = captured["instance"].astype("int64")
     captured = captured.drop_duplicates(["request_id", "instance"], keep="last")
     return feedback.merge(captured, on=["request_id", "instance"], how="inner")
+
+
+def labelled_rows(feedback: pd.DataFrame, captures: pa.Table, contract: DataContract) -> pd.DataFrame:
+    """Captured requests joined with their labels, as rows of the contract (every contract column, then the
+    target): what a drop of the same traffic would hold. A column the capture lacks is missing (null); the
+    contract's timestamp column, when the capture lacks it, is the capture time. Values are kept as captured
+    (text), except that whole numbers of an int column are written without a fraction."""
+    names = [spec.name for spec in contract.columns]
+    timestamp = contract.timestamp.name if contract.timestamp is not None else None
+    if captures.num_rows == 0 or "features" not in captures.column_names:
+        return pd.DataFrame(columns=[*names, *([timestamp] if timestamp else []), contract.target])
+    captured = captures.select([c for c in ("request_id", "instance", "captured_at", "features")
+                                if c in captures.column_names]).to_pylist()
+    by_request = {(str(row["request_id"]), int(row["instance"] or 0)): row for row in captured}
+    types = {spec.name: spec.type for spec in contract.columns}
+    records = []
+    for request_id, instance, label in zip(feedback["request_id"], feedback["instance"], feedback["label"],
+                                           strict=True):
+        row = by_request.get((str(request_id), int(instance)))
+        if row is None:
+            continue
+        features = row.get("features") or {}
+        record = {name: _cell(features.get(capture_field(name)), types[name]) for name in names}
+        if timestamp is not None:
+            at = features.get(capture_field(timestamp))
+            record[timestamp] = at if at is not None else _iso_ms(row.get("captured_at"))
+        record[contract.target] = label
+        records.append(record)
+    return pd.DataFrame.from_records(records, columns=[*names, *([timestamp] if timestamp else []),
+                                                       contract.target])
+
+
+def _cell(value: object, column_type: str) -> object:
+    if column_type == "int" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _iso_ms(epoch_ms: object) -> str | None:
+    if not isinstance(epoch_ms, int | float):
+        return None
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat()
 
 
 def quality_by_version(joined: pd.DataFrame, *, task: str, positive: str | None) -> list[VersionQuality]:

@@ -1,9 +1,11 @@
 """Debounce triggered retraining: one item per model in the registry table, changed by conditional writes only.
 
 A retrain may start when none is running (its lease expired or was released) and the cool-down of the last
-triggered one has passed. Drift events and quality alarms that arrive meanwhile are acknowledged and dropped,
-so a burst of triggers starts one retrain, not a storm. Scheduled retrains take the lease unconditionally (the
-schedule is the user's explicit intent): triggers wait while they run, but they start no cool-down.
+triggered one has passed. The cool-down starts at release, and only after a successful train (a failed one
+leaves the next trigger free to try again). Drift events and quality alarms that arrive meanwhile are
+acknowledged and dropped, so a burst of triggers starts one retrain, not a storm. Scheduled retrains take the
+lease unconditionally (the schedule is the user's explicit intent): triggers wait while they run, but they start
+no cool-down.
 """
 
 from __future__ import annotations

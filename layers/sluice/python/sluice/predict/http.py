@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-MAX_BODY_BYTES = 6 * 1024 * 1024
+from sluice.predict.bounds import MAX_BODY_BYTES, RequestRefused, load_bounded_json
 
 
 class HttpError(Exception):
@@ -27,35 +27,55 @@ class HttpRequest:
     body: bytes
 
 
-def parse_http_event(event: dict[str, Any]) -> HttpRequest:
-    """Read a Function URL / HTTP API (payload 2.0) or REST API (1.0) event."""
+def parse_http_event(event: Any) -> HttpRequest:
+    """Read a Function URL / HTTP API (payload 2.0) or REST API (1.0) event; the body is bounded, not parsed."""
     if not isinstance(event, dict):
         raise HttpError(400, "the event is not an HTTP request")
-    http = (event.get("requestContext") or {}).get("http") or {}
-    method = str(http.get("method") or event.get("httpMethod") or "").upper()
-    path = str(event.get("rawPath") or event.get("path") or "")
+    http = _mapping(_mapping(event.get("requestContext")).get("http"))
+    method = _text(http.get("method") or event.get("httpMethod")).upper()
+    path = _text(event.get("rawPath") or event.get("path"))
     if not method or not path:
         raise HttpError(400, "the event is not an HTTP request (no method or path)")
-    raw = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            body = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise HttpError(400, "the body is not valid base64") from error
-    else:
-        body = raw.encode() if isinstance(raw, str) else bytes(raw)
+    body = _body(event.get("body"), encoded=event.get("isBase64Encoded") is True)
     if len(body) > MAX_BODY_BYTES:
         raise HttpError(413, f"the body exceeds {MAX_BODY_BYTES} bytes")
     return HttpRequest(method=method, path=path, body=body)
 
 
 def parse_json_body(body: bytes) -> Any:
-    if not body:
-        raise HttpError(400, 'the body is empty; send {"instances": [...]}')
+    """The body as JSON, within the request bounds (sluice.predict.bounds); refusals become ``HttpError``."""
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise HttpError(400, f"the body is not valid JSON: {error}") from error
+        return load_bounded_json(body)
+    except RequestRefused as refused:
+        raise HttpError(refused.status, refused.message) from refused
+
+
+def _body(raw: Any, *, encoded: bool) -> bytes:
+    if raw is None:
+        return b""
+    if not isinstance(raw, str | bytes):
+        raise HttpError(400, f"the body must be text, not {type(raw).__name__}")
+    if len(raw) > MAX_BODY_BYTES * 4 // 3 + 4:  # refuse before decoding: base64 is 4/3 of the bytes it carries
+        raise HttpError(413, f"the body exceeds {MAX_BODY_BYTES} bytes")
+    if encoded:
+        try:
+            return base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise HttpError(400, "the body is not valid base64") from error
+    if isinstance(raw, bytes):
+        return raw
+    try:
+        return raw.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise HttpError(400, f"the body is not valid Unicode (character {error.start})") from error
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def json_response(status: int, document: dict[str, Any]) -> dict[str, Any]:

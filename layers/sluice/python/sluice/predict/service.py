@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sluice.endpoint import PinnedModel
+from sluice.predict.bounds import RequestRefused, check_instance_count
 from sluice.predict.capture import CaptureBuffer
 from sluice.predict.http import HttpError, json_response, parse_http_event, parse_json_body
 from sluice.serving import InvalidInstances, Prediction, ServedModel
@@ -16,14 +18,21 @@ from sluice.serving import InvalidInstances, Prediction, ServedModel
 PREDICT_PATH = re.compile(r"^/v1/models/(?P<model>[A-Za-z0-9_.-]+)(?P<verb>:predict)?/?$")
 ModelLoader = Callable[[PinnedModel], ServedModel]
 PredictionObserver = Callable[[list[dict[str, Any]], Prediction, ServedModel], None]
+FaultReporter = Callable[[str, BaseException], None]
+"""Told of every unexpected failure inside a request: (request id, the exception)."""
+
+_log = logging.getLogger(__name__)
+_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
 
 
 class PredictService:
     """The predict endpoint of one model; ``pinned`` is None until a model is deployed."""
 
     def __init__(self, model_name: str, pinned: PinnedModel | None, loader: ModelLoader, *,
-                 capture: CaptureBuffer | None = None, observer: PredictionObserver | None = None) -> None:
+                 capture: CaptureBuffer | None = None, observer: PredictionObserver | None = None,
+                 on_fault: FaultReporter | None = None) -> None:
         self._model_name = model_name
+        self.on_fault = on_fault or _log_fault
         self.observer = observer
         self.capture = capture
         self._pinned = pinned
@@ -39,11 +48,27 @@ class PredictService:
             self.load_seconds = time.perf_counter() - started
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Answer one HTTP event; errors become 4xx/503 responses with a message, never a stack trace."""
+        """Answer one HTTP event; never raises.
+
+        What the caller can fix is a 4xx with a message (503 until a model is deployed); anything unexpected is
+        reported to ``on_fault`` with its request id and answered 500 with that id, a server fault.
+        """
         try:
             return self._route(event)
         except HttpError as error:
             return json_response(error.status, {"error": error.message})
+        except Exception as error:  # the safety net: a fault is answered and counted, never raised to Lambda
+            return self._fault(event, error)
+
+    def _fault(self, event: Any, error: Exception) -> dict[str, Any]:
+        request_id = _request_id(event)
+        try:
+            self.on_fault(request_id, error)
+        except Exception:  # a failing reporter must not turn the answer into a function error
+            _log.exception("the fault reporter failed for request %s", request_id)
+        return json_response(500, {"error": f"internal error ({type(error).__name__}) while serving "
+                                            f"{self._model_name!r}; quote the request id when reporting it",
+                                   "request_id": request_id})
 
     def _route(self, event: dict[str, Any]) -> dict[str, Any]:
         request = parse_http_event(event)
@@ -62,6 +87,7 @@ class PredictService:
         document = parse_json_body(request.body)
         if not isinstance(document, dict) or "instances" not in document:
             raise HttpError(400, 'the body must be a JSON object with "instances": a list of feature objects')
+        _refuse_as_http(check_instance_count, document["instances"])
         model = self._loaded()
         try:
             prediction = model.predict(document["instances"])
@@ -98,8 +124,29 @@ class PredictService:
         return self._model
 
 
-def _request_id(event: dict[str, Any]) -> str:
-    """The caller's ``X-Request-Id`` (feedback joins on it), else the request id of the HTTP event."""
-    headers = {str(key).lower(): value for key, value in (event.get("headers") or {}).items()}
-    given = headers.get("x-request-id") or (event.get("requestContext") or {}).get("requestId")
-    return str(given)[:128] if given else str(uuid.uuid4())
+def _request_id(event: Any) -> str:
+    """The caller's ``X-Request-Id`` (feedback joins on it), else the request id of the HTTP event, else a new id.
+
+    Only printable ASCII without spaces is kept (at most 128 characters): the id is written to logs, captures and
+    responses, so a value that cannot be written there is replaced rather than failing the request.
+    """
+    event = event if isinstance(event, dict) else {}
+    raw_headers = event.get("headers")
+    headers = ({str(key).lower(): value for key, value in raw_headers.items()} if isinstance(raw_headers, dict)
+               else {})
+    context = event.get("requestContext")
+    for given in (headers.get("x-request-id"), context.get("requestId") if isinstance(context, dict) else None):
+        if isinstance(given, str) and _REQUEST_ID.fullmatch(given[:128]):
+            return given[:128]
+    return str(uuid.uuid4())
+
+
+def _refuse_as_http(check: Callable[[Any], None], value: Any) -> None:
+    try:
+        check(value)
+    except RequestRefused as refused:
+        raise HttpError(refused.status, refused.message) from refused
+
+
+def _log_fault(request_id: str, error: BaseException) -> None:
+    _log.error("request %s failed: %s: %s", request_id, type(error).__name__, error, exc_info=error)

@@ -157,4 +157,5 @@ def dataset_from(document: dict[str, Any]) -> DatasetRecord:
         sources=tuple(document.get("sources", ())),
         accepted_at=document["accepted_at"],
         contract_version=str(document.get("contract_version", "")),
+        origin=str(document.get("origin", "drop")),
     )

@@ -286,7 +286,7 @@ class DynamoDBRegistry(RegistryStore):
             "pk": codec.model_pk(record.model), "sk": codec.dataset_sk(record.data_version),
             "model": record.model, "data_version": record.data_version, "rows": record.rows,
             "data_key": record.data_key, "sources": list(record.sources), "accepted_at": record.accepted_at,
-            "contract_version": record.contract_version,
+            "contract_version": record.contract_version, "origin": record.origin,
         }
         if recorded_by is not None:
             document["recorded_by"] = recorded_by
@@ -300,6 +300,8 @@ class DynamoDBRegistry(RegistryStore):
                 self._add_sources(record)
                 return False
             # the same drop recorded it before a crash: finish the pointer and report it as new again
+        if record.origin != "drop":
+            return True
         pointer = {**document, "sk": codec.LATEST_DATASET_SK}
         try:
             self._db.put_item(
@@ -315,6 +317,10 @@ class DynamoDBRegistry(RegistryStore):
     def latest_dataset(self, model: str) -> DatasetRecord | None:
         item = self._get(codec.model_pk(model), codec.LATEST_DATASET_SK)
         return None if item is None else codec.dataset_from(item)
+
+    def list_datasets(self, model: str) -> list[DatasetRecord]:
+        records = [codec.dataset_from(item) for item in self._query(model, codec.dataset_sk(""))]
+        return sorted(records, key=lambda record: (record.accepted_at, record.data_version))
 
     # -- deploy lock ------------------------------------------------------------------------------
 

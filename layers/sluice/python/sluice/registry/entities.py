@@ -136,3 +136,5 @@ class DatasetRecord:
     accepted_at: str
     contract_version: str = ""
     """A hash of the data contract the data was accepted under (see sluice.data.contract_version)."""
+    origin: str = "drop"
+    """Where the rows came from: ``drop`` (a file under incoming/) or ``feedback`` (labelled captured traffic)."""

@@ -75,7 +75,12 @@ class RegistryStore(ABC):
         """
 
     @abstractmethod
-    def latest_dataset(self, model: str) -> DatasetRecord | None: ...
+    def latest_dataset(self, model: str) -> DatasetRecord | None:
+        """The most recently accepted drop (feedback datasets never become the latest)."""
+
+    @abstractmethod
+    def list_datasets(self, model: str) -> list[DatasetRecord]:
+        """Every accepted data version of ``model`` (drops and feedback), in order of acceptance."""
 
     @abstractmethod
     def acquire_deploy_lock(self, model: str, *, owner: str, ttl_s: int) -> None: ...

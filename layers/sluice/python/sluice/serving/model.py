@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import numpy as np
 import onnxruntime as ort
 
-from sluice.serving.errors import ModelLoadError
+from sluice.serving.errors import InvalidInstances, ModelLoadError
 from sluice.serving.instances import build_inputs
 from sluice.serving.signature import ModelSignature
 
@@ -68,12 +68,25 @@ class OnnxModel:
             feeds = {self._tensor_names.get(name, name): tensor for name, tensor in feeds.items()}
         results = self._session.run(self._output_names, feeds)
         if self._signature.classes is None:
-            return Prediction(outputs=np.asarray(results[0], dtype=np.float64).reshape(-1).tolist())
+            values = np.asarray(results[0], dtype=np.float64).reshape(-1)
+            check_finite(values.reshape(-1, 1), "prediction")
+            return Prediction(outputs=values.tolist())
         labels = np.asarray(results[0]).reshape(-1)
         outputs = labels.tolist() if labels.dtype == object else [str(label) for label in labels.tolist()]
         classes = self._signature.classes
-        probabilities = [dict(zip(classes, row, strict=True)) for row in np.asarray(results[1]).tolist()]
+        scores = np.asarray(results[1], dtype=np.float64)
+        check_finite(scores.reshape(len(outputs), -1), "probabilities")
+        probabilities = [dict(zip(classes, row, strict=True)) for row in scores.tolist()]
         return Prediction(outputs=outputs, probabilities=probabilities)
+
+
+def check_finite(rows: np.ndarray, what: str) -> None:
+    """Refuse an answer JSON cannot carry: feature values so extreme that the model's output is NaN or infinite."""
+    bad = ~np.isfinite(rows).all(axis=1)
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        raise InvalidInstances(f"instance {index}: the model's {what} is not a finite number for these feature "
+                               f"values ({rows[index].tolist()}); they are outside the range it can score")
 
 
 def _check_session(session: ort.InferenceSession, signature: ModelSignature) -> None:

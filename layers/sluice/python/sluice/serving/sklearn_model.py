@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from sluice.serving.instances import build_inputs
-from sluice.serving.model import Prediction
+from sluice.serving.model import Prediction, check_finite
 from sluice.serving.signature import ModelSignature
 
 
@@ -42,8 +42,11 @@ class SklearnModel:
         })
         outputs = self._pipeline.predict(frame)
         if self._signature.classes is None:
-            return Prediction(outputs=np.asarray(outputs, dtype=np.float64).tolist())
+            values = np.asarray(outputs, dtype=np.float64).reshape(-1)
+            check_finite(values.reshape(-1, 1), "prediction")
+            return Prediction(outputs=values.tolist())
         classes = [str(label) for label in self._pipeline.classes_]
-        matrix = self._pipeline.predict_proba(frame)
+        matrix = np.asarray(self._pipeline.predict_proba(frame), dtype=np.float64)
+        check_finite(matrix, "probabilities")
         probabilities = [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
         return Prediction(outputs=[str(label) for label in outputs], probabilities=probabilities)

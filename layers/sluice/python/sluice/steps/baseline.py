@@ -17,7 +17,7 @@ def write_baseline(store: ObjectStore, model: ModelConfig, version: int, train: 
     """Profile the training features and the model's predictions on them; returns the baseline's key."""
     features = feature_frame(train, model)
     kinds: dict[str, Kind] = {spec.name: "categorical" if spec.is_categorical else "numeric"
-                              for spec in model.contract.columns}
+                              for spec in model.contract.features}
     columns = {name: _column(features[name], kinds[name]) for name in kinds}
     predicted = np.asarray(pipeline.predict(features))
     prediction_kind: Kind = "categorical" if model.task == "classification" else "numeric"

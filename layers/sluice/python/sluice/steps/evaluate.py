@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from sluice.artifacts import CARD_HTML_FILE, CARD_JSON_FILE, EVALUATION_FILE, TRAINING_FILE, load_verified_model
 from sluice.cards import build_card, render_html
 from sluice.clock import iso
 from sluice.config.deployment import ONNX_FORMAT
-from sluice.data import from_parquet_bytes
 from sluice.evaluation import HoldoutReport, decide, report_holdout
 from sluice.events import DetailType
 from sluice.registry import Status
 from sluice.steps.context import StepContext
+from sluice.steps.refit import refit_approved
+from sluice.steps.training_data import lineage_data_keys, load_split
 from sluice.storage import model_artifact_key
-from sluice.training import split_holdout
 
 ACTOR = "evaluate_model"
 
@@ -27,9 +29,7 @@ def evaluate_candidate(ctx: StepContext, model_name: str, version: int, *, corre
     if candidate.status is not Status.CANDIDATE:
         return {"outcome": "skipped", "model": model_name, "version": version,
                 "reason": f"v{version} is {candidate.status.value}, not a candidate"}
-    data_key = candidate.lineage.get("data_key") or ""
-    frame = from_parquet_bytes(ctx.data.get_bytes(data_key)).to_pandas()
-    _, holdout = split_holdout(frame, model)
+    train, holdout = load_split(ctx.data, lineage_data_keys(candidate.lineage), model)
     served = load_verified_model(ctx.artifacts, model_name, version, candidate.artifact_sha256)
     report = report_holdout(served, holdout, model, full=True)
     metrics = report.metrics
@@ -45,17 +45,20 @@ def evaluate_candidate(ctx: StepContext, model_name: str, version: int, *, corre
                       live_slices=live_report.slices if live_report else None, serving=serving)
     status = Status.APPROVED if decision.approved else Status.REJECTED
     live_version = live_alias.version if live_alias else None
+    refit = (refit_approved(ctx, model, candidate, pd.concat([train, holdout], ignore_index=True), holdout)
+             if decision.approved and model.training.refit_on_all else None)
     ctx.artifacts.put_json(model_artifact_key(model_name, version, EVALUATION_FILE), {
         "model": model_name, "version": version, "holdout_rows": len(holdout), "metrics": metrics,
         "intervals": report.intervals, "slices": report.slices, "live_version": live_version,
         "live_metrics": live_metrics, "live_slices": live_report.slices if live_report else None,
         "approved": decision.approved, "reasons": list(decision.reasons), "checks": decision.checks,
+        "refit": refit,
     })
     card = build_card(
         model, version, data_version=candidate.data_version,
         training=ctx.artifacts.get_json(model_artifact_key(model_name, version, TRAINING_FILE)),
         candidate=report, holdout_rows=len(holdout), live_version=live_version, live=live_report,
-        decision=decision, created_at=iso(ctx.clock()),
+        decision=decision, created_at=iso(ctx.clock()), lineage=candidate.lineage, refit=refit,
     )
     ctx.artifacts.put_json(model_artifact_key(model_name, version, CARD_JSON_FILE), card)
     ctx.artifacts.put_text(model_artifact_key(model_name, version, CARD_HTML_FILE), render_html(card),
@@ -63,7 +66,8 @@ def evaluate_candidate(ctx: StepContext, model_name: str, version: int, *, corre
     ctx.registry.transition(
         model_name, version, to=status, reason="; ".join(decision.reasons), actor=ACTOR,
         correlation_id=correlation_id,
-        fields={"metrics": metrics, "live_metrics": live_metrics or {}, "gate_reasons": list(decision.reasons)},
+        fields={"metrics": metrics, "live_metrics": live_metrics or {}, "gate_reasons": list(decision.reasons),
+                **_shipped(candidate.lineage, refit)},
     )
     ctx.events.publish(DetailType.MODEL_EVALUATED, {
         "model": model_name, "version": version, "approved": decision.approved, "reasons": list(decision.reasons),
@@ -72,6 +76,19 @@ def evaluate_candidate(ctx: StepContext, model_name: str, version: int, *, corre
     })
     return {"outcome": status.value, "model": model_name, "version": version, "metrics": metrics,
             "live_metrics": live_metrics, "reasons": list(decision.reasons)}
+
+
+def _shipped(lineage: dict[str, Any], refit: dict[str, Any] | None) -> dict[str, Any]:
+    """Registry fields of a refit: the shipped artifact becomes the refit's; lineage keeps both facts."""
+    if refit is None:
+        return {}
+    facts = {key: refit.get(key) for key in ("applied", "rows", "gated_artifact_sha256", "artifact_sha256",
+                                              "reason") if refit.get(key) is not None}
+    fields: dict[str, Any] = {"lineage": {**lineage, "refit": facts}}
+    if refit["applied"]:
+        fields.update({key: refit[key] for key in ("artifact_sha256", "pipeline_sha256", "artifact_prefix",
+                                                   "serving")})
+    return fields
 
 
 def _announce_again(ctx: StepContext, model_name: str, version: int, *, correlation_id: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""record_feedback: labels dropped under feedback/<model>/ → live quality per model version."""
+"""record_feedback: labels dropped under feedback/<model>/ → live quality per model version (and, with
+``learn_from_feedback``, an accepted dataset of the labelled traffic)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sluice.monitoring.feedback import (
     QUALITY,
     FeedbackError,
     join_feedback,
+    labelled_rows,
     parse_feedback_key,
     positive_class,
     quality_by_version,
@@ -19,6 +21,7 @@ from sluice.monitoring.feedback import (
     read_feedback,
 )
 from sluice.steps.context import StepContext
+from sluice.steps.feedback_data import accept_feedback_rows
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -35,11 +38,16 @@ def record_feedback(ctx: StepContext, key: str, *, correlation_id: str) -> dict[
     except FeedbackError as error:
         return {"outcome": "rejected", "model": model_name, "key": key, "reason": str(error)}
     now_ms = int(ctx.clock() * 1000)
-    captures = read_captures(ctx.data, model_name, since_ms=now_ms - model.monitoring.feedback_lookback_days * DAY_MS,
-                             until_ms=now_ms + 1)
+    since_ms, until_ms = now_ms - model.monitoring.feedback_lookback_days * DAY_MS, now_ms + 1
+    captures = read_captures(ctx.data, model_name, since_ms=since_ms, until_ms=until_ms)
     joined = join_feedback(feedback, captures)
     if joined.empty:
         return {"outcome": "unmatched", "model": model_name, "key": key, "labels": len(feedback)}
+    learned = None
+    if model.data.learn_from_feedback:  # the labelled traffic becomes training data of the model
+        learned = accept_feedback_rows(ctx, model, labelled_rows(feedback, captures, model.contract),
+                                       feedback_key=key, since_ms=since_ms, until_ms=until_ms,
+                                       correlation_id=correlation_id)
     classes = sorted({str(v) for v in joined["label"]} | {str(v) for v in joined["prediction"]})
     positive = positive_class(model.positive_class, classes) if model.task == "classification" else None
     versions = quality_by_version(joined, task=model.task, positive=positive)
@@ -49,17 +57,17 @@ def record_feedback(ctx: StepContext, key: str, *, correlation_id: str) -> dict[
     cw.emit(_named(overall), {"model": model_name})
     cw.emit({cw.FEEDBACK_ROWS: float(len(joined))}, {"model": model_name})
     document = {"model": model_name, "feedback_key": key, "labels": len(feedback), "matched": len(joined),
-                "metrics": overall, "by_version": [q.__dict__ for q in versions]}
+                "metrics": overall, "by_version": [q.__dict__ for q in versions], "dataset": learned}
     stem = posixpath.basename(key).rsplit(".", 1)[0]
     report_key = f"{QUALITY}/{model_name}/{now_ms}-{stem}.json"
     ctx.data.put_json(report_key, document)
     ctx.events.publish(DetailType.LIVE_QUALITY_MEASURED, {
         "model": model_name, "matched": len(joined), "metrics": overall,
         "by_version": {q.version: q.metrics for q in versions}, "report_key": report_key,
-        "correlation_id": correlation_id,
+        "dataset": learned, "correlation_id": correlation_id,
     })
     return {"outcome": "measured", "model": model_name, "matched": len(joined), "metrics": overall,
-            "report_key": report_key}
+            "report_key": report_key, "dataset": learned}
 
 
 def _named(values: dict[str, float]) -> dict[str, float]:

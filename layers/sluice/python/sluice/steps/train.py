@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 from typing import Any
 
@@ -15,15 +16,19 @@ from sluice.artifacts import (
     TRAINING_FILE,
     sha256_hex,
 )
-from sluice.data import from_parquet_bytes
+from sluice.clock import iso
 from sluice.events import DetailType
+from sluice.naming import LIVE_ALIAS
 from sluice.registry import DatasetRecord, ModelVersion, Status
 from sluice.steps.baseline import write_baseline
 from sluice.steps.context import StepContext
+from sluice.steps.training_data import load_split
 from sluice.storage import accepted_data_key, model_artifact_key, model_prefix
-from sluice.training import ExportError, export_onnx, signature_for, split_holdout, train_best
+from sluice.training import ExportError, export_onnx, signature_for, train_best
+from sluice.training.window import EmptyWindowError, TrainingData, select_training_data, training_fingerprint
 
 ACTOR = "train_model"
+LOGGER = logging.getLogger(__name__)
 
 
 class NoDataError(LookupError):
@@ -31,43 +36,56 @@ class NoDataError(LookupError):
 
 
 def train_latest(ctx: StepContext, model_name: str, *, trigger: str, correlation_id: str) -> dict[str, Any]:
-    """Retrain on the latest accepted data version (the scheduled path)."""
-    dataset = ctx.registry.latest_dataset(model_name)
-    if dataset is None:
-        return {"outcome": "skipped", "model": model_name, "reason": "no accepted data yet"}
-    return train_on(ctx, dataset, trigger=trigger, correlation_id=correlation_id)
+    """Retrain on the model's training data now: the latest drop (snapshot) or its window (append)."""
+    model = ctx.config.model(model_name)
+    try:
+        data = select_training_data(model, ctx.registry.list_datasets(model_name), now=ctx.clock())
+    except EmptyWindowError as error:
+        return {"outcome": "skipped", "model": model_name, "reason": str(error)}
+    return train_on(ctx, data, model_name=model_name, trigger=trigger, correlation_id=correlation_id)
 
 
 def train_accepted(ctx: StepContext, model_name: str, data_version: str, *, correlation_id: str,
                    contract_version: str = "") -> dict[str, Any]:
-    """Train on the data version a DatasetAccepted event names (accepted under ``contract_version``)."""
-    dataset = DatasetRecord(model=model_name, data_version=data_version, rows=0,
-                            data_key=accepted_data_key(model_name, data_version), sources=(), accepted_at="",
-                            contract_version=contract_version)
-    return train_on(ctx, dataset, trigger="DatasetAccepted", correlation_id=correlation_id)
+    """Train after a DatasetAccepted event for ``data_version`` (accepted under ``contract_version``): on it
+    (snapshot) or on the window it joined (append)."""
+    model = ctx.config.model(model_name)
+    datasets = ctx.registry.list_datasets(model_name)
+    if not any(dataset.data_version == data_version for dataset in datasets):  # announced, not (yet) listed
+        datasets.append(DatasetRecord(model=model_name, data_version=data_version, rows=0,
+                                      data_key=accepted_data_key(model_name, data_version), sources=(),
+                                      accepted_at=iso(ctx.clock()), contract_version=contract_version))
+    data = select_training_data(model, datasets, now=ctx.clock(), anchor=data_version)
+    return train_on(ctx, data, model_name=model_name, trigger="DatasetAccepted", correlation_id=correlation_id)
 
 
-def train_on(ctx: StepContext, dataset: DatasetRecord, *, trigger: str, correlation_id: str) -> dict[str, Any]:
-    model = ctx.config.model(dataset.model)
-    frame = from_parquet_bytes(ctx.data.get_bytes(dataset.data_key)).to_pandas()
-    train, holdout = split_holdout(frame, model)
+def train_on(ctx: StepContext, data: TrainingData, *, model_name: str, trigger: str, correlation_id: str
+             ) -> dict[str, Any]:
+    """Train on ``data`` unless a version trained on the same data with the same config exists (a no-op)."""
+    model = ctx.config.model(model_name)
+    fingerprint = training_fingerprint(model, data.data_versions)
+    claim_key = f"{trigger}:{correlation_id}:{data.data_version}"  # a rerun resumes this version
+    same = _same_training(ctx, model.name, fingerprint, claim_key)
+    if same is not None:
+        return _unchanged(ctx, data, same, trigger=trigger, correlation_id=correlation_id)
+    lineage = {"data_key": data.data_keys[-1], "data_keys": list(data.data_keys),
+               "data_versions": list(data.data_versions), "window": data.window, "sources": list(data.sources),
+               "trigger": trigger, "contract_version": data.contract_version, "fingerprint": fingerprint,
+               "claim_key": claim_key}
     claimed = ctx.registry.claim_version(
-        model.name, data_version=dataset.data_version, code_version=ctx.settings.code_version,
-        lineage={"data_key": dataset.data_key, "sources": list(dataset.sources), "trigger": trigger,
-                 "contract_version": dataset.contract_version, "train_rows": len(train),
-                 "holdout_rows": len(holdout)},
-        actor=ACTOR, correlation_id=correlation_id,
-        claim_key=f"{trigger}:{correlation_id}:{dataset.data_version}",  # a rerun resumes this version
+        model.name, data_version=data.data_version, code_version=ctx.settings.code_version, lineage=lineage,
+        actor=ACTOR, correlation_id=correlation_id, claim_key=claim_key,
     )
     if claimed.status is not Status.TRAINING:
         return _announce_again(ctx, claimed, correlation_id=correlation_id)
-    try:
+    try:  # unreadable or unsplittable data fails the version like a failed search (announced, not retried)
+        train, holdout = load_split(ctx.data, data.data_keys, model)
         result = train_best(train, model)
     except ValueError as error:
         ctx.registry.transition(model.name, claimed.version, to=Status.FAILED, reason=str(error), actor=ACTOR,
                                 correlation_id=correlation_id)
         ctx.events.publish(DetailType.TRAINING_FAILED, {
-            "model": model.name, "version": claimed.version, "data_version": dataset.data_version,
+            "model": model.name, "version": claimed.version, "data_version": data.data_version,
             "reason": str(error), "correlation_id": correlation_id,
         })
         return {"outcome": "failed", "model": model.name, "version": claimed.version, "reason": str(error)}
@@ -82,12 +100,13 @@ def train_on(ctx: StepContext, dataset: DatasetRecord, *, trigger: str, correlat
         served, signature, sha256 = SKLEARN_FORMAT, signature_for(model, result.classes), sha256_hex(pipeline_bytes)
         export = {"onnx_error": str(error)}
     summary = {
-        "model": model.name, "version": claimed.version, "data_version": dataset.data_version,
+        "model": model.name, "version": claimed.version, "data_version": data.data_version,
         "family": result.family, "params": result.params, "cv": result.cv, "cv_metric": result.cv_metric,
         "training_rows": result.training_rows, "duration_s": round(result.duration_s, 3),
         "search": result.search, "trials": list(result.trials), "serving": served, **export,
         "artifact_sha256": sha256, "pipeline_sha256": sha256_hex(pipeline_bytes),
-        "code_version": ctx.settings.code_version,
+        "code_version": ctx.settings.code_version, "data_versions": list(data.data_versions),
+        "window": data.window, "holdout_rows": len(holdout),
     }
     ctx.artifacts.put_bytes(model_artifact_key(model.name, claimed.version, PIPELINE_FILE), pipeline_bytes)
     ctx.artifacts.put_json(model_artifact_key(model.name, claimed.version, SIGNATURE_FILE),
@@ -100,13 +119,46 @@ def train_on(ctx: StepContext, dataset: DatasetRecord, *, trigger: str, correlat
         actor=ACTOR, correlation_id=correlation_id,
         fields={"family": result.family, "params": json.loads(json.dumps(result.params, default=str)),
                 "cv": result.cv, "artifact_prefix": model_prefix(model.name, claimed.version),
-                "artifact_sha256": sha256, "pipeline_sha256": summary["pipeline_sha256"], "serving": served},
+                "artifact_sha256": sha256, "pipeline_sha256": summary["pipeline_sha256"], "serving": served,
+                "lineage": {**lineage, "train_rows": len(train), "holdout_rows": len(holdout)}},
     )
     ctx.events.publish(DetailType.MODEL_TRAINED, {
-        "model": model.name, "version": claimed.version, "data_version": dataset.data_version,
+        "model": model.name, "version": claimed.version, "data_version": data.data_version,
+        "data_versions": list(data.data_versions), "window": data.window,
         "family": result.family, "cv": result.cv, "correlation_id": correlation_id,
     })
     return {"outcome": "trained", **{k: summary[k] for k in ("model", "version", "data_version", "family", "cv")}}
+
+
+def _same_training(ctx: StepContext, model_name: str, fingerprint: str, claim_key: str) -> ModelVersion | None:
+    """The live or the latest version if it was trained (or is training) on the same data with the same config;
+    a failed one does not count, nor the version this very claim made (a rerun resumes it)."""
+    live = ctx.registry.get_alias(model_name, LIVE_ALIAS)
+    versions = ctx.registry.list_versions(model_name)
+    latest = max(versions, key=lambda version: version.version) if versions else None
+    candidates = [ctx.registry.get_version(model_name, live.version)] if live is not None else []
+    for version in (*candidates, *([latest] if latest is not None else [])):
+        if (version.lineage.get("fingerprint") == fingerprint and version.status is not Status.FAILED
+                and version.lineage.get("claim_key") != claim_key):
+            return version
+    return None
+
+
+def _unchanged(ctx: StepContext, data: TrainingData, same: ModelVersion, *, trigger: str, correlation_id: str
+               ) -> dict[str, Any]:
+    """Record a retrain that would repeat ``same`` (audit entry, TrainingSkipped, log) instead of training."""
+    reason = (f"training data {data.data_version} ({len(data.datasets)} accepted version(s)) and config equal "
+              f"those of v{same.version} ({same.status.value}): no new version")
+    ctx.registry.note(same.model, subject="retrain", change="skipped (unchanged)", reason=reason, actor=ACTOR,
+                      correlation_id=correlation_id, trigger=trigger)
+    ctx.events.publish(DetailType.TRAINING_SKIPPED, {
+        "model": same.model, "data_version": data.data_version, "data_versions": list(data.data_versions),
+        "same_as_version": same.version, "trigger": trigger, "reason": reason, "correlation_id": correlation_id,
+    })
+    LOGGER.info("retrain skipped", extra={"model": same.model, "trigger": trigger, "same_as": same.version,
+                                          "data_version": data.data_version})
+    return {"outcome": "unchanged", "model": same.model, "data_version": data.data_version,
+            "same_as_version": same.version, "reason": reason}
 
 
 def _announce_again(ctx: StepContext, claimed: ModelVersion, *, correlation_id: str) -> dict[str, Any]:

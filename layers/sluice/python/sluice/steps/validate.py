@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import tempfile
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from sluice.clock import iso
-from sluice.config import ConfigError
+from sluice.config import ConfigError, DataContract
 from sluice.data import Verdict, check_file, needs_seek
 from sluice.events import DetailType
 from sluice.registry import DatasetRecord
@@ -24,6 +27,11 @@ from sluice.storage import (
 )
 
 NORMALIZED_CONTENT_TYPE = "application/vnd.apache.parquet"
+SOURCE_ERRORS = (OSError, BotoCoreError, ClientError)
+"""Errors reading the dropped object itself (S3, the network): raised, so the event is retried; the file is not
+judged. Every other error while validating becomes a rejection with a report (check_file already turns every
+parser error into an ``unreadable`` issue; what is left is a fault of sluice, still reported, never raised)."""
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,13 +59,27 @@ def validate_drop(ctx: StepContext, dropped: DroppedObject) -> dict[str, Any]:
     except ConfigError as error:
         return _quarantine(ctx, dropped, drop, correlation_id, _failure_report("unknown_model", str(error)))
     with tempfile.TemporaryFile() as sink:
-        ranged = needs_seek(dropped.key)
-        source = cast(BinaryIO, ctx.data.open_ranged(dropped.key)) if ranged else ctx.data.open_stream(dropped.key)
-        with closing(source):
-            verdict = check_file(source, dropped.key, model.contract, sink=sink)
+        try:
+            verdict = _check(ctx, dropped, model.contract, sink)
+        except SOURCE_ERRORS:
+            raise
+        except Exception as error:  # never raised: the drop is quarantined with the reason, as bad data is
+            logger.exception("validation of %s could not complete", dropped.key)
+            message = (f"validation could not complete ({type(error).__name__}: {error}); the file is kept "
+                       "unchanged and can be dropped again")
+            return _quarantine(ctx, dropped, drop, correlation_id, _failure_report("validation_error", message))
         if not verdict.accepted or verdict.data_version is None:
             return _quarantine(ctx, dropped, drop, correlation_id, verdict.to_dict())
         return _accept(ctx, dropped, drop, correlation_id, verdict, sink)
+
+
+def _check(ctx: StepContext, dropped: DroppedObject, contract: DataContract, sink: BinaryIO) -> Verdict:
+    """The verdict on the dropped object, streamed from S3 (ranged reads for Parquet), its normalized rows to
+    ``sink``."""
+    ranged = needs_seek(dropped.key)
+    source = cast(BinaryIO, ctx.data.open_ranged(dropped.key)) if ranged else ctx.data.open_stream(dropped.key)
+    with closing(source):
+        return check_file(source, dropped.key, contract, sink=sink)
 
 
 def _accept(ctx: StepContext, dropped: DroppedObject, drop: IncomingObject, correlation_id: str, verdict: Verdict,

@@ -10,8 +10,12 @@ from sluice.training.errors import TrainingError
 from sluice.training.features import target_values
 
 
-def split_holdout(frame: pd.DataFrame, model: ModelConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_holdout(frame: pd.DataFrame, model: ModelConfig, *, strict: bool = True
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(train, holdout)``: seeded by the config, stratified by class for classification.
+
+    ``strict=False`` (one part of a larger window): rows whose classes are too rare to stratify are split
+    unstratified, with the same seed, instead of refused.
 
     With ``training.time_column`` the holdout is the latest rows instead (time-ordered, no shuffle), so the
     model is judged on data newer than any it learned from. Training and evaluation both call this; the
@@ -30,7 +34,14 @@ def split_holdout(frame: pd.DataFrame, model: ModelConfig) -> tuple[pd.DataFrame
             stratify=stratify,
         )
     except ValueError as error:
-        raise TrainingError(f"cannot split {len(frame)} rows into train and holdout: {error}") from error
+        if strict or stratify is None:
+            raise TrainingError(f"cannot split {len(frame)} rows into train and holdout: {error}") from error
+        try:
+            train, holdout = train_test_split(frame, test_size=settings.holdout_fraction,
+                                              random_state=settings.seed, shuffle=True)
+        except ValueError as unstratified:
+            raise TrainingError(f"cannot split {len(frame)} rows into train and holdout: {unstratified}"
+                                ) from unstratified
     return train, holdout
 
 

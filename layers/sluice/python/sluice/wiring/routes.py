@@ -10,14 +10,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sluice.events.types import DetailType
-from sluice.naming import EVENT_SOURCE, ResourceNames
+from sluice.naming import (
+    DEPLOYMENT_CHECK_KIND,
+    DRIFT_SCHEDULE_KIND,
+    EVENT_SOURCE,
+    RETRAIN_SCHEDULE_KIND,
+    ResourceNames,
+)
 
 if TYPE_CHECKING:
     from sluice.config import ModelConfig
 
-RETRAIN_SCHEDULE_KIND = "retrain"
-DRIFT_SCHEDULE_KIND = "drift"
-DEPLOYMENT_CHECK_KIND = "deployment-check"
 QUALITY_ALARM_KIND = "live-accuracy"  # the LiveAccuracy alarm of a model: <prefix>-<model>-live-accuracy
 
 
