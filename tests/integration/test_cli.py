@@ -23,6 +23,7 @@ from tests.conftest import CONFIG, trials_only
 pytestmark = pytest.mark.slow
 SLUICE = [sys.executable, "-m", "sluice.cli"]
 COMMANDS = ("demo", "local", "drop", "models", "predict", "rollback", "invoke")
+CONSOLE_LOG = "local.log"
 
 
 def _free_port() -> int:
@@ -52,10 +53,12 @@ def local_stack(tmp_path: Path, repo_root: Path) -> Iterator[Path]:
     from tests.integration.releases import config_with
 
     config_with(tmp_path, {})  # releases all at once: `sluice local` fires bake checks only every real minute
+    console = (tmp_path / CONSOLE_LOG).open("w")  # a file, not a pipe nobody reads (it would fill and block)
     process = subprocess.Popen(
         [*SLUICE, "local", "--port", str(_free_port()), "--aws-port", str(_free_port())], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "SLUICE_FUNCTIONS_DIR": str(repo_root / "functions"),
+        stdout=console, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
+             "SLUICE_FUNCTIONS_DIR": str(repo_root / "functions"),
              "XDG_STATE_HOME": str(tmp_path / "state")})  # not the user's latest-stack pointer
     try:
         deadline = time.monotonic() + 120
@@ -66,14 +69,17 @@ def local_stack(tmp_path: Path, repo_root: Path) -> Iterator[Path]:
     finally:
         process.terminate()
         process.wait(timeout=60)
+        console.close()
 
 
 def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, repo_root: Path) -> None:
-    # GIVEN `sluice local` running WHEN a user drops data
-    early = local_stack / "early.csv"  # the delivery so far: the first 450 rows
-    early.write_text("".join(samples.BREAST_CANCER.read_text().splitlines(keepends=True)[:451]))
-    dropped = _json(local_stack, "drop", str(early), "--model", "breast-cancer")
-    assert dropped["dropped"].endswith("incoming/breast-cancer/early.csv")
+    # GIVEN `sluice local` running and a dataset delivered in two parts
+    first, second = local_stack / "cases-1.csv", local_stack / "cases-2.csv"
+    for path, body in zip((first, second), samples.deliveries(samples.BREAST_CANCER, 300), strict=True):
+        path.write_bytes(body)
+    # WHEN a user drops the first part (without waiting)
+    dropped = _json(local_stack, "drop", str(first), "--model", "breast-cancer")
+    assert dropped["dropped"].endswith("incoming/breast-cancer/cases-1.csv")
     # THEN the pipeline deploys v1 (the local process dispatches the events)
     _wait_until_live(local_stack, 1)
     # AND predict answers over HTTP
@@ -87,13 +93,40 @@ def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, 
     # (a scheduled retrain with no new data: a recorded no-op against v1)
     invoked = _json(local_stack, "invoke", "train_model", "--event", str(repo_root / "events/scheduled_retrain.json"))
     assert invoked["result"]["outcome"] == "unchanged" and invoked["result"]["same_as_version"] == 1
-    # AND the grown file, dropped, is carried as v2 through evaluation to live; a manual rollback returns to v1
-    _json(local_stack, "drop", str(samples.BREAST_CANCER), "--model", "breast-cancer")
-    _wait_until_live(local_stack, 2)
+    # WHEN the second part arrives and the user waits for it
+    followed = _json(local_stack, "drop", str(second), "--model", "breast-cancer", "--wait")
+    # THEN it comes back when v2 (trained on both parts) is live; a manual rollback returns to v1
+    assert followed["outcome"]["status"] == "live" and followed["outcome"]["version"] == 2
     rolled = _json(local_stack, "rollback", "breast-cancer", "--reason", "manual check")
     assert (rolled["outcome"], rolled["from_version"], rolled["to_version"]) == ("rolled_back", 2, 1)
     history = _json(local_stack, "models", "breast-cancer", "--history")["breast-cancer"]["history"]
     assert any(entry["change"] == "approved → live" for entry in history)
+
+
+def test_drop_wait_follows_a_file_to_live_or_to_its_rejection(local_stack: Path) -> None:
+    # GIVEN `sluice local` running WHEN a user drops a good file and waits
+    followed = _run(local_stack, "drop", str(samples.BREAST_CANCER), "--model", "breast-cancer", "--wait")
+    # THEN the command returns when v1 is live, having shown each stage and the training trials, and exits 0
+    assert followed.returncode == 0, followed.stdout + followed.stderr
+    assert "validation  accepted: 569 rows" in followed.stdout and "trial 1/" in followed.stdout
+    assert "live: breast-cancer v1 is live" in followed.stdout and "roc_auc=" in followed.stdout
+    # WHEN a broken file is dropped and followed (as JSON)
+    broken = local_stack / "broken.csv"
+    broken.write_bytes(samples.broken_copy(samples.BREAST_CANCER))
+    rejected = _run(local_stack, "drop", str(broken), "--model", "breast-cancer", "--wait", "--json", check=False)
+    # THEN it exits 1 with the rules, columns and counts that failed and where the report is
+    outcome = json.loads(rejected.stdout)["outcome"]
+    assert rejected.returncode == 1 and outcome["status"] == "rejected"
+    assert {("target_value", "diagnosis", 1), ("out_of_range", "mean_area", 1)} <= {
+        (issue["rule"], issue["column"], issue["count"]) for issue in outcome["issues"]}
+    assert outcome["report_key"].startswith("rejected/breast-cancer/broken-") and "report at s3://" in outcome[
+        "message"]
+    # AND the same content dropped again ends at once: nothing new to train, exit 0
+    again = _run(local_stack, "drop", str(samples.BREAST_CANCER), "--model", "breast-cancer", "--wait", "--json")
+    assert json.loads(again.stdout)["outcome"]["status"] == "unchanged"
+    # AND `sluice local`'s own console showed the trials and the rejection's reasons
+    log = (local_stack / CONSOLE_LOG).read_text()
+    assert "◦ trial" in log and "target_value column='diagnosis' count=1" in log
 
 
 def _wait_until_live(workdir: Path, version: int) -> None:

@@ -59,7 +59,7 @@ def test_each_handler_runs_on_its_sample_event(cloud: Any, event: Any) -> None:
     # train_model ← Scheduled Event (the sample's rule is the breast-cancer retrain rule): no new data since
     # the version just trained, so a recorded no-op
     scheduled = cloud.invoke("train_model", event("scheduled_retrain.json"))
-    assert scheduled["outcome"] == "unchanged" and scheduled["data_version"] == data_version
+    assert scheduled["outcome"] == "unchanged" and scheduled["data_version"] == trained["data_version"]
     assert scheduled["same_as_version"] == version
 
     # rollback_model ← CloudWatch Alarm State Change (ALARM)

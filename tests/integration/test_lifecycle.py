@@ -97,7 +97,7 @@ def test_the_whole_lifecycle(cloud: Any, event: Any, tmp_path: Path) -> None:
     cloud.fire_schedule(MODEL, "deployment-check")
     cloud.run_until_idle()
     v2 = registry.get_version(MODEL, 2)
-    assert v2.status is Status.LIVE and v2.data_version == grown and v2.live_metrics
+    assert v2.status is Status.LIVE and v2.lineage["data_versions"][-1] == grown and v2.live_metrics
     assert v2.artifact_sha256 != v1.artifact_sha256
     assert registry.get_version(MODEL, 1).status is Status.PREVIOUS
     assert cloud.predict(MODEL, features).body["model_version"] == "2"

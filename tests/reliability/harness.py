@@ -25,7 +25,8 @@ MAX_ATTEMPTS = 60  # per delivery; far above what any scenario needs, so a livel
 
 
 def fast_config(target: Path) -> Path:
-    """The project's sluice.toml with the cheapest training: first family only, 3 folds, no tuning or bootstrap.
+    """The project's sluice.toml with the cheapest training: first family only, 3 folds, no tuning or bootstrap,
+    and every drop a snapshot (the default data mode: these suites count one training per distinct drop).
 
     Contracts, gates and schedules are the real ones, so events and outcomes are the real ones too.
     """
@@ -34,7 +35,7 @@ def fast_config(target: Path) -> Path:
     for line in (REPO / "sluice.toml").read_text().splitlines():
         header = re.match(r"^\[\[?([^\]]+)\]\]?\s*$", line)
         if header:
-            skipping = header.group(1).endswith((".training.tuning", ".gates.slices", ".gates.bootstrap"))
+            skipping = header.group(1).endswith((".training.tuning", ".gates.slices", ".gates.bootstrap", ".data"))
         if skipping:
             continue
         line = re.sub(r"^families\s*=\s*\[\s*(\"[^\"]+\").*\]", r"families = [\1]", line)

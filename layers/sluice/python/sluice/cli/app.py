@@ -20,7 +20,14 @@ from sluice.cli import invoke_command, render
 from sluice.cli.data_commands import contract_app, validate_file
 from sluice.cli.model_commands import LIST_COMMAND, models_app
 from sluice.cli.monitoring_commands import drift_app
-from sluice.cli.target import NoTargetError, Target, clear_local_state, resolve_target, write_local_state
+from sluice.cli.target import (
+    JOURNAL_FILE,
+    NoTargetError,
+    Target,
+    clear_local_state,
+    resolve_target,
+    write_local_state,
+)
 
 app = typer.Typer(help="sluice: event-driven, serverless MLOps for AWS — runnable on a laptop.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -87,17 +94,25 @@ def local(
     """Start the embedded AWS and the predict endpoint; keep running and print events as they flow."""
     from moto.server import ThreadedMotoServer
 
-    from sluice.local import LocalCloud
+    from sluice.local import LocalCloud, TimelineEntry
     from sluice.local.http import EndpointServer
+    from sluice.local.journal import TimelineJournal
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
     moto_server.start()
     printer = render.TimelinePrinter()
-    cloud = LocalCloud(config, endpoint_url=f"http://127.0.0.1:{aws_port}", on_record=printer.event).start()
+    journal = TimelineJournal(JOURNAL_FILE.resolve()).reset()
+
+    def record(entry: TimelineEntry) -> None:
+        printer.event(entry)
+        journal.append(entry)  # what `sluice drop --wait` follows from another process
+
+    cloud = LocalCloud(config, endpoint_url=f"http://127.0.0.1:{aws_port}", on_record=record).start()
     server = EndpointServer(cloud, port=port).start()
     write_local_state({"aws_endpoint": f"http://127.0.0.1:{aws_port}", "http_url": server.url,
-                       "config": str(config.resolve()), "prefix": cloud.settings.prefix, "pid": os.getpid()})
+                       "config": str(config.resolve()), "prefix": cloud.settings.prefix, "pid": os.getpid(),
+                       "journal": str(journal.path)})
     render.console.print(f"[bold]sluice local[/bold]: embedded AWS at http://127.0.0.1:{aws_port}, "
                          f"predict endpoint at {server.url}/v1/models/<model>:predict")
     render.console.print(f"models: {', '.join(cloud.config.names)} — drop data with "
@@ -128,16 +143,36 @@ def local(
 def drop(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The data file to drop.")],
     model: Annotated[str, typer.Option("--model", "-m", help="The model the data is for.")],
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the file through validation, training, evaluation "
+                                                      "and release; exit 0 live, 1 rejected or failed, 2 could "
+                                                      "not run (or --timeout passed).")] = False,
+    timeout: Annotated[float, typer.Option(help="With --wait: give up after this many seconds.")] = 1800.0,
     as_json: JsonOption = False,
 ) -> None:
     """Drop a data file at incoming/<model>/ in the data bucket (the pipeline takes it from there)."""
     import boto3
 
+    from sluice.cli.follow_command import follow_drop, journal_offset
+
     target = _target()
     key = f"incoming/{model}/{file.name}"
-    boto3.client("s3").put_object(Bucket=target.settings.data_bucket, Key=key, Body=file.read_bytes())
+    offset = journal_offset(target)
+    put = boto3.client("s3").put_object(Bucket=target.settings.data_bucket, Key=key, Body=file.read_bytes())
     uri = f"s3://{target.settings.data_bucket}/{key}"
-    render.print_json({"dropped": uri}) if as_json else render.console.print(f"dropped {file} → {uri}")
+    if not wait:
+        render.print_json({"dropped": uri}) if as_json else render.console.print(f"dropped {file} → {uri}")
+        return
+    if not as_json:
+        render.console.print(f"dropped {file} → {uri}")
+    outcome = follow_drop(target, model, key, str(put.get("ETag", "")).strip('"'), offset=offset, timeout_s=timeout,
+                          show=not as_json)
+    if outcome is None:
+        if as_json:
+            render.print_json({"dropped": uri, "outcome": None, "exit_code": 2})
+        raise _fail(f"no outcome after {timeout:g}s (the pipeline may still be working: `sluice models {model}`)")
+    if as_json:
+        render.print_json({"dropped": uri, "outcome": outcome.to_dict()})
+    raise typer.Exit(outcome.exit_code)
 
 
 app.add_typer(models_app, name="models")

@@ -13,6 +13,8 @@ from sluice.settings import Settings, SettingsError
 
 STATE_FILE = Path(".sluice") / "local.json"
 ENV_STATE_HOME = "XDG_STATE_HOME"  # the user's state directory holds a pointer to the last `sluice local` started
+JOURNAL_FILE = Path(".sluice") / "timeline.jsonl"
+"""The timeline a running `sluice local` appends to (what `sluice drop --wait` follows)."""
 
 
 class NoTargetError(RuntimeError):
@@ -24,6 +26,7 @@ class Target:
     settings: Settings
     http_url: str | None
     aws_endpoint: str | None
+    journal: Path | None = None
 
     @property
     def is_local(self) -> bool:
@@ -61,7 +64,9 @@ def resolve_target(stack: Path | None = None) -> Target:
                            "SLUICE_CONFIG": state["config"]})
         settings = Settings.local(state.get("prefix", "sluice"))
         os.environ.update(settings.to_env())
-        return Target(settings=settings, http_url=state["http_url"], aws_endpoint=state["aws_endpoint"])
+        journal = Path(state["journal"]) if state.get("journal") else None
+        return Target(settings=settings, http_url=state["http_url"], aws_endpoint=state["aws_endpoint"],
+                      journal=journal)
     try:
         return Target(settings=Settings.from_env(), http_url=os.environ.get("SLUICE_ENDPOINT_URL"),
                       aws_endpoint=None)

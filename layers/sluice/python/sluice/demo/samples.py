@@ -24,16 +24,27 @@ def instances(path: Path, target: str, count: int, *, start: int = 0) -> tuple[l
     return features, [row[target] for row in rows]
 
 
+def deliveries(path: Path, first_rows: int) -> tuple[bytes, bytes]:
+    """The file delivered in two parts, as a source that ships monthly would: the first ``first_rows`` rows,
+    then the rest (new rows only), each a CSV with the header."""
+    rows = read_rows(path)
+    return _csv(rows[:first_rows]), _csv(rows[first_rows:])
+
+
 def broken_copy(path: Path, rows: int = 40) -> bytes:
     """A damaged extract: text in a numeric column, an impossible value, an unknown label."""
     source = read_rows(path)[:rows]
     source[3]["mean_radius"] = "n/a"
     source[7]["mean_area"] = "-250"
     source[11]["diagnosis"] = "unsure"
+    return _csv(source)
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(source[0]))
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
     writer.writeheader()
-    writer.writerows(source)
+    writer.writerows(rows)
     return buffer.getvalue().encode()
 
 

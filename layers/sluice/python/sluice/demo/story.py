@@ -21,6 +21,10 @@ from sluice.registry import DynamoDBRegistry, ModelVersion
 MODEL = "breast-cancer"
 CANARY_REQUESTS = 200
 SECOND_MODEL = "diabetes"
+FIRST_MONTH_ROWS = 300
+"""The breast-cancer cases arrive in two deliveries: these first, the remaining 269 a "month" later."""
+FIRST_MONTH = "breast_cancer_2026-10.csv"
+SECOND_MONTH = "breast_cancer_2026-11.csv"
 
 
 class DemoFailedError(RuntimeError):
@@ -62,14 +66,17 @@ def run_demo(config_path: Path, reporter: DemoReporter) -> DemoSummary:
         server = EndpointServer(cloud).start()
         try:
             reporter.info(f"embedded AWS (moto) up; stack provisioned; endpoint at {server.url}")
-            _drop_data(cloud, reporter, Path(workdir), check)
+            first, second = _deliveries(Path(workdir))
+            _drop_data(cloud, reporter, first, Path(workdir), check)
             _predict(server.url, reporter, check, number=3, expected_version="1")
-            _redeliver(cloud, reporter, registry, check)
-            _scheduled_retrain(cloud, reporter, registry, check)
+            _redeliver(cloud, reporter, registry, first, check)
+            _new_month(cloud, reporter, registry, second, check)
             _predict(server.url, reporter, check, number=6, expected_version="2")
+            _scheduled_retrain_without_new_data(cloud, reporter, registry, check)
             _rollback(cloud, reporter, registry, check)
-            _predict(server.url, reporter, check, number=8, expected_version="1")
-            play_monitoring(cloud, reporter, registry, check, first_step=9)
+            _predict(server.url, reporter, check, number=9, expected_version="1")
+            play_monitoring(cloud, reporter, registry, check, first_step=10)
+            _versions_learned_something(cloud, reporter, registry, check)
             for model in cloud.config.names:
                 summary.versions[model] = registry.list_versions(model)
                 live = registry.get_alias(model, "live")
@@ -80,9 +87,18 @@ def run_demo(config_path: Path, reporter: DemoReporter) -> DemoSummary:
     return summary
 
 
-def _drop_data(cloud: LocalCloud, reporter: DemoReporter, workdir: Path, check: Any) -> None:
-    reporter.step(1, "Drop real datasets (and one broken file) into incoming/")
-    cloud.drop(samples.BREAST_CANCER, MODEL)
+def _deliveries(workdir: Path) -> tuple[Path, Path]:
+    first, second = workdir / FIRST_MONTH, workdir / SECOND_MONTH
+    first_bytes, second_bytes = samples.deliveries(samples.BREAST_CANCER, FIRST_MONTH_ROWS)
+    first.write_bytes(first_bytes)
+    second.write_bytes(second_bytes)
+    return first, second
+
+
+def _drop_data(cloud: LocalCloud, reporter: DemoReporter, first_month: Path, workdir: Path, check: Any) -> None:
+    reporter.step(1, f"Drop real data (the first month of breast-cancer cases, {FIRST_MONTH_ROWS} rows; the "
+                     "diabetes study) and one broken file into incoming/")
+    cloud.drop(first_month, MODEL)
     broken = workdir / "breast_cancer_broken.csv"
     broken.write_bytes(samples.broken_copy(samples.BREAST_CANCER))
     cloud.drop(broken, MODEL)
@@ -120,19 +136,38 @@ def _predict(url: str, reporter: DemoReporter, check: Any, *, number: int, expec
           f"the endpoint answered with model version {expected_version}")
 
 
-def _redeliver(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, check: Any) -> None:
-    reporter.step(4, "The same file is dropped again: same content, same data version — nothing is retrained")
+def _redeliver(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, first_month: Path,
+               check: Any) -> None:
+    reporter.step(4, "The first month is delivered again: same content, same data version — nothing is retrained")
     before = len(registry.list_versions(MODEL))
-    cloud.drop(samples.BREAST_CANCER, MODEL)
+    cloud.drop(first_month, MODEL)
     cloud.run_until_idle()
     check(len(registry.list_versions(MODEL)) == before, "no new data version and no new model version")
 
 
-def _scheduled_retrain(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, check: Any) -> None:
-    policy = cloud.config.model(MODEL).deployment
-    reporter.step(5, f"The retrain schedule fires: train on the latest data, gate, release by {policy.strategy}")
-    cloud.fire_schedule(MODEL)
+def _new_month(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, second_month: Path,
+               check: Any) -> None:
+    model = cloud.config.model(MODEL)
+    policy = model.deployment
+    total = len(samples.read_rows(samples.BREAST_CANCER))
+    expected_rows = total if model.data.mode == "append" else total - FIRST_MONTH_ROWS
+    reporter.step(5, f"A month later the next {total - FIRST_MONTH_ROWS} cases arrive: data mode "
+                     f"{model.data.mode!r}, so training uses {expected_rows} rows; gate, release by {policy.strategy}")
+    cloud.drop(second_month, MODEL)
     cloud.run_until_idle()
+    first, second = registry.get_version(MODEL, 1), _version(registry, 2)
+    rows = _rows(second) if second else 0
+    check(second is not None and rows == expected_rows and second.data_version != first.data_version
+          and second.artifact_sha256 != first.artifact_sha256,
+          f"the new data trained version 2 on {rows} rows (v1: {_rows(first)}): data version "
+          f"{second.data_version if second else '?'} (v1 {first.data_version}), a different model "
+          f"(sha256 {second.artifact_sha256[:8] if second else '?'} vs {first.artifact_sha256[:8]})")
+    _release(cloud, reporter, registry, check)
+
+
+def _release(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, check: Any) -> None:
+    """Version 2 is released by the model's strategy: at once, or a canary that bakes and is checked."""
+    policy = cloud.config.model(MODEL).deployment
     deployment = registry.get_deployment(MODEL)
     if policy.strategy == "all_at_once" or deployment is None:
         live = registry.get_alias(MODEL, "live")
@@ -158,8 +193,45 @@ def _scheduled_retrain(cloud: LocalCloud, reporter: DemoReporter, registry: Dyna
           "the bake check compared errors, latency p99 and predictions per version and promoted v2 to live")
 
 
+def _scheduled_retrain_without_new_data(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry,
+                                        check: Any) -> None:
+    reporter.step(7, "The weekly retrain schedule fires, but no new data arrived since version 2")
+    before = [v.version for v in registry.list_versions(MODEL)]
+    result = cloud.fire_schedule(MODEL)[0]
+    cloud.run_until_idle()
+    after = [v.version for v in registry.list_versions(MODEL)]
+    reporter.info(f"train_model: {json.dumps(result, default=str)[:300]}")
+    check(after == before, "training on the data live was trained on is a recorded no-op: no new, identical "
+                           f"version (versions still {', '.join(f'v{v}' for v in after)})")
+
+
+def _versions_learned_something(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry,
+                                check: Any) -> None:
+    """Every version exists because it learned from data the one before it had not seen."""
+    versions = [v for v in registry.list_versions(MODEL) if v.artifact_sha256]
+    reporter.info("\n".join(f"v{v.version}: data version {v.data_version}, {_rows(v)} rows, sha256 "
+                            f"{v.artifact_sha256[:12]}, trigger {v.lineage.get('trigger', '?')}" for v in versions))
+    check(len({v.data_version for v in versions}) == len(versions)
+          and len({v.artifact_sha256 for v in versions}) == len(versions),
+          f"the {len(versions)} versions of {MODEL} differ pairwise in data version and in model sha256")
+    if cloud.config.model(MODEL).data.learn_from_feedback and len(versions) >= 3:
+        latest = versions[-1]
+        earlier = max(_rows(v) for v in versions[:-1])
+        check(_rows(latest) > earlier, f"the drift-triggered retrain v{latest.version} learned from the labelled "
+                                       f"traffic too: {_rows(latest)} rows (before: at most {earlier})")
+
+
+def _version(registry: DynamoDBRegistry, number: int) -> ModelVersion | None:
+    return next((v for v in registry.list_versions(MODEL) if v.version == number), None)
+
+
+def _rows(version: ModelVersion) -> int:
+    """The rows a version was trained and evaluated on (its lineage: train + holdout)."""
+    return sum(int(version.lineage.get(key) or 0) for key in ("train_rows", "holdout_rows"))
+
+
 def _rollback(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, check: Any) -> None:
-    reporter.step(7, "An hour after the release the endpoint's error alarm goes to ALARM: roll back to the last "
+    reporter.step(8, "An hour after the release the endpoint's error alarm goes to ALARM: roll back to the last "
                      "good version")
     cloud.advance(60)
     cloud.set_alarm(MODEL, "errors")

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 
 from sluice import clock as sluice_clock
+from sluice import progress
 from sluice.clock import Clock, system_clock
 from sluice.config import ProjectConfig, load_config
 from sluice.endpoint import PinnedModel
@@ -50,8 +51,8 @@ class TimelineEntry:
     """One thing that happened: an event seen on a bus, or a function run and its outcome."""
 
     at: float
-    kind: str  # "event" | "invoke" | "error"
-    name: str  # detail-type or function name
+    kind: str  # "event" | "invoke" | "error" | "progress" (and "drop", "clock", "notify")
+    name: str  # detail-type, function name, or the kind of progress ("trial")
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -219,8 +220,13 @@ class LocalCloud:
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Run one handler in-process, as Lambda would, and record its outcome."""
         started = time.perf_counter()
+
+        def progressed(kind: str, detail: dict[str, Any]) -> None:
+            self.record("progress", kind, {"function": function, **detail})
+
         try:
-            result = self._host.invoke(function, event)
+            with progress.listening(progressed):  # e.g. each training trial, as it finishes
+                result = self._host.invoke(function, event)
         except Exception as error:
             self.record("error", function, {"error": f"{type(error).__name__}: {error}"})
             raise

@@ -13,6 +13,7 @@ import optuna
 import pandas as pd
 from sklearn.metrics import get_scorer
 
+from sluice import progress
 from sluice.config.model import ModelConfig
 from sluice.training.families import build_pipeline
 from sluice.training.space import defaults, enqueued, suggest
@@ -44,10 +45,10 @@ def search(
     score = _fold_scorer(features, labels, model, folds, get_scorer(scorer), sign)
     tuning = model.training.tuning
     if not tuning.enabled:
-        trials = [
-            _untuned_trial(number, family, defaults(family, model.task), score)
-            for number, family in enumerate(model.training.families)
-        ]
+        trials = []
+        for number, family in enumerate(model.training.families):
+            trials.append(_untuned_trial(number, family, defaults(family, model.task), score))
+            _tell(model, trials, len(model.training.families), sign)
         summary: dict[str, Any] = {"method": "defaults", "budget": None}
     else:
         trials, summary = _optuna_trials(model, score, len(folds), lower_is_better=lower_is_better)
@@ -126,6 +127,8 @@ def _optuna_trials(
         scores = score(family, params, stop)
         pruned = len(scores) < n_folds
         records.append(_record(trial.number, family, params, scores, "pruned" if pruned else "complete", started))
+        _tell(model, records, max(tuning.trials, len(families)) if tuning.trials else None,
+              -1.0 if lower_is_better else 1.0)
         if pruned:
             raise optuna.TrialPruned()
         return float(np.mean(scores))
@@ -139,6 +142,15 @@ def _optuna_trials(
         "budget": {"trials": tuning.trials or None, "timeout_s": tuning.timeout_s},
     }
     return records, summary
+
+
+def _tell(model: ModelConfig, records: list[dict[str, Any]], planned: int | None, sign: float) -> None:
+    """Report the trial just recorded (and the best CV score so far) to whoever follows the training."""
+    last = records[-1]
+    complete = [record["value"] for record in records if record["state"] == "complete"]
+    best = max(complete, key=lambda value: sign * value) if complete else None
+    progress.report("trial", {"model": model.name, "number": last["number"], "family": last["family"],
+                              "state": last["state"], "value": last["value"], "best": best, "planned": planned})
 
 
 def _record(
