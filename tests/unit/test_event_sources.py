@@ -50,10 +50,19 @@ def test_an_eventbridge_object_created_keeps_the_key_as_sent(sample: str) -> Non
     assert isinstance(created, ObjectCreated) and created.shape == "eventbridge"
     assert created.key == "incoming/breast-cancer/breast_cancer.csv"
     assert created.version_id == "IYV3p45BhZA5.2iRzbVxGgJ9S_gqGQC."
+    assert created.etag == "4f1a0d9e0f3b6c2a8e5d7c9b1a3f5e7d"
     # AND a "+" in an EventBridge key stays a "+" (EventBridge does not URL-encode)
     raw = load_event("s3_object_created.json")
     raw["detail"]["object"]["key"] = "incoming/breast-cancer/a+b.csv"
     assert _one(raw).key == "incoming/breast-cancer/a+b.csv"
+
+
+def test_an_eventbridge_etag_spelled_as_moto_spells_it_is_read() -> None:
+    # GIVEN moto's S3 → EventBridge event, whose object carries "eTag" where AWS documents "etag"
+    raw = load_event("s3_object_created.json")
+    raw["detail"]["object"]["eTag"] = raw["detail"]["object"].pop("etag")
+    # WHEN parsed THEN the etag is read (drop ids and idempotency keys depend on it)
+    assert _one(raw).etag == "4f1a0d9e0f3b6c2a8e5d7c9b1a3f5e7d"
 
 
 def test_the_same_object_through_any_wrapper_has_one_idempotency_key() -> None:

@@ -269,7 +269,9 @@ def _eventbridge(event: EventBridgeEvent) -> Item:
         detail = S3EventBridgeNotificationEvent(event.raw_event).detail
         # EventBridge sends the key as stored; Powertools' ``key`` property would URL-decode it a second time
         key = str(detail.object.raw_event["key"])
-        return ObjectCreated(bucket=detail.bucket.name, key=key, etag=detail.object.etag,
+        # AWS documents "etag"; moto's S3 → EventBridge events spell it "eTag" (as classic notifications do)
+        etag = detail.object.etag or str(detail.object.get("eTag") or "")
+        return ObjectCreated(bucket=detail.bucket.name, key=key, etag=etag,
                              size=int(detail.object.size or 0), version_id=str(detail.object.get("version-id") or ""),
                              shape="eventbridge")
     if detail_type == SCHEDULED_EVENT:
