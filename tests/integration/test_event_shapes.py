@@ -115,11 +115,13 @@ def test_a_scheduler_input_retrains_the_model_it_names(cloud: Any) -> None:
     cloud.run_until_idle()
     # WHEN Scheduler invokes train_model with the input {"model": "breast-cancer", "action": "retrain"}
     result = cloud.invoke("train_model", load_event("scheduler_input.json"))
-    # THEN a new version of that model was trained
-    assert (result["outcome"], result["model"], result["version"]) == ("trained", MODEL, 2)
-    # AND a second firing of the same schedule is a new retrain, not a replay
+    # THEN that model's retrain ran: on unchanged data it is a recorded no-op, not a new identical version
+    assert (result["outcome"], result["model"], result["same_as_version"]) == ("unchanged", MODEL, 1)
+    # AND a second firing of the same schedule is a second retrain, not a replay of the first's response
     again = cloud.invoke("train_model", load_event("scheduler_input.json"))
-    assert (again["outcome"], again["version"]) == ("trained", 3)
+    assert again["outcome"] == "unchanged"
+    skips = [entry for entry in registry_of(cloud).history(MODEL) if entry.change == "skipped (unchanged)"]
+    assert len(skips) == 2
 
 
 def test_a_scheduler_input_for_a_model_without_data_is_a_recorded_skip_for_that_model(cloud: Any) -> None:
