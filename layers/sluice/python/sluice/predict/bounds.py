@@ -34,6 +34,18 @@ _INNERMOST_PAIR = re.compile(r"[\[{][\]}]")
 _LONG_NUMBER = re.compile(rf"[-+0-9.eE]{{{MAX_NUMBER_CHARS + 1},}}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
+# Cheap upper bounds, computed at C speed on the raw bytes, that decide whether the exact scans must run at all
+# (a clean 100-row request then costs about what json.loads costs). Each over-approximates: brackets and digits
+# inside strings count too, so a false alarm only costs the exact scan, never a wrong answer.
+_ONLY_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_OPENING = frozenset(b"[{")
+_MARKS = bytes(  # digits and "." → 1, e/E → e, signs → s, anything else → 0
+    ord("1") if chr(byte) in "0123456789." else ord("e") if chr(byte) in "eE" else ord("s") if chr(byte) in "+-"
+    else ord("0") for byte in range(256))
+_NUMBERISH = bytes(ord("1") if chr(byte) in "0123456789.eE+-" else ord("0") for byte in range(256))
+_LONG_NUMBER_MARK = b"1" * (MAX_NUMBER_CHARS // 2)  # any literal past the limit holds such a run
+_EXPONENT_MARKS = (b"1e1", b"1es1")  # every literal that can overflow a float64 has an exponent or a long run
+
 
 class RequestRefused(ValueError):  # noqa: N818 - a refusal, not a failure
     """The body breaks a bound or holds a value the contract cannot; ``status`` is the HTTP answer."""
@@ -54,7 +66,10 @@ def load_bounded_json(body: bytes) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise RequestRefused(400, f"the body is not valid UTF-8 (byte {error.start})") from error
-    _check_structure(text)
+    marks = body.translate(_MARKS)
+    if _max_depth_bound(body) > MAX_DEPTH or _LONG_NUMBER_MARK in body.translate(_NUMBERISH):
+        _check_structure(text)
+    may_overflow = any(mark in marks for mark in _EXPONENT_MARKS) or _LONG_NUMBER_MARK in marks
     overflowed: list[str] = []
 
     def parse_float(literal: str) -> float:
@@ -64,14 +79,27 @@ def load_bounded_json(body: bytes) -> Any:
         return number
 
     try:
-        document = json.loads(text, parse_constant=_refuse_constant, parse_float=parse_float)
+        document = json.loads(text, parse_constant=_refuse_constant,
+                              parse_float=parse_float if may_overflow else float)
     except RequestRefused:
         raise
     except ValueError as error:  # JSONDecodeError, and int() beyond the digit limit should the scan miss one
         raise RequestRefused(400, f"the body is not valid JSON: {error}") from error
-    if overflowed or _SURROGATE_ESCAPE.search(text):  # only then can a value be unrepresentable: find it
+    if overflowed or (b"\\u" in body and _SURROGATE_ESCAPE.search(text)):  # only then can a value be unwritable
         check_values(document)
     return document
+
+
+def _max_depth_bound(body: bytes) -> int:
+    """The deepest bracket nesting counting brackets inside strings too (an upper bound of the real depth)."""
+    depth = deepest = 0
+    for byte in body.translate(None, _ONLY_BRACKETS):
+        if byte in _OPENING:
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def check_instance_count(instances: Any) -> None:
