@@ -103,10 +103,13 @@ class FunctionUrl:
     def __init__(self, endpoint: PredictService) -> None:
         self._endpoint = endpoint
         self.paths: list[str] = []
+        self.events: list[dict[str, object]] = []
 
-    def http(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> EndpointResponse:
+    def http(self, method: str, path: str, body: bytes, headers: dict[str, str], query: str = "") -> EndpointResponse:
         from sluice.local.aws_events import function_url_event
 
         self.paths.append(path)
-        status, document = answer(self._endpoint.handle(function_url_event(method, path, body, headers, now=0.0)))
+        event = function_url_event(method, path, body, headers, now=0.0, query=query)
+        self.events.append(event)
+        status, document = answer(self._endpoint.handle(event))
         return EndpointResponse(status, document, "1")

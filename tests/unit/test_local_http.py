@@ -72,6 +72,18 @@ def test_the_query_string_is_not_part_of_the_route(server: EndpointServer, funct
     status, document = exchange(server, request("POST", f"{PREDICT_PATH}?explain=1&x=%20", VALID))
     assert status == 200 and document["predictions"]
     assert function_url.paths[-1] == PREDICT_PATH
+    # AND it reaches the function as a Function URL passes it (payload 2.0: raw, and parsed with values decoded)
+    event = function_url.events[-1]
+    assert event["rawQueryString"] == "explain=1&x=%20"
+    assert event["queryStringParameters"] == {"explain": "1", "x": " "}
+
+
+def test_repeated_query_keys_are_joined_by_commas_and_no_query_means_no_parameters() -> None:
+    from sluice.local.aws_events import function_url_event
+
+    event = function_url_event("GET", "/", b"", {}, now=0.0, query="a=1&a=2&b=")
+    assert event["queryStringParameters"] == {"a": "1,2", "b": ""}
+    assert "queryStringParameters" not in function_url_event("GET", "/", b"", {}, now=0.0)
 
 
 @pytest.mark.parametrize(("length", "expected", "message"), [

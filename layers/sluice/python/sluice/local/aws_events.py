@@ -6,6 +6,7 @@ import base64
 import json
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sluice.clock import iso
 
@@ -59,7 +60,7 @@ def function_url_event(method: str, path: str, body: bytes, headers: dict[str, s
     except UnicodeDecodeError:
         is_text = False
         text = base64.b64encode(body).decode()
-    return {
+    event: dict[str, Any] = {
         "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
         "headers": {key.lower(): value for key, value in headers.items()},
         "requestContext": {
@@ -71,6 +72,18 @@ def function_url_event(method: str, path: str, body: bytes, headers: dict[str, s
         },
         "body": text, "isBase64Encoded": not is_text,
     }
+    if query:
+        event["queryStringParameters"] = query_parameters(query)
+    return event
+
+
+def query_parameters(query: str) -> dict[str, str]:
+    """``queryStringParameters`` as a Function URL (payload 2.0) sends them: decoded, repeated keys joined by
+    commas, absent when the request has no query string."""
+    joined: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        joined.setdefault(key, []).append(value)
+    return {key: ",".join(values) for key, values in joined.items()}
 
 
 def encode(event: dict[str, Any]) -> str:

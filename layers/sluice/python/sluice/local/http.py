@@ -67,7 +67,8 @@ class EndpointServer:
             def _serve(self) -> None:
                 if self.request_version == "HTTP/0.9":  # answer a bare "GET /" with a status line and headers
                     self.request_version = "HTTP/1.0"
-                path = urlsplit(self.path).path or "/"
+                target = urlsplit(self.path)
+                path = target.path or "/"
                 if self.command == "GET" and path == "/":
                     self._reply(200, {"status": "alive"}, "")
                     return
@@ -75,7 +76,7 @@ class EndpointServer:
                 if body is None:
                     return
                 try:
-                    response = cloud.http(self.command, path, body, dict(self.headers.items()))
+                    response = cloud.http(self.command, path, body, dict(self.headers.items()), query=target.query)
                 except Exception as error:  # the local server must answer, as Lambda's frontend would
                     self._reply(502, {"error": f"the function failed: {type(error).__name__}"}, "")
                     return

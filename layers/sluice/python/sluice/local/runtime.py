@@ -297,8 +297,8 @@ class LocalCloud:
 
     # -- the endpoint -----------------------------------------------------------------------------
 
-    def http(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
-             ) -> EndpointResponse:
+    def http(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
+             query: str = "") -> EndpointResponse:
         """Serve one HTTP request as the model's Function URL on alias ``live`` would."""
         model = _model_in_path(path)
         if model is None or model not in self.config.models:
@@ -312,7 +312,7 @@ class LocalCloud:
         env = {**(configuration.get("Environment") or {}).get("Variables", {}), **PREDICT_ENV}
         pinned = PinnedModel.from_env(env)
         model_version = pinned.version if pinned else None
-        event = aws_events.function_url_event(method, path, body, headers or {}, now=self._clock())
+        event = aws_events.function_url_event(method, path, body, headers or {}, now=self._clock(), query=query)
         output = io.StringIO()
         failure: Exception | None = None
         started = time.perf_counter()
