@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 import urllib.error
@@ -40,6 +41,16 @@ DEFAULT_CONFIG = Path("sluice.toml")
 def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     app()
+
+
+def _port_free(port: int) -> bool:
+    """Whether a server may listen on 127.0.0.1:``port`` now (moto's server would otherwise wait forever)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -94,10 +105,18 @@ def local(
     """Start the embedded AWS and the predict endpoint; keep running and print events as they flow."""
     from moto.server import ThreadedMotoServer
 
+    from sluice.config import ConfigError, load_config
     from sluice.local import LocalCloud, TimelineEntry
     from sluice.local.http import EndpointServer
     from sluice.local.journal import TimelineJournal
 
+    try:
+        load_config(config)
+    except ConfigError as error:
+        raise _fail(f"{error} (run `sluice local` where sluice.toml is, or pass --config FILE)") from None
+    for name, number in (("--aws-port", aws_port), ("--port", port)):
+        if not _port_free(number):
+            raise _fail(f"port {number} ({name}) is in use by another program: stop it or pass {name} N")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
     moto_server.start()
