@@ -139,6 +139,18 @@ def _wait_until_live(workdir: Path, version: int) -> None:
         time.sleep(0.5)
 
 
+def test_bad_input_to_a_command_is_one_line_not_a_traceback(local_stack: Path) -> None:
+    # GIVEN `sluice local` running WHEN commands get a missing or unreadable file, a model name that is not
+    # configured (a space in it included) THEN each answers one line naming what to fix, exit 2 (usage)
+    for args, says in ((("predict", "breast-cancer", "-i", "@missing.json"), "cannot read --instances file"),
+                       (("predict", "breast-cancer", "-i", f"@{local_stack}"), "Is a directory"),
+                       (("predict", "breast cancer", "-i", "[{}]"), "unknown model 'breast cancer'"),
+                       (("rollback", "nosuch"), "unknown model 'nosuch' (configured: breast-cancer, diabetes)")):
+        result = _run(local_stack, *args, check=False)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert says in result.stdout and "Traceback" not in result.stdout + result.stderr, args
+
+
 def test_commands_without_a_stack_say_what_to_do(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")} | {"XDG_STATE_HOME": str(tmp_path)}
     result = subprocess.run([*SLUICE, "models"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)

@@ -53,6 +53,35 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def _known_model(model: str) -> None:
+    """Refuse (exit 2) a model the configuration does not declare, naming the ones it does."""
+    from sluice.config import ConfigError, load_config
+
+    try:
+        load_config().model(model)
+    except ConfigError as error:
+        raise _fail(str(error)) from None
+
+
+def _instances_text(instances: str) -> str:
+    """``--instances``: the JSON itself, or ``@file`` to read it from."""
+    if not instances.startswith("@"):
+        return instances
+    path = Path(instances[1:])
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise _fail(f"cannot read --instances file {path}: {reason}") from None
+
+
+def _json_or_text(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"{}")
+    except ValueError:
+        return {"error": body.decode("utf-8", "replace")[:500]}
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     render.console.print(f"[bold red]error:[/bold red] {message}")
     return typer.Exit(code)
@@ -273,7 +302,8 @@ def predict(
     target = _target()
     if not target.http_url:
         raise _fail("no endpoint URL: start `sluice local` or set SLUICE_ENDPOINT_URL")
-    text = Path(instances[1:]).read_text() if instances.startswith("@") else instances
+    _known_model(model)
+    text = _instances_text(instances)
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as error:
@@ -285,7 +315,10 @@ def predict(
         with urllib.request.urlopen(request, timeout=60) as response:
             status, document = response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        status, document = error.code, json.loads(error.read() or b"{}")
+        status, document = error.code, _json_or_text(error.read())
+    except (urllib.error.URLError, OSError) as error:
+        raise _fail(f"cannot reach the endpoint at {target.http_url}: {getattr(error, 'reason', error)} "
+                    "(is `sluice local` running, or SLUICE_ENDPOINT_URL right?)", 1) from None
     if as_json:
         render.print_json({"status": status, **document})
     else:
@@ -306,6 +339,7 @@ def rollback(
     from sluice.steps.rollback import rollback as rollback_step
 
     _target()
+    _known_model(model)
     result = rollback_step(StepContext.from_env(), model, reason=reason, correlation_id=f"cli-{uuid.uuid4()}")
     render.print_json(result) if as_json else render.console.print(render.describe_event(result) or str(result))
     render.console.print(f"outcome: {result['outcome']}") if not as_json else None
