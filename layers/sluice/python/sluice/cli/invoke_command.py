@@ -24,6 +24,7 @@ import typer
 
 from sluice.cli import render
 from sluice.cli.target import NoTargetError, resolve_target
+from sluice.local.host import environment
 from sluice.naming import ResourceNames
 
 ENV_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
@@ -92,28 +93,18 @@ def model_in_path(path: str) -> str | None:
 def _handler_environment(*, logs: bool, fresh: bool) -> Iterator[io.StringIO]:
     """The handler's output and log records captured (INFO and above with ``logs``); idempotency off with
     ``fresh``. Nothing the handler prints reaches the command's own output."""
-    saved = {key: os.environ.get(key) for key in (ENV_LOG_LEVEL, ENV_IDEMPOTENCY_DISABLED)}
-    os.environ[ENV_LOG_LEVEL] = "INFO" if logs else "ERROR"
-    if fresh:
-        os.environ[ENV_IDEMPOTENCY_DISABLED] = "true"
+    overrides = {ENV_LOG_LEVEL: "INFO" if logs else "ERROR", **({ENV_IDEMPOTENCY_DISABLED: "true"} if fresh else {})}
     output = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(output):
-            from sluice.observability import logger  # created here at the latest, so on this output
+    with environment(overrides), contextlib.redirect_stdout(output):
+        from sluice.observability import logger  # created here at the latest, so on this output
 
-            logger.setLevel(os.environ[ENV_LOG_LEVEL])
-            previous = logger.registered_handler.setStream(output)  # type: ignore[attr-defined]
-            try:
-                yield output
-            finally:
-                if previous is not None:
-                    logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        logger.setLevel(os.environ[ENV_LOG_LEVEL])
+        previous = logger.registered_handler.setStream(output)  # type: ignore[attr-defined]
+        try:
+            yield output
+        finally:
+            if previous is not None:
+                logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
 
 
 def log_lines(output: str) -> list[str]:

@@ -63,7 +63,7 @@ class FunctionHost:
                function_name: str | None = None) -> Any:
         spec = FUNCTIONS[function]
         overrides = dict(env or {})
-        with self._lock, _environment(overrides):
+        with self._lock, environment(overrides):
             module = self._module(function, overrides)
             context = LocalLambdaContext(function_name or function, spec.memory_mb, spec.timeout_s)
             return module.lambda_handler(event, context)
@@ -71,7 +71,7 @@ class FunctionHost:
     def prepare(self, function: str, *, env: Mapping[str, str] | None = None) -> None:
         """Initialise the function's container now (its init errors raise here), so ``invoke`` times the handler."""
         overrides = dict(env or {})
-        with self._lock, _environment(overrides):
+        with self._lock, environment(overrides):
             self._module(function, overrides)
 
     def _module(self, function: str, env: dict[str, str]) -> ModuleType:
@@ -90,7 +90,8 @@ class FunctionHost:
 
 
 @contextmanager
-def _environment(overrides: Mapping[str, str]) -> Iterator[None]:
+def environment(overrides: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``overrides`` while the block runs, restored after (unset keys unset again)."""
     saved = {key: os.environ.get(key) for key in overrides}
     os.environ.update(overrides)
     try:
