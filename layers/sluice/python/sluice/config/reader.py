@@ -42,8 +42,8 @@ class Table:
         return self.body.get(key, default)
 
     def string(self, key: str, default: Any = _MISSING, *, choices: Collection[str] | None = None) -> Any:
-        value = self._value(key, default)
-        if value is default and default is not _MISSING:
+        given, value = self._value(key, default)
+        if not given:
             return value
         if not isinstance(value, str):
             raise self.error(f"must be a string, got {_kind(value)} {value!r}", key)
@@ -54,8 +54,8 @@ class Table:
 
     def integer(self, key: str, default: Any = _MISSING, *, minimum: int | None = None,
                 maximum: int | None = None) -> Any:
-        value = self._value(key, default)
-        if value is default and default is not _MISSING:
+        given, value = self._value(key, default)
+        if not given:
             return value
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(f"must be an integer, got {_kind(value)} {value!r}", key)
@@ -64,8 +64,8 @@ class Table:
 
     def number(self, key: str, default: Any = _MISSING, *, minimum: float | None = None,
                maximum: float | None = None, exclusive_minimum: bool = False) -> Any:
-        value = self._value(key, default)
-        if value is default and default is not _MISSING:
+        given, value = self._value(key, default)
+        if not given:
             return value
         number = self.as_number(value, key)
         if exclusive_minimum and minimum is not None and number <= minimum:
@@ -79,8 +79,8 @@ class Table:
         return float(value)
 
     def boolean(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._value(key, default)
-        if value is default and default is not _MISSING:
+        given, value = self._value(key, default)
+        if not given:
             return value
         if not isinstance(value, bool):
             raise self.error(f"must be true or false, got {_kind(value)} {value!r}", key)
@@ -88,8 +88,8 @@ class Table:
 
     def strings(self, key: str, default: Any = _MISSING) -> Any:
         """A list of strings (as a tuple)."""
-        value = self._value(key, default)
-        if value is default and default is not _MISSING:
+        given, value = self._value(key, default)
+        if not given:
             return value
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise self.error(f"must be a list of strings, got {value!r}", key)
@@ -97,8 +97,8 @@ class Table:
 
     def scalars(self, key: str, default: Any = _MISSING) -> Any:
         """A list of strings, numbers or booleans (as a tuple)."""
-        value = self._value(key, default)
-        if value is default and default is not _MISSING:
+        given, value = self._value(key, default)
+        if not given:
             return value
         if not isinstance(value, list) or not all(isinstance(item, str | int | float | bool) for item in value):
             raise self.error(f"must be a list of strings, numbers or booleans, got {value!r}", key)
@@ -132,13 +132,14 @@ class Table:
             raise self.error(f"unknown key{others}{_suggestion(key, self._taken)}; "
                              f"known keys: {', '.join(sorted(self._taken))}", key)
 
-    def _value(self, key: str, default: Any) -> Any:
+    def _value(self, key: str, default: Any) -> tuple[bool, Any]:
+        """(True, the value) when the table gives ``key``; (False, ``default``) when it may be left out."""
         self._taken.add(key)
         if key in self.body:
-            return self.body[key]
+            return True, self.body[key]
         if default is _MISSING:
             raise self.error("is required", key)
-        return default
+        return False, default
 
     def _check_bounds(self, key: str, value: float, minimum: float | None, maximum: float | None) -> None:
         if minimum is not None and value < minimum:

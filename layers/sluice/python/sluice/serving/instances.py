@@ -67,11 +67,11 @@ def read_instances(instances: Any, signature: ModelSignature) -> ReadInstances:
             clean = _clean_texts(column, spec.rules)
             tensor = read_texts(column, spec.name, spec.rules, found) if clean is None else clean
         tensors[spec.name] = tensor.reshape(count, 1)
+    found.sort(key=lambda violation: violation.instance)
     if found and signature.on_violation == "reject":
-        found.sort(key=lambda violation: violation.instance)
         more = f" (and {len(found) - 1} more violations)" if len(found) > 1 else ""
         raise InvalidInstances(f"{found[0]}{more}")
-    return ReadInstances(tensors, tuple(sorted(found, key=lambda violation: violation.instance)))
+    return ReadInstances(tensors, tuple(found))
 
 
 @dataclass(frozen=True)
