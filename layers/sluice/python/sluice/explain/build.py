@@ -36,12 +36,12 @@ def explainer_for(pipeline: Any, features: tuple[str, ...], training_frame: Any)
         meta.update(method="linear", raw="log-odds" if classes else "value")
     elif kind in FORESTS:
         arrays.update(_forest(estimator))
-        meta.update(method="tree_paths", raw="probability" if classes else "value", float32_splits=True,
+        meta.update(method="tree_paths", raw="probability" if classes else "value",
                     tree_scale=1.0 / len(estimator.estimators_))
     elif kind in BOOSTING:
         arrays.update(_boosting(estimator))
-        meta.update(method="tree_paths", raw="log-odds" if classes else "value", float32_splits=False,
-                    tree_scale=1.0)
+        meta.update(method="tree_paths", raw="log-odds" if classes else "value", tree_scale=1.0,
+                    float32_thresholds=True)
     else:
         raise NotExplainableError(f"no explainer for {kind}")
     return Explainer(features, arrays, meta)

@@ -3,7 +3,8 @@
 Linear models are explained exactly: ``w·(z - mean z)`` summed over the columns a feature expands into, with the
 base value ``b + w·mean z`` (the output at the training mean). Tree ensembles get path contributions (Saabas):
 walking each tree from the root, every split credits its feature with the change in the node's expected value
-(the count-weighted mean of the leaves below it); base = the ensemble's expected value. Both are additive:
+(the count-weighted mean of the leaves below it); base = the ensemble's expected value; splits are taken as the served ONNX trees take them (float32 inputs; float32
+thresholds for gradient boosting), so a path is the served model's even where scikit-learn's differs. Both are additive:
 base + the sum of the contributions is the model's raw output for that row — log-odds for logistic regression and
 gradient boosting, the class probability for a random forest, the value for a regression.
 """
@@ -119,7 +120,11 @@ class Explainer:
         a = self.arrays
         feature, threshold, left, right, leaf, value = (a["feature"], a["threshold"], a["left"], a["right"],
                                                         a["leaf"], a["value"])
-        x = z.astype(np.float32).astype(np.float64) if self.meta.get("float32_splits") else z
+        # the served ONNX trees take float32 inputs; a forest's thresholds keep their float64 decision (as in
+        # scikit-learn), gradient boosting's are rounded to float32 (as skl2onnx exports them)
+        x = z.astype(np.float32)
+        if self.meta.get("float32_thresholds"):
+            threshold = threshold.astype(np.float32)
         rows = np.arange(z.shape[0])
         per_column = np.zeros((z.shape[0], z.shape[1], value.shape[1]))
         base = np.zeros((z.shape[0], value.shape[1]))
