@@ -23,7 +23,8 @@ from typing import Annotated, Any
 import typer
 
 from sluice.cli import render
-from sluice.cli.target import NoTargetError, resolve_target
+from sluice.cli.errors import UsageError
+from sluice.cli.target import resolve_target
 from sluice.local.host import environment
 from sluice.naming import ResourceNames
 
@@ -142,10 +143,10 @@ def invoke(
         name, model = resolve_function(function, target.settings.names, cloud.config.names)
         payload = json.loads(event.read_text())
         request = http_request(payload) if name == "predict" else None
-    except (NoTargetError, InvokeError) as error:
-        raise _fail(str(error)) from None
+    except InvokeError as error:
+        raise UsageError(str(error)) from None
     except ValueError as error:
-        raise _fail(f"{event} is not JSON: {error}") from None
+        raise UsageError(f"{event} is not JSON: {error}") from None
     cloud.start(provision_resources=False)
     try:
         started = time.perf_counter()
@@ -169,7 +170,7 @@ def _run(cloud: Any, name: str, model: str | None, payload: Any, request: HttpRe
         return result
     asked = model_in_path(request.path)
     if model is not None and asked != model:
-        raise _fail(f"the event asks {request.path}, not the endpoint of {model}")
+        raise UsageError(f"the event asks {request.path}, not the endpoint of {model}")
     response = cloud.http(request.method, request.path, request.body, request.headers)
     return {"status": response.status, "body": response.body, "lambda_version": response.lambda_version}
 
@@ -206,8 +207,3 @@ def _show(document: dict[str, Any], *, as_json: bool) -> None:
         render.console.print(f"[yellow]ignored[/yellow]: {document['function']} does not act on this event "
                              f"({document['result'].get('reason', '')})")
     raise typer.Exit(code)
-
-
-def _fail(message: str) -> typer.Exit:
-    render.console.print(f"[bold red]error:[/bold red] {message}")
-    return typer.Exit(2)
