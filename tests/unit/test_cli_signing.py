@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import http.server
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -97,16 +98,15 @@ def test_without_credentials_or_region_it_says_what_to_configure() -> None:
 
 @pytest.fixture
 def aws_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A project folder configured for a deployed stack (SLUICE_* set, no `sluice local`)."""
+    """A project folder whose endpoint is named by SLUICE_ENDPOINT_URL alone (no `sluice local`, no other SLUICE_*
+    variable: calling a deployed endpoint needs only its URL and AWS credentials)."""
     (tmp_path / "sluice.toml").write_text(CONFIG.read_text())
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    for variable in ("DATA_BUCKET", "ARTIFACT_BUCKET", "REGISTRY_TABLE", "IDEMPOTENCY_TABLE", "EVENT_BUS"):
-        monkeypatch.setenv(f"SLUICE_{variable}", variable.lower().replace("_", "-"))
+    for name in [name for name in os.environ if name.startswith(("SLUICE_", "AWS_"))]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", CREDENTIALS.access_key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CREDENTIALS.secret_key)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 def test_sluice_predict_signs_its_request_to_a_function_url(aws_endpoint: None, fixed_clock: None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -14,7 +15,7 @@ import typer
 from sluice.cli import render
 from sluice.cli.errors import RefusedError, UsageError
 from sluice.cli.signing import request_headers
-from sluice.cli.target import resolve_target
+from sluice.cli.target import ENV_ENDPOINT_URL, NoTargetError, resolve_target
 
 TIMEOUT_S = 60
 
@@ -38,6 +39,20 @@ def request_body(text: str) -> bytes:
     except json.JSONDecodeError as error:
         raise UsageError(f"--instances is not valid JSON: {error}") from None
     return json.dumps(parsed if isinstance(parsed, dict) else {"instances": parsed}).encode()
+
+
+def endpoint_url() -> str:
+    """The running `sluice local`'s endpoint, else ``SLUICE_ENDPOINT_URL`` (a deployed model's Function URL: the
+    other SLUICE_* variables are not needed to call it)."""
+    try:
+        url = resolve_target().http_url
+    except NoTargetError:
+        url = os.environ.get(ENV_ENDPOINT_URL)
+        if not url:
+            raise
+    if not url:
+        raise UsageError(f"no endpoint URL: start `sluice local` or set {ENV_ENDPOINT_URL}")
+    return url
 
 
 def predict_url(endpoint: str, model: str) -> str:
@@ -77,11 +92,9 @@ def predict(
     exit 1 when it answers 4xx/5xx or cannot be reached)."""
     from sluice.config import load_config
 
-    target = resolve_target()
-    if not target.http_url:
-        raise UsageError("no endpoint URL: start `sluice local` or set SLUICE_ENDPOINT_URL")
+    endpoint = endpoint_url()
     load_config().model(model)  # an undeclared model is a usage error (sluice.cli.errors)
-    status, document = post(predict_url(target.http_url, model), request_body(instances_text(instances)))
+    status, document = post(predict_url(endpoint, model), request_body(instances_text(instances)))
     if as_json:
         render.print_json({"status": status, **document})
     else:

@@ -19,6 +19,7 @@ JOURNAL_FILE = Path(".sluice") / "timeline.jsonl"
 
 
 STATE_KEYS = ("aws_endpoint", "http_url", "config")
+ENV_ENDPOINT_URL = "SLUICE_ENDPOINT_URL"  # the predict endpoint on AWS (a model's Function URL)
 
 
 class NoTargetError(UsageError):
@@ -72,7 +73,7 @@ def resolve_target(stack: Path | None = None) -> Target:
         return Target(settings=settings, http_url=state["http_url"], aws_endpoint=state["aws_endpoint"],
                       journal=journal)
     try:
-        return Target(settings=Settings.from_env(), http_url=os.environ.get("SLUICE_ENDPOINT_URL"),
+        return Target(settings=Settings.from_env(), http_url=os.environ.get(ENV_ENDPOINT_URL),
                       aws_endpoint=None)
     except SettingsError as error:
         raise NoTargetError(
