@@ -28,7 +28,9 @@ from sluice.cli.target import (
     write_local_state,
 )
 
-app = typer.Typer(help="sluice: event-driven, serverless MLOps for AWS — runnable on a laptop.",
+app = typer.Typer(help="sluice: event-driven, serverless MLOps for AWS — runnable on a laptop. An error is one "
+                       "line (a JSON object with --json); exit 2: the command cannot run as typed or configured, "
+                       "1: refused.",
                   cls=ErrorReportingGroup, no_args_is_help=True, pretty_exceptions_enable=False)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The project configuration (TOML).")]

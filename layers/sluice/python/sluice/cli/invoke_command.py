@@ -82,6 +82,14 @@ def http_request(event: Any) -> HttpRequest:
         raise InvokeError(f"the HTTP event is incomplete: {error}") from error
 
 
+def event_document(path: Path) -> Any:
+    """The event in the JSON file at ``path`` (:class:`InvokeError` if it is not UTF-8 JSON)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise InvokeError(f"{path} is not JSON: {error}") from None
+
+
 def model_in_path(path: str) -> str | None:
     """The model a V1 predict path names: ``/v1/models/<model>:predict``."""
     parts = path.strip("/").split("/")
@@ -135,18 +143,16 @@ def invoke(
     3: ignored)."""
     from sluice.local import LocalCloud
 
+    target = resolve_target(stack)
+    if not target.is_local:
+        raise UsageError("invoke runs handlers in-process against `sluice local`; start it first")
+    cloud = LocalCloud(os.environ["SLUICE_CONFIG"], endpoint_url=target.aws_endpoint)
     try:
-        target = resolve_target(stack)
-        if not target.is_local:
-            raise InvokeError("invoke runs handlers in-process against `sluice local`; start it first")
-        cloud = LocalCloud(os.environ["SLUICE_CONFIG"], endpoint_url=target.aws_endpoint)
         name, model = resolve_function(function, target.settings.names, cloud.config.names)
-        payload = json.loads(event.read_text())
+        payload = event_document(event)
         request = http_request(payload) if name == "predict" else None
     except InvokeError as error:
         raise UsageError(str(error)) from None
-    except ValueError as error:
-        raise UsageError(f"{event} is not JSON: {error}") from None
     cloud.start(provision_resources=False)
     try:
         started = time.perf_counter()
