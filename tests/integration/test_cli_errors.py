@@ -214,6 +214,21 @@ def test_drop_streams_a_large_file_in_parts_and_it_arrives_whole(project: Path,
     assert stored["ETag"].strip('"').endswith("-3") and stored["Body"].read() == body
 
 
+def test_a_drop_to_a_missing_bucket_is_one_line_and_leaves_nothing(project: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a deployment whose data bucket does not exist, and a file above the multipart threshold
+    monkeypatch.setenv("SLUICE_DATA_BUCKET", "no-such-bucket")
+    monkeypatch.setattr(drop_command, "MULTIPART_THRESHOLD", 5 * MiB)
+    (project / "large.csv").write_bytes(os.urandom(6 * MiB))
+    for name in ("data.csv", "large.csv"):
+        # WHEN it is dropped THEN one line says the upload failed and why, exit 1
+        result = CliRunner().invoke(app, ["drop", name, "-m", "breast-cancer", "--json"])
+        _assert_one_error(result, REFUSED, "failed: ", as_json=True)
+        assert "NoSuchBucket" in json.loads(result.stdout)["error"]
+    # AND nothing landed in the bucket the other commands use
+    assert _objects() == []
+
+
 def test_drop_names_the_object_as_asked(project: Path) -> None:
     # GIVEN a safe --name WHEN a small file is dropped THEN it is stored under that name in one put
     result = CliRunner().invoke(app, ["drop", "data.csv", "-m", "breast-cancer", "--name", "March 2026.csv"])

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import pytest
 import typer
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from sluice.cli.errors import ENV_DEBUG, ErrorReportingGroup, RefusedError, UsageError, one_line, wants_json
@@ -26,6 +27,12 @@ def refuse(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @probe.command()
+def aws(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    raise ClientError({"Error": {"Code": "NoSuchBucket", "Message": "The specified bucket does not exist"}},
+                      "PutObject")
+
+
+@probe.command()
 def misuse(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     raise UsageError("no endpoint URL")
 
@@ -42,6 +49,14 @@ def test_an_unexpected_exception_is_one_line_with_exit_1() -> None:
     # THEN stderr has one line naming the exception (newlines folded), stdout nothing, exit 1
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr == f"error: RuntimeError: the disk is full (unexpected; {ENV_DEBUG}=1 shows the traceback)\n"
+
+
+def test_an_aws_error_is_one_line_naming_the_aws_error_with_exit_1() -> None:
+    # GIVEN a command whose AWS call fails (a missing bucket) WHEN it runs THEN one line quotes AWS's error, exit 1
+    result = runner.invoke(probe, ["aws"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == ("error: AWS: An error occurred (NoSuchBucket) when calling the PutObject operation: "
+                             "The specified bucket does not exist\n")
 
 
 def test_with_json_an_error_is_one_json_object_on_stdout() -> None:

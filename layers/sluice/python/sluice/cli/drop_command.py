@@ -90,11 +90,15 @@ def declared_model(model: str) -> None:
 def upload(file: Path, bucket: str, key: str) -> str:
     """Stream ``file`` to ``s3://bucket/key`` (multipart from MULTIPART_THRESHOLD on); the object's ETag."""
     import boto3
+    from boto3.exceptions import S3UploadFailedError
     from boto3.s3.transfer import TransferConfig
 
     s3 = boto3.client("s3")
     config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=PART_SIZE)
-    s3.upload_file(str(file), bucket, key, Config=config)
+    try:
+        s3.upload_file(str(file), bucket, key, Config=config)
+    except S3UploadFailedError as error:  # the transfer's wrapper of the S3 error (an unfinished upload is aborted)
+        raise RefusedError(f"the upload to s3://{bucket}/{key} failed: {error}") from None
     return str(s3.head_object(Bucket=bucket, Key=key)["ETag"]).strip('"')
 
 

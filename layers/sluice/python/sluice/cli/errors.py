@@ -2,8 +2,9 @@
 
 Commands raise :class:`CliError` (or let any exception escape); :class:`ErrorReportingGroup`, the root command's
 class, turns it into ``error: <message>`` on stderr, or ``{"error": "<message>"}`` on stdout when the command
-line has ``--json``, and the exit status: 2 usage (the command cannot run as typed or configured), 1 refused or
-failed, 130 interrupted. ``SLUICE_DEBUG=1`` lets an unexpected exception's traceback through.
+line has ``--json``, and the exit status: 2 usage (the command cannot run as typed or configured: click's usage
+errors, a ConfigError), 1 refused or failed (an AWS error included), 130 interrupted. ``SLUICE_DEBUG=1`` lets an
+unexpected exception's traceback through.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def report(message: str, *, as_json: bool, details: dict[str, Any] | None = None
 
 def describe(error: BaseException) -> tuple[str, int, dict[str, Any]]:
     """(message, exit status, JSON details) for anything a command raised."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from sluice.config import ConfigError
 
     if isinstance(error, CliError):
@@ -87,6 +90,8 @@ def describe(error: BaseException) -> tuple[str, int, dict[str, Any]]:
         return f"{error.format_message().rstrip('.')}{hint}", error.exit_code, {}
     if isinstance(error, ConfigError):  # sluice.toml missing, malformed, or not declaring the model named
         return str(error), EXIT_USAGE, {}
+    if isinstance(error, BotoCoreError | ClientError):  # no credentials, a missing bucket or table, no endpoint
+        return f"AWS: {error}", EXIT_REFUSED, {"type": type(error).__name__}
     if isinstance(error, _click.exceptions.ClickException):
         return error.format_message(), error.exit_code, {}
     if isinstance(error, Abort):
