@@ -66,6 +66,16 @@ def test_a_signed_request_carries_a_valid_signature_of_its_body(fixed_clock: Non
     assert parts["signature"] != _recomputed("POST", url, body + b" ", headers, "eu-west-1")
 
 
+def test_temporary_credentials_send_and_sign_their_session_token(fixed_clock: None) -> None:
+    # GIVEN temporary credentials (SSO, an assumed role) WHEN a request is signed
+    temporary = Credentials(CREDENTIALS.access_key, CREDENTIALS.secret_key, token="FQoGZXIvYXdzEXAMPLETOKEN")
+    headers = signing.signed_headers("POST", FUNCTION_URL, b"{}", {}, credentials=temporary, region="eu-west-1")
+    # THEN the token travels in X-Amz-Security-Token, and that header is among the signed ones
+    parts = AUTHORIZATION.match(headers["Authorization"])
+    assert headers["X-Amz-Security-Token"] == "FQoGZXIvYXdzEXAMPLETOKEN"
+    assert parts is not None and "x-amz-security-token" in parts["signed"].split(";")
+
+
 def test_loopback_is_unsigned_and_aws_is_signed_in_the_urls_region() -> None:
     class Session:
         region_name = "us-west-2"
