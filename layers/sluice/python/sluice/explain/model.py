@@ -3,10 +3,11 @@
 Linear models are explained exactly: ``w·(z - mean z)`` summed over the columns a feature expands into, with the
 base value ``b + w·mean z`` (the output at the training mean). Tree ensembles get path contributions (Saabas):
 walking each tree from the root, every split credits its feature with the change in the node's expected value
-(the count-weighted mean of the leaves below it); base = the ensemble's expected value; splits are taken as the served ONNX trees take them (float32 inputs; float32
-thresholds for gradient boosting), so a path is the served model's even where scikit-learn's differs. Both are additive:
-base + the sum of the contributions is the model's raw output for that row — log-odds for logistic regression and
-gradient boosting, the class probability for a random forest, the value for a regression.
+(the count-weighted mean of the leaves below it); base = the ensemble's expected value. Splits are taken as the
+served ONNX trees take them (float32 inputs; float32 thresholds for gradient boosting), so a path is the served
+model's even where scikit-learn's differs. Both are additive: base + the sum of the contributions is the model's
+raw output for that row — log-odds for logistic regression and gradient boosting, the class probability for a
+random forest, the value for a regression.
 """
 
 from __future__ import annotations
