@@ -86,6 +86,11 @@ def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, 
     features, _ = samples.instances(samples.BREAST_CANCER, "diagnosis", 2)
     answer = _json(local_stack, "predict", "breast-cancer", "--instances", json.dumps(features))
     assert answer["status"] == 200 and answer["model_version"] == "1"
+    # AND explains them: the same predictions, each with contributions adding up to its value
+    explained = _json(local_stack, "predict", "breast-cancer", "--explain", "--instances", json.dumps(features))
+    assert explained["status"] == 200 and explained["predictions"] == answer["predictions"]
+    for item in explained["explanations"]:
+        assert abs(item["base"] + sum(item["contributions"].values()) - item["value"]) < 1e-9
     # AND a bad request is refused with a message and a non-zero exit
     refused = _run(local_stack, "predict", "breast-cancer", "--instances", '[{"nope": 1}]', "--json", check=False)
     assert refused.returncode == 1 and json.loads(refused.stdout)["status"] == 400

@@ -55,8 +55,8 @@ def endpoint_url() -> str:
     return url
 
 
-def predict_url(endpoint: str, model: str) -> str:
-    return f"{endpoint.rstrip('/')}/v1/models/{urllib.parse.quote(model, safe='')}:predict"
+def predict_url(endpoint: str, model: str, verb: str = "predict") -> str:
+    return f"{endpoint.rstrip('/')}/v1/models/{urllib.parse.quote(model, safe='')}:{verb}"
 
 
 def _document(body: bytes) -> dict[str, Any]:
@@ -87,14 +87,17 @@ def predict(
     instances: Annotated[str, typer.Option("--instances", "-i",
                                            help='JSON list of feature objects, or @file.json.')],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Ask :explain: each feature's contribution too "
+                                                            "(at most 100 instances).")] = False,
 ) -> None:
-    """POST instances to /v1/models/<model>:predict on the live endpoint (SigV4-signed for an AWS Function URL;
-    exit 1 when it answers 4xx/5xx or cannot be reached)."""
+    """POST instances to /v1/models/<model>:predict (or :explain) on the live endpoint (SigV4-signed for an AWS
+    Function URL; exit 1 when it answers 4xx/5xx or cannot be reached)."""
     from sluice.config import load_config
 
     endpoint = endpoint_url()
     load_config().model(model)  # an undeclared model is a usage error (sluice.cli.errors)
-    status, document = post(predict_url(endpoint, model), request_body(instances_text(instances)))
+    verb = "explain" if explain else "predict"
+    status, document = post(predict_url(endpoint, model, verb), request_body(instances_text(instances)))
     if as_json:
         render.print_json({"status": status, **document})
     else:
