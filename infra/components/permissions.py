@@ -12,7 +12,18 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
 from infra.components.storage import grant_prefix_read, grant_prefix_write
-from sluice.storage.keys import ACCEPTED, CAPTURES, DRIFT, FEEDBACK, INCOMING, MODELS, QUALITY, REJECTED
+from sluice.storage.keys import (
+    ACCEPTED,
+    CAPTURES,
+    DRIFT,
+    FEEDBACK,
+    INCOMING,
+    MODELS,
+    QUALITY,
+    REJECTED,
+    SCORE,
+    SCORED,
+)
 from sluice.wiring import FUNCTIONS, routes_for
 
 # What deploy_model and rollback_model may do to a predict function (its versions and aliases); see
@@ -64,6 +75,9 @@ ACCESS: dict[str, Access] = {
     "detect_drift": Access(data_read=(f"{CAPTURES}/",), data_write=(f"{DRIFT}/",), artifacts_read=(f"{MODELS}/",)),
     # reads the dropped labels and the captures they join; writes the quality report
     "record_feedback": Access(data_read=(f"{FEEDBACK}/", f"{CAPTURES}/"), data_write=(f"{QUALITY}/",)),
+    # reads the file to score and the model version's artifacts; writes the scored rows and their report
+    "score_batch": Access(data_read=(f"{SCORE}/", f"{SCORED}/"), data_write=(f"{SCORED}/",),
+                          artifacts_read=(f"{MODELS}/",)),
 }
 
 

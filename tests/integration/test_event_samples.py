@@ -15,6 +15,7 @@ SAMPLES = {
     "alarm_state_change.json": "endpoint-alarm",
     "drift_detected.json": "drift-detected",
     "feedback_object_created.json": "feedback-dropped",
+    "score_object_created.json": "score-dropped",
 }
 
 

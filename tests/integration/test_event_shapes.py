@@ -221,6 +221,7 @@ def test_an_alarm_action_that_is_not_alarm_or_not_sluices_is_ignored(cloud: Any,
 ACTS_ON = {
     "validate_dataset": {"s3_object_created.json", "sqs_eventbridge_s3.json", *CLASSIC},
     "record_feedback": {"feedback_object_created.json"},
+    "score_batch": {"score_object_created.json"},
     "train_model": {"dataset_accepted.json", "drift_detected.json", "scheduled_retrain.json", "scheduler_input.json",
                     "scheduler_no_input.json", "alarm_state_change.json", "alarm_lambda_action.json",
                     "composite_alarm_lambda_action.json", "composite_alarm_state_change.json",

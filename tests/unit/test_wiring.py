@@ -20,7 +20,7 @@ def test_route_names_are_unique_and_cover_the_lifecycle() -> None:
     assert len({route.name for route in ROUTES}) == len(ROUTES)
     started = {route.function for route in ROUTES}
     assert started == {"validate_dataset", "train_model", "evaluate_model", "deploy_model", "rollback_model",
-                       "detect_drift", "record_feedback"}
+                       "detect_drift", "record_feedback", "score_batch"}
     assert any(isinstance(route.trigger, ScheduleTrigger) for route in routes_for("train_model"))
 
 

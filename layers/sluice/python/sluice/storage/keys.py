@@ -14,6 +14,8 @@ CAPTURES = "captures"
 FEEDBACK = "feedback"
 DRIFT = "drift"
 QUALITY = "quality"
+SCORE = "score"
+SCORED = "scored"
 
 
 @dataclass(frozen=True)

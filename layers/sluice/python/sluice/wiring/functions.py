@@ -39,6 +39,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec("rollback_model", Packaging.ZIP, 512, 120, "Move the endpoint back to the last good model"),
         FunctionSpec("detect_drift", Packaging.IMAGE, 2048, 300, "Compare live traffic with the training baseline"),
         FunctionSpec("record_feedback", Packaging.IMAGE, 1024, 120, "Join ground truth with captured predictions"),
+        FunctionSpec("score_batch", Packaging.IMAGE, 2048, 900, "Score a dropped file with a model version",
+                     ephemeral_mb=10240),
         FunctionSpec("predict", Packaging.ZIP, 1024, 30, "Serve predictions through alias live", per_model=True),
     )
 }

@@ -139,6 +139,8 @@ ROUTES: tuple[Route, ...] = (
           "The live-accuracy alarm in ALARM retrains (debounced)"),
     Route("feedback-dropped", ObjectCreatedTrigger(prefix="feedback/"), "record_feedback",
           "Labels dropped under feedback/<model>/ are joined to captured predictions: live quality"),
+    Route("score-dropped", ObjectCreatedTrigger(prefix="score/"), "score_batch",
+          "A file dropped under score/<model>/[v<N>/] is scored row by row into scored/<model>/"),
 )
 
 

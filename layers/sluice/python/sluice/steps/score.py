@@ -1,0 +1,101 @@
+"""score_batch: a file under ``score/<model>/[v<N>/]`` → every row scored by that version (default: live).
+
+Writes ``scored/<model>/<file>-<digest>/v<N>/predictions.parquet`` (input columns, prediction, probabilities,
+model_version, contract verdict per row) and ``report.json`` beside it, last: a duplicate delivery finds the report
+and does nothing. A request sluice cannot serve (no live version, an unknown or untrained version, an unreadable
+file) gets a report with the reason under ``scored/<model>/<file>-<digest>/``; the dropped file is never touched.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from contextlib import closing
+from typing import Any, BinaryIO, cast
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sluice.artifacts import load_verified_model
+from sluice.data import needs_seek
+from sluice.data.batches import open_batches
+from sluice.data.errors import DatasetReadError
+from sluice.registry import Status, VersionNotFoundError
+from sluice.scoring.batch import BatchScorer
+from sluice.scoring.keys import ScoreRequest, parse_score_key
+from sluice.steps.context import StepContext
+
+UNSCORABLE = frozenset({Status.TRAINING, Status.FAILED})
+PREDICTIONS_FILE = "predictions.parquet"
+REPORT_FILE = "report.json"
+
+
+def score_file(ctx: StepContext, key: str, *, etag: str) -> dict[str, Any]:
+    """Score the object at ``key`` (its ``etag`` names the output); never raises for a bad request."""
+    key = ctx.data.stored_key(key)
+    request = parse_score_key(key)
+    if request is None or request.model not in ctx.config.models:
+        return {"outcome": "ignored", "key": key, "reason": "not score/<configured model>/[v<N>/]<file>"}
+    version, problem = _version(ctx, request)
+    if version is None:
+        return _refused(ctx, request, etag, problem)
+    prefix = request.output_prefix(version, etag)
+    if ctx.data.exists(prefix + REPORT_FILE):
+        return {"outcome": "already_scored", "model": request.model, "version": version, "report_key":
+                prefix + REPORT_FILE}
+    record = ctx.registry.get_version(request.model, version)
+    model = load_verified_model(ctx.artifacts, request.model, version, record.artifact_sha256)
+    scorer = BatchScorer(model, version)
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as output:
+        try:
+            _write(ctx, key, scorer, output)
+        except (DatasetReadError, pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            return _refused(ctx, request, etag, f"the file cannot be read: {error}")
+        output.seek(0)
+        ctx.data.put_file(prefix + PREDICTIONS_FILE, output, "application/vnd.apache.parquet")
+    report = {"model": request.model, "version": version, "source": key, "etag": etag,
+              "predictions_key": prefix + PREDICTIONS_FILE, **scorer.counts.to_dict(),
+              "seconds": round(time.perf_counter() - started, 3)}
+    ctx.data.put_json(prefix + REPORT_FILE, report)
+    return {"outcome": "scored", **report, "report_key": prefix + REPORT_FILE}
+
+
+def _version(ctx: StepContext, request: ScoreRequest) -> tuple[int | None, str]:
+    """The version to score with, or None and why not."""
+    if request.version is None:
+        live = ctx.registry.get_alias(request.model, "live")
+        if live is None:
+            return None, f"{request.model} has no live version yet; name one: score/{request.model}/v<N>/<file>"
+        return live.version, ""
+    try:
+        record = ctx.registry.get_version(request.model, request.version)
+    except VersionNotFoundError:
+        return None, f"{request.model} has no version {request.version}"
+    if record.status in UNSCORABLE:
+        return None, f"{request.model} v{request.version} is {record.status.value}: it has no model to score with"
+    return request.version, ""
+
+
+def _write(ctx: StepContext, key: str, scorer: BatchScorer, output: BinaryIO) -> None:
+    """Stream the dropped file through the scorer into Parquet at ``output`` (bounded memory)."""
+    source = cast(BinaryIO, ctx.data.open_ranged(key)) if needs_seek(key) else ctx.data.open_stream(key)
+    with closing(source):
+        writer: pq.ParquetWriter | None = None
+        try:
+            for table in scorer.score(open_batches(source, key)):
+                if writer is None:
+                    writer = pq.ParquetWriter(output, table.schema)
+                writer.write_table(table.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+    if writer is None:
+        raise DatasetReadError("the file holds no rows")
+
+
+def _refused(ctx: StepContext, request: ScoreRequest, etag: str, reason: str) -> dict[str, Any]:
+    folder = request.folder(etag)
+    report = {"model": request.model, "source": request.key, "etag": etag, "outcome": "refused", "reason": reason}
+    ctx.data.put_json(folder + REPORT_FILE, report)
+    return {**report, "report_key": folder + REPORT_FILE}
