@@ -85,6 +85,45 @@ def test_predict_reads_only_its_own_model_artifacts(synth: Synth) -> None:
         assert not [a for a in actions if a.split(":")[0] in ("events", "lambda")]
         # the registry: single items only (the shadow release's record and sha256)
         assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:GetItem"}
+        # and no X-Ray: predictions are traced only where [serving] trace = true (none in sluice.toml)
+        assert not actions & XRAY
+
+
+def _dynamodb_actions(synth: Synth, function_name: str) -> dict[str, set[str]]:
+    """Table logical id → the DynamoDB actions the function's role has on it."""
+    found: dict[str, set[str]] = {}
+    for statement in _statements_of_role(synth, _role_of_function(synth, function_name)):
+        actions = {a for a in _listify(statement["Action"]) if a.startswith("dynamodb:")}
+        for resource in _listify(statement["Resource"]) if actions else []:
+            found.setdefault(_joined(resource).strip("<>"), set()).update(actions)
+    return found
+
+
+def test_registry_grants_are_per_function_and_no_role_may_scan(synth: Synth) -> None:
+    (registry,) = [key for key in synth.of_type("AWS::DynamoDB::Table") if "Registry" in key]
+    (idempotency,) = [key for key in synth.of_type("AWS::DynamoDB::Table") if "Idempotency" in key]
+    writes = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:PutItem",
+              "dynamodb:UpdateItem"}
+    for function in ("validate-dataset", "train-model", "evaluate-model", "detect-drift", "record-feedback",
+                     "deploy-model", "rollback-model"):
+        granted = _dynamodb_actions(synth, f"sluice-dev-{function}")
+        # only the release steps delete registry items (the deploy lock, release records, the previous alias)
+        deletes = {"dynamodb:DeleteItem"} if function in ("deploy-model", "rollback-model") else set()
+        assert granted[registry] == writes | deletes, function
+        assert granted[idempotency] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                        "dynamodb:DeleteItem"}, function
+    for _key, statement in _identity_statements(synth):
+        assert not {"dynamodb:Scan", "dynamodb:BatchWriteItem"} & set(_listify(statement["Action"]))
+
+
+def test_the_endpoint_roles_may_repin_predict_but_not_change_its_layers(synth: Synth) -> None:
+    for function in ("deploy-model", "rollback-model"):
+        statements = _statements_of_role(synth, _role_of_function(synth, f"sluice-dev-{function}"))
+        (repin,) = [s for s in statements if "lambda:UpdateFunctionConfiguration" in _listify(s["Action"])]
+        assert _listify(repin["Action"]) == ["lambda:UpdateFunctionConfiguration"]
+        assert repin["Condition"] == {"Null": {"lambda:Layer": "true", "lambda:VpcIds": "true"}}
+        # the unqualified predict functions only (configuration belongs to $LATEST)
+        assert all(_joined(r).endswith(">") for r in _listify(repin["Resource"]))
 
 
 def test_endpoint_control_is_limited_to_the_predict_functions(synth: Synth) -> None:
