@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sluice.config import load_config
+import pytest
+
+from sluice.config import ConfigError, load_config
 from sluice.naming import ResourceNames
 from tests.infra.conftest import REPO, Synth, sluice_functions
 
@@ -149,3 +151,17 @@ def test_event_triggered_functions_put_events_only_on_the_sluice_bus(synth: Synt
     for _key, statement in _identity_statements(synth):
         if "events:PutEvents" in _listify(statement["Action"]):
             assert statement["Resource"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+
+
+def test_prediction_tracing_is_an_opt_in_of_the_serving_table(tmp_path: Any) -> None:
+    # GIVEN the project's configuration, and a copy where diabetes asks for traced predictions
+    text = (REPO / "sluice.toml").read_text()
+    traced = tmp_path / "sluice.toml"
+    traced.write_text(text + "\n[models.diabetes.serving]\ntrace = true\n" if "[models.diabetes.serving]" not in text
+                      else text.replace("[models.diabetes.serving]\n", "[models.diabetes.serving]\ntrace = true\n"))
+    # THEN tracing is off unless asked for, and a non-boolean is refused by the strict reader
+    assert not any(model.serving.trace for model in load_config(REPO / "sluice.toml").models.values())
+    assert load_config(traced).model("diabetes").serving.trace is True
+    traced.write_text(traced.read_text().replace("trace = true", 'trace = "yes"'))
+    with pytest.raises(ConfigError, match="trace"):
+        load_config(traced)
