@@ -165,3 +165,13 @@ def test_prediction_tracing_is_an_opt_in_of_the_serving_table(tmp_path: Any) -> 
     traced.write_text(traced.read_text().replace("trace = true", 'trace = "yes"'))
     with pytest.raises(ConfigError, match="trace"):
         load_config(traced)
+
+
+def test_capture_delivery_roles_trust_only_this_accounts_firehose(synth: Synth) -> None:
+    # Firehose's documented confused-deputy guard: sts:ExternalId is the account that owns the stream
+    roles = [role["Properties"] for role in synth.of_type("AWS::IAM::Role").values()
+             if "firehose.amazonaws.com" in str(role["Properties"]["AssumeRolePolicyDocument"])]
+    assert len(roles) == len(MODELS)
+    for role in roles:
+        (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "AWS::AccountId"}}}

@@ -91,6 +91,8 @@ class LocalCloud:
         self._host = FunctionHost(self.functions_dir)
         self.clients: Any = None
         self.provisioned = Provisioned()
+        if iam_template is not None and endpoint_url:
+            raise ValueError("the IAM-enforcing mode needs the in-process embedded AWS (no endpoint_url)")
         self._iam_template = iam_template
         self._iam_enforce = iam_enforce
         self.iam: LocalIam | None = None
