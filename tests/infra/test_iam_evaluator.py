@@ -7,6 +7,8 @@ Authorization Reference pages for Amazon S3, DynamoDB, Lambda and CloudWatch; Am
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sluice.local.iam_actions import UnknownCallError, requests_for
@@ -128,3 +130,49 @@ def test_a_null_condition_allows_only_requests_without_the_key() -> None:
     # THEN re-pinning the environment is allowed and changing the layers is not
     assert evaluate([statement], repin) is Effect.ALLOWED
     assert evaluate([statement], relayer) is Effect.IMPLICIT_DENY
+
+
+def test_the_local_mode_signs_each_function_with_its_own_key_and_refuses_what_its_role_lacks(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from sluice.local.iam import LocalIam
+    from sluice.local.iam_template import FunctionPolicy
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    with mock_aws():
+        # GIVEN a function whose role reads incoming/ and lists under it, and a bucket with one object there
+        boto3.client("s3").create_bucket(Bucket="data")
+        boto3.client("s3").put_object(Bucket="data", Key="incoming/a.csv", Body=b"x")
+        local = LocalIam({"f": FunctionPolicy("f", None, "f", (READ, PREFIX_LIST))}, prefix="t")
+        local.provision(boto3.client("iam"))
+        local.start()
+        try:
+            env = local.env("f")
+            s3 = boto3.session.Session(aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                       aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]).client("s3")
+            # THEN what the role allows works
+            assert s3.get_object(Bucket="data", Key="incoming/a.csv")["Body"].read() == b"x"
+            assert s3.list_objects_v2(Bucket="data", Prefix="incoming/")["KeyCount"] == 1
+
+            def code(call: Any) -> str:
+                with pytest.raises(ClientError) as refused:
+                    call()
+                return str(refused.value.response["Error"]["Code"])
+
+            # AND a write, a listing outside the prefix and a missing key (403, not 404) are refused
+            assert code(lambda: s3.put_object(Bucket="data", Key="incoming/b.csv", Body=b"y")) == "AccessDenied"
+            assert code(lambda: s3.list_objects_v2(Bucket="data", Prefix="accepted/")) == "AccessDenied"
+            assert code(lambda: s3.head_object(Bucket="data", Key="incoming/missing.csv")) == "403"
+            # AND moto's own authorization is on: a key no user owns is refused before any policy is read
+            stranger = boto3.session.Session(aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+                                             aws_secret_access_key="nope").client("s3")
+            assert code(lambda: stranger.get_object(Bucket="data", Key="incoming/a.csv")) == "InvalidAccessKeyId"
+        finally:
+            local.stop()
+    assert [check.request.action for check in local.denials] == ["s3:PutObject", "s3:ListBucket", "s3:ListBucket"]
