@@ -75,7 +75,9 @@ ACCESS: dict[str, Access] = {
     "predict": Access(artifacts_read=(f"{MODELS}/{MODEL_PLACEHOLDER}/",), captures=True,
                       registry=("dynamodb:GetItem",)),
     # reads captures and the live version's baseline; writes drift reports
-    "detect_drift": Access(data_read=(f"{CAPTURES}/",), data_write=(f"{DRIFT}/",), artifacts_read=(f"{MODELS}/",)),
+    # only reads the registry (the live alias)
+    "detect_drift": Access(data_read=(f"{CAPTURES}/",), data_write=(f"{DRIFT}/",), artifacts_read=(f"{MODELS}/",),
+                           registry=REGISTRY_READ),
     # reads the dropped labels and the captures they join; writes the quality report
     "record_feedback": Access(data_read=(f"{FEEDBACK}/", f"{CAPTURES}/"), data_write=(f"{QUALITY}/",)),
 }

@@ -104,14 +104,15 @@ def _dynamodb_actions(synth: Synth, function_name: str) -> dict[str, set[str]]:
 def test_registry_grants_are_per_function_and_no_role_may_scan(synth: Synth) -> None:
     (registry,) = [key for key in synth.of_type("AWS::DynamoDB::Table") if "Registry" in key]
     (idempotency,) = [key for key in synth.of_type("AWS::DynamoDB::Table") if "Idempotency" in key]
-    writes = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:PutItem",
-              "dynamodb:UpdateItem"}
+    reads = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"}
+    writes = reads | {"dynamodb:PutItem", "dynamodb:UpdateItem"}
     for function in ("validate-dataset", "train-model", "evaluate-model", "detect-drift", "record-feedback",
                      "deploy-model", "rollback-model"):
         granted = _dynamodb_actions(synth, f"sluice-dev-{function}")
-        # only the release steps delete registry items (the deploy lock, release records, the previous alias)
+        # only the release steps delete registry items (the deploy lock, release records, the previous alias);
+        # drift detection only reads (the live alias)
         deletes = {"dynamodb:DeleteItem"} if function in ("deploy-model", "rollback-model") else set()
-        assert granted[registry] == writes | deletes, function
+        assert granted[registry] == (reads if function == "detect-drift" else writes | deletes), function
         assert granted[idempotency] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                                         "dynamodb:DeleteItem"}, function
     for _key, statement in _identity_statements(synth):
