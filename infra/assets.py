@@ -84,7 +84,7 @@ class BuildInputs:
 
 
 def stage_sluice_layer(inputs: BuildInputs) -> Path:
-    """Stage the ``sluice`` layer: ``python/sluice`` (no demo/, no caches) and ``sluice.toml`` at its root.
+    """Stage the ``sluice`` layer: ``python/sluice`` (no demo/ or smoke/, no caches) and ``sluice.toml`` at its root.
 
     The folder is named after its content, so staging is idempotent and safe to run concurrently.
     """
@@ -117,7 +117,7 @@ def _layer_files(inputs: BuildInputs) -> Iterator[tuple[str, Path]]:
     library = inputs.library_dir
     for path in sorted(library.rglob("*")):
         relative = path.relative_to(library)
-        if not path.is_file() or relative.parts[0] == "demo":
+        if not path.is_file() or relative.parts[0] in ("demo", "smoke"):
             continue
         if "__pycache__" in relative.parts or path.suffix == ".pyc":
             continue

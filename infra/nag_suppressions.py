@@ -55,6 +55,10 @@ SYNCHRONOUS_REASON = (
     "predict is only invoked synchronously (its IAM Function URL on alias live): a failed request returns the "
     "error to its caller, so there is no asynchronous event to park."
 )
+UNTRACED_PREDICT_REASON = (
+    "Predictions are traced only on opt-in ([models.<name>.serving] trace = true): an X-Ray segment per request "
+    "on the hot path costs per request; the endpoint's metrics, logs with request ids and captures observe it."
+)
 PROVIDER_REASON = (
     "CDK's AwsCustomResource provider: CloudFormation invokes it synchronously, once, to create alias live; "
     "CloudFormation reports its failure, and the construct offers no tracing option."
@@ -98,6 +102,9 @@ def acknowledge_nag_findings(stack: SluiceStack) -> None:
             _acknowledge(fn, "AwsSolutions-L1", RUNTIME_REASON)
             _acknowledge(fn, "Serverless-LambdaLatestVersion", RUNTIME_REASON)
         _acknowledge(fn, "Serverless-LambdaDLQ", ON_FAILURE_REASON if routes_for(name) else SYNCHRONOUS_REASON)
+        cfn = fn.node.default_child
+        if name == "predict" and isinstance(cfn, lambda_.CfnFunction) and cfn.tracing_config is None:
+            _acknowledge(fn, "Serverless-LambdaTracing", UNTRACED_PREDICT_REASON)
     for model, role in stack.captures.roles.items():  # Firehose writes captures under the model's prefixes only
         for prefix in (f"captures/{model}/", f"capture-errors/{model}/"):
             _acknowledge(role, f"AwsSolutions-IAM5[Resource::<{_logical_id(stack.storage.data_bucket)}.Arn>/{prefix}*]",

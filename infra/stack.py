@@ -81,6 +81,7 @@ class SluiceStack(Stack):
             capture_rates={name: model.monitoring.capture_rate for name, model in config.models.items()},
             endpoint_packages={name: model.deployment.endpoint_package for name, model in config.models.items()},
             reserve_concurrency=reserve_concurrency,
+            traced_models=[name for name, model in config.models.items() if model.serving.trace],
         )
         self.captures = CaptureStreams(self, "Captures", config=config, names=self.names,
                                        data_bucket=self.storage.data_bucket)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
+
+from sluice.naming import THROWAWAY_STAGE_PATTERN
 
 
 class StageError(ValueError):
@@ -56,8 +59,11 @@ STAGES: dict[str, Stage] = {
 
 
 def stage_named(name: str) -> Stage:
-    """The stage called ``name`` (from ``-c stage=...``)."""
-    try:
+    """The stage called ``name`` (from ``-c stage=...``); a throwaway name (``x`` + 3 characters, the smoke
+    test's) is a copy of dev under that name."""
+    if name in STAGES:
         return STAGES[name]
-    except KeyError:
-        raise StageError(f"unknown stage {name!r}; choose one of: {', '.join(STAGES)}") from None
+    if re.match(THROWAWAY_STAGE_PATTERN, name):
+        return replace(STAGES["dev"], name=name)
+    raise StageError(f"unknown stage {name!r}; choose one of: {', '.join(STAGES)}, "
+                     "or a throwaway x + 3 lower-case letters or digits") from None

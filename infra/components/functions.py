@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Size
@@ -65,6 +65,7 @@ class Functions(Construct):
         capture_rates: Mapping[str, float] | None = None,
         endpoint_packages: Mapping[str, str] | None = None,
         reserve_concurrency: bool = False,
+        traced_models: Collection[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         check_access_table()
@@ -72,6 +73,7 @@ class Functions(Construct):
         self._capture_rates = dict(capture_rates or {})
         self._endpoint_packages = dict(endpoint_packages or {})
         self._reserve_concurrency = reserve_concurrency  # opt-in: quota 10 cannot reserve any
+        self._traced_models = frozenset(traced_models)  # predictions are traced only where [serving] trace = true
         self._inputs = inputs
         self._settings_env = settings.to_env()
         self._log_retention = log_retention
@@ -170,13 +172,16 @@ class Functions(Construct):
         if spec.name == "predict" and model is not None:  # capture (sluice.predict.capture)
             environment[ENV_CAPTURE_STREAM] = self._names.capture_stream(model)
             environment[ENV_CAPTURE_RATE] = str(self._capture_rates.get(model, 0.0))
+        traced = model is None or model in self._traced_models
+        if not traced:
+            environment["POWERTOOLS_TRACE_DISABLED"] = "true"
         common: dict[str, Any] = {
             "function_name": function_name,
             "description": spec.description if model is None else f"{spec.description} ({model})",
             "memory_size": spec.memory_mb,
             "timeout": Duration.seconds(spec.timeout_s),
             "environment": environment,
-            "tracing": lambda_.Tracing.ACTIVE,
+            "tracing": lambda_.Tracing.ACTIVE if traced else lambda_.Tracing.DISABLED,
             "log_group": log_group,
             "role": role,
             "architecture": ARCHITECTURE,

@@ -7,7 +7,7 @@ records to Parquet with the schema of a Glue table generated from the model's da
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
@@ -78,7 +78,10 @@ class CaptureStreams(Construct):
                 ),
             )
             table.node.add_dependency(self.database)
-            role = iam.Role(self, f"{cid}DeliveryRole", assumed_by=iam.ServicePrincipal("firehose.amazonaws.com"),
+            # confused-deputy guard Firehose documents for its delivery roles: only this account's streams
+            delivery = iam.ServicePrincipal("firehose.amazonaws.com",
+                                            conditions={"StringEquals": {"sts:ExternalId": Aws.ACCOUNT_ID}})
+            role = iam.Role(self, f"{cid}DeliveryRole", assumed_by=delivery,
                             description=f"Firehose delivery of {model_name}'s captured predictions")
             for prefix in (f"{CAPTURES}/{model_name}/", f"{CAPTURE_ERRORS}/{model_name}/"):
                 grant_prefix_write(data_bucket, role, prefix)

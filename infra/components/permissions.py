@@ -35,11 +35,23 @@ ENDPOINT_CONTROL_ACTIONS = (
     "lambda:UpdateAlias",
     "lambda:GetFunction",
     "lambda:GetFunctionConfiguration",
-    "lambda:UpdateFunctionConfiguration",
     "lambda:PublishVersion",
     "lambda:ListVersionsByFunction",
 )
+# Re-pinning changes only the environment: UpdateFunctionConfiguration is allowed only on requests that set no
+# layers and no VPC (the condition keys are absent from such a request; Lambda's "Actions, resources, and
+# condition keys" page), so the endpoint role cannot swap predict's code through a layer.
+ENDPOINT_REPIN_ACTION = "lambda:UpdateFunctionConfiguration"
+ENDPOINT_REPIN_CONDITION = {"Null": {"lambda:Layer": "true", "lambda:VpcIds": "true"}}
 MODEL_PLACEHOLDER = "{model}"
+
+# The registry, per use (sluice.registry.dynamodb; no function scans it): reading items, writing them, and
+# deleting the release records and leases (the deploy lock, the active and queued releases, the previous alias).
+REGISTRY_READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+REGISTRY_WRITE = (*REGISTRY_READ, "dynamodb:PutItem", "dynamodb:UpdateItem")
+REGISTRY_RELEASE = (*REGISTRY_WRITE, "dynamodb:DeleteItem")
+# Powertools idempotency: get, put (conditional), update the record, delete it when the handler failed.
+IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,7 @@ class Access:
     controls_endpoint: bool = False
     captures: bool = False  # puts records to its model's capture stream (firehose:PutRecordBatch)
     release_checks: bool = False  # reads per-version metrics of releases in progress (cloudwatch:GetMetricData)
-    registry_read: bool = False  # reads the registry without being event-triggered (predict: shadow releases)
+    registry: tuple[str, ...] = REGISTRY_WRITE  # its actions on the registry table
 
 
 ACCESS: dict[str, Access] = {
@@ -68,11 +80,15 @@ ACCESS: dict[str, Access] = {
     ),
     # writes A/B and shadow reports next to the candidate's artifacts
     "deploy_model": Access(artifacts_read=(f"{MODELS}/",), artifacts_write=(f"{MODELS}/",), controls_endpoint=True,
-                           release_checks=True),
-    "rollback_model": Access(artifacts_read=(f"{MODELS}/",), controls_endpoint=True),
-    "predict": Access(artifacts_read=(f"{MODELS}/{MODEL_PLACEHOLDER}/",), captures=True, registry_read=True),
+                           release_checks=True, registry=REGISTRY_RELEASE),
+    "rollback_model": Access(artifacts_read=(f"{MODELS}/",), controls_endpoint=True, registry=REGISTRY_RELEASE),
+    # single registry items only: the shadow release's record and a version's sha256
+    "predict": Access(artifacts_read=(f"{MODELS}/{MODEL_PLACEHOLDER}/",), captures=True,
+                      registry=("dynamodb:GetItem",)),
     # reads captures and the live version's baseline; writes drift reports
-    "detect_drift": Access(data_read=(f"{CAPTURES}/",), data_write=(f"{DRIFT}/",), artifacts_read=(f"{MODELS}/",)),
+    # only reads the registry (the live alias)
+    "detect_drift": Access(data_read=(f"{CAPTURES}/",), data_write=(f"{DRIFT}/",), artifacts_read=(f"{MODELS}/",),
+                           registry=REGISTRY_READ),
     # reads the dropped labels and the captures they join; writes the quality report
     "record_feedback": Access(data_read=(f"{FEEDBACK}/", f"{CAPTURES}/"), data_write=(f"{QUALITY}/",)),
     # reads the file to score and the model version's artifacts; writes the scored rows and their report
@@ -119,8 +135,12 @@ def grant_access(
     for prefix in access.artifacts_write:
         grant_prefix_write(artifact_bucket, fn, expand(prefix))
     if access.controls_endpoint:
-        arns = [arn for target in predict_functions for arn in (target.function_arn, f"{target.function_arn}:*")]
+        targets = list(predict_functions)
+        arns = [arn for target in targets for arn in (target.function_arn, f"{target.function_arn}:*")]
         iam.Grant.add_to_principal(grantee=fn, actions=list(ENDPOINT_CONTROL_ACTIONS), resource_arns=arns)
+        fn.add_to_role_policy(iam.PolicyStatement(actions=[ENDPOINT_REPIN_ACTION],
+                                                  resources=[target.function_arn for target in targets],
+                                                  conditions=ENDPOINT_REPIN_CONDITION))
     if access.captures:
         if model is None or model not in (capture_streams or {}):
             raise ValueError(f"{function}: captures need its model's capture stream")
@@ -128,11 +148,11 @@ def grant_access(
                                    resource_arns=[(capture_streams or {})[model]])
     if access.release_checks:  # GetMetricData has no resource-level permissions
         iam.Grant.add_to_principal(grantee=fn, actions=["cloudwatch:GetMetricData"], resource_arns=["*"])
-    if access.registry_read:  # single items only: the release record and a version's sha256
-        iam.Grant.add_to_principal(grantee=fn, actions=["dynamodb:GetItem"], resource_arns=[registry_table.table_arn])
-    if routes_for(function):  # event-triggered: registry, idempotency and the sluice bus
-        registry_table.grant_read_write_data(fn)
-        idempotency_table.grant_read_write_data(fn)
+    if access.registry:
+        iam.Grant.add_to_principal(grantee=fn, actions=list(access.registry), resource_arns=[registry_table.table_arn])
+    if routes_for(function):  # event-triggered: idempotency records and the sluice bus
+        iam.Grant.add_to_principal(grantee=fn, actions=list(IDEMPOTENCY_ACTIONS),
+                                   resource_arns=[idempotency_table.table_arn])
         bus.grant_put_events_to(fn)
 
 

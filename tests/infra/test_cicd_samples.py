@@ -42,3 +42,18 @@ def test_gitlab_sample_tests_then_deploys_the_default_branch() -> None:
 def test_the_samples_are_not_this_repositorys_own_ci() -> None:
     assert not (REPO / ".github" / "workflows" / "github-actions.yml").exists()
     assert not (REPO / ".gitlab-ci.yml").exists()
+
+
+def test_the_smoke_sample_runs_make_smoke_on_a_throwaway_stage_with_oidc() -> None:
+    import re
+
+    from sluice.naming import THROWAWAY_STAGE_PATTERN
+
+    workflow = yaml.safe_load((CICD / "github-actions-smoke.yml").read_text())
+    assert set(workflow["jobs"]) == {"smoke"}
+    assert workflow["permissions"]["id-token"] == "write"
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    (command,) = [line for line in _scripts(workflow["jobs"]).splitlines() if "make smoke" in line]
+    # the stage it names is a throwaway one for every run number (x + 3 digits)
+    assert "SMOKE_STAGE=x$(printf '%03d' $(( GITHUB_RUN_NUMBER % 1000 )))" in command
+    assert all(re.match(THROWAWAY_STAGE_PATTERN, f"x{number % 1000:03d}") for number in (1, 999, 1000, 123456))

@@ -102,7 +102,11 @@ def test_every_function_gets_settings_config_observability_and_limits(synth: Syn
         assert variables["SLUICE_CONFIG"] == "/opt/sluice.toml"
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "sluice"
         assert variables["OMP_NUM_THREADS"] == "1"
-        assert props["TracingConfig"] == {"Mode": "Active"}
+        if variables["POWERTOOLS_SERVICE_NAME"] == "predict":  # predictions are traced only on opt-in
+            assert props.get("TracingConfig", {"Mode": "PassThrough"}) == {"Mode": "PassThrough"}
+            assert variables["POWERTOOLS_TRACE_DISABLED"] == "true"
+        else:
+            assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["Architectures"] == ["x86_64"]
         log_group = log_groups[props["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
         assert log_group["LogGroupName"] == f"/aws/lambda/{props['FunctionName']}"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sluice.config import load_config
+import pytest
+
+from sluice.config import ConfigError, load_config
 from sluice.naming import ResourceNames
 from tests.infra.conftest import REPO, Synth, sluice_functions
 
@@ -85,6 +87,46 @@ def test_predict_reads_only_its_own_model_artifacts(synth: Synth) -> None:
         assert not [a for a in actions if a.split(":")[0] in ("events", "lambda")]
         # the registry: single items only (the shadow release's record and sha256)
         assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:GetItem"}
+        # and no X-Ray: predictions are traced only where [serving] trace = true (none in sluice.toml)
+        assert not actions & XRAY
+
+
+def _dynamodb_actions(synth: Synth, function_name: str) -> dict[str, set[str]]:
+    """Table logical id → the DynamoDB actions the function's role has on it."""
+    found: dict[str, set[str]] = {}
+    for statement in _statements_of_role(synth, _role_of_function(synth, function_name)):
+        actions = {a for a in _listify(statement["Action"]) if a.startswith("dynamodb:")}
+        for resource in _listify(statement["Resource"]) if actions else []:
+            found.setdefault(_joined(resource).strip("<>"), set()).update(actions)
+    return found
+
+
+def test_registry_grants_are_per_function_and_no_role_may_scan(synth: Synth) -> None:
+    (registry,) = [key for key in synth.of_type("AWS::DynamoDB::Table") if "Registry" in key]
+    (idempotency,) = [key for key in synth.of_type("AWS::DynamoDB::Table") if "Idempotency" in key]
+    reads = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"}
+    writes = reads | {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+    for function in ("validate-dataset", "train-model", "evaluate-model", "detect-drift", "record-feedback",
+                     "deploy-model", "rollback-model"):
+        granted = _dynamodb_actions(synth, f"sluice-dev-{function}")
+        # only the release steps delete registry items (the deploy lock, release records, the previous alias);
+        # drift detection only reads (the live alias)
+        deletes = {"dynamodb:DeleteItem"} if function in ("deploy-model", "rollback-model") else set()
+        assert granted[registry] == (reads if function == "detect-drift" else writes | deletes), function
+        assert granted[idempotency] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                        "dynamodb:DeleteItem"}, function
+    for _key, statement in _identity_statements(synth):
+        assert not {"dynamodb:Scan", "dynamodb:BatchWriteItem"} & set(_listify(statement["Action"]))
+
+
+def test_the_endpoint_roles_may_repin_predict_but_not_change_its_layers(synth: Synth) -> None:
+    for function in ("deploy-model", "rollback-model"):
+        statements = _statements_of_role(synth, _role_of_function(synth, f"sluice-dev-{function}"))
+        (repin,) = [s for s in statements if "lambda:UpdateFunctionConfiguration" in _listify(s["Action"])]
+        assert _listify(repin["Action"]) == ["lambda:UpdateFunctionConfiguration"]
+        assert repin["Condition"] == {"Null": {"lambda:Layer": "true", "lambda:VpcIds": "true"}}
+        # the unqualified predict functions only (configuration belongs to $LATEST)
+        assert all(_joined(r).endswith(">") for r in _listify(repin["Resource"]))
 
 
 def test_endpoint_control_is_limited_to_the_predict_functions(synth: Synth) -> None:
@@ -110,3 +152,27 @@ def test_event_triggered_functions_put_events_only_on_the_sluice_bus(synth: Synt
     for _key, statement in _identity_statements(synth):
         if "events:PutEvents" in _listify(statement["Action"]):
             assert statement["Resource"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+
+
+def test_prediction_tracing_is_an_opt_in_of_the_serving_table(tmp_path: Any) -> None:
+    # GIVEN the project's configuration, and a copy where diabetes asks for traced predictions
+    text = (REPO / "sluice.toml").read_text()
+    traced = tmp_path / "sluice.toml"
+    traced.write_text(text + "\n[models.diabetes.serving]\ntrace = true\n" if "[models.diabetes.serving]" not in text
+                      else text.replace("[models.diabetes.serving]\n", "[models.diabetes.serving]\ntrace = true\n"))
+    # THEN tracing is off unless asked for, and a non-boolean is refused by the strict reader
+    assert not any(model.serving.trace for model in load_config(REPO / "sluice.toml").models.values())
+    assert load_config(traced).model("diabetes").serving.trace is True
+    traced.write_text(traced.read_text().replace("trace = true", 'trace = "yes"'))
+    with pytest.raises(ConfigError, match="trace"):
+        load_config(traced)
+
+
+def test_capture_delivery_roles_trust_only_this_accounts_firehose(synth: Synth) -> None:
+    # Firehose's documented confused-deputy guard: sts:ExternalId is the account that owns the stream
+    roles = [role["Properties"] for role in synth.of_type("AWS::IAM::Role").values()
+             if "firehose.amazonaws.com" in str(role["Properties"]["AssumeRolePolicyDocument"])]
+    assert len(roles) == len(MODELS)
+    for role in roles:
+        (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "AWS::AccountId"}}}

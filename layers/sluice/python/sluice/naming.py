@@ -13,6 +13,8 @@ DRIFT_SCHEDULE_KIND = "drift"
 DEPLOYMENT_CHECK_KIND = "deployment-check"
 SCHEDULE_KINDS = (RETRAIN_SCHEDULE_KIND, DRIFT_SCHEDULE_KIND, DEPLOYMENT_CHECK_KIND)
 LONGEST_STAGE_PREFIX = "sluice-prod"
+THROWAWAY_STAGE_PATTERN = r"^x[a-z0-9]{3}$"
+"""Throwaway stages (``make smoke``): like dev, and no longer than prod, so every derived name still fits."""
 NAME_LIMITS = {"Lambda function name": 64, "EventBridge rule name": 64, "Firehose stream name": 64,
                "CloudWatch alarm name": 255}
 """AWS's limits on the names sluice derives per model (Lambda, EventBridge and Firehose API references)."""

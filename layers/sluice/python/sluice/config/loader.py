@@ -72,7 +72,8 @@ def _model(name: str, body: Table) -> ModelConfig:
     deployment = checked(body, "deployment", lambda: parse_deployment(body.table("deployment")))
     data = _data(body.table("data"))
     serving_table = body.table("serving")
-    serving = ServingSettings(on_violation=serving_table.string("on_violation", "reject", choices=ON_VIOLATION))
+    serving = ServingSettings(on_violation=serving_table.string("on_violation", "reject", choices=ON_VIOLATION),
+                              trace=serving_table.boolean("trace", False))
     serving_table.finish()
     body.finish()
     try:

@@ -179,6 +179,9 @@ class ServingSettings:
     the violations listed in the response, the capture and a metric."""
 
     on_violation: OnViolation = "reject"
+    trace: bool = False
+    """Trace predictions with X-Ray (active tracing on the model's predict function and the X-Ray grant): off by
+    default, since every traced request costs a segment and the endpoint is the hot path."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +25,8 @@ from sluice.local import aws_events
 from sluice.local.captures import deliver_staged
 from sluice.local.cloudwatch import ingest_emf, install_percentiles, record_invocation
 from sluice.local.host import FunctionHost, find_functions_dir
+from sluice.local.iam import ADMIN, LocalIam
+from sluice.local.iam_template import function_policies
 from sluice.local.metering import InjectedFailureError, Meter, meter_from_env
 from sluice.local.notifications import notification_queue_url, read_notification
 from sluice.local.provision import Provisioned, observer_queue_name, provision, route_queue_name
@@ -69,7 +71,8 @@ class LocalCloud:
     def __init__(self, config_path: str | Path, *, prefix: str = "sluice", functions_dir: Path | None = None,
                  seed: int = 0, clock: Clock = system_clock, quiet: bool = True,
                  endpoint_url: str | None = None, on_record: Callable[[TimelineEntry], None] | None = None,
-                 meter: Meter | None = None) -> None:
+                 meter: Meter | None = None, iam_template: Mapping[str, Any] | None = None,
+                 iam_enforce: bool = True) -> None:
         self.config_path = Path(config_path).resolve()
         self.config: ProjectConfig = load_config(self.config_path)
         self.settings = Settings.local(prefix)
@@ -88,6 +91,13 @@ class LocalCloud:
         self._host = FunctionHost(self.functions_dir)
         self.clients: Any = None
         self.provisioned = Provisioned()
+        if iam_template is not None and endpoint_url:
+            raise ValueError("the IAM-enforcing mode needs the in-process embedded AWS (no endpoint_url)")
+        self._iam_template = iam_template
+        self._iam_enforce = iam_enforce
+        self.iam: LocalIam | None = None
+        """With ``iam_template`` (a synthesized CloudFormation template): each function runs with its role's policy
+        (``iam_enforce=False``: its calls are only checked against it, in ``iam.checks``)."""
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -99,22 +109,39 @@ class LocalCloud:
 
             self._mock = mock_aws()
             self._mock.start()
-        self.clients = SimpleNamespace(
-            s3=boto3.client("s3", region_name=REGION), dynamodb=boto3.client("dynamodb", region_name=REGION),
-            events=boto3.client("events", region_name=REGION), sqs=boto3.client("sqs", region_name=REGION),
-            iam=boto3.client("iam", region_name=REGION), awslambda=boto3.client("lambda", region_name=REGION),
-            cloudwatch=boto3.client("cloudwatch", region_name=REGION),
-            sns=boto3.client("sns", region_name=REGION),
-            firehose=boto3.client("firehose", region_name=REGION),
-        )
+        self.clients = _clients()
         install_percentiles()
         if provision_resources:
             self.provisioned = provision(self.clients, self.settings, self.config, self.functions_dir)
         else:
             self.provisioned = self._discover()
+        if self._iam_template is not None:
+            self._enforce_iam(self._iam_template)
         return self
 
+    def _enforce_iam(self, template: Mapping[str, Any]) -> None:
+        """One IAM user per function with its role's statements; the runtime itself acts as an administrator."""
+        policies = function_policies(template, local_env=self.settings.to_env(), local_prefix=self.settings.prefix)
+        self.iam = LocalIam(policies, prefix=self.settings.prefix, enforce=self._iam_enforce)
+        self.iam.provision(self.clients.iam)
+        os.environ.pop("AWS_SESSION_TOKEN", None)  # users' keys carry no session token
+        os.environ.update(self.iam.env(ADMIN))
+        self.iam.start()
+        self.clients = _clients()
+
+    @contextlib.contextmanager
+    def _identity(self, principal: str) -> Iterator[dict[str, str]]:
+        """The credentials a function runs with: its own IAM user's in IAM-enforcing mode, else the process's."""
+        if self.iam is None:
+            yield {}
+            return
+        with self.iam.acting_as(principal) as env:
+            yield env
+
     def stop(self) -> None:
+        if self.iam is not None:
+            self.iam.stop()
+            self.iam = None
         if self._clock is system_clock:
             sluice_clock.reset()
         if self._mock is not None:
@@ -225,8 +252,8 @@ class LocalCloud:
             self.record("progress", kind, {"function": function, **detail})
 
         try:
-            with progress.listening(progressed):  # e.g. each training trial, as it finishes
-                result = self._host.invoke(function, event)
+            with progress.listening(progressed), self._identity(function) as identity:  # e.g. each trial, as it ends
+                result = self._host.invoke(function, event, env=identity)
         except Exception as error:
             self.record("error", function, {"error": f"{type(error).__name__}: {error}"})
             raise
@@ -316,7 +343,8 @@ class LocalCloud:
         output = io.StringIO()
         failure: Exception | None = None
         started = time.perf_counter()
-        with contextlib.redirect_stdout(output):
+        with contextlib.redirect_stdout(output), self._identity(f"predict:{model}") as identity:
+            env.update(identity)
             try:
                 self._host.prepare("predict", env=env)  # init (model load) is not part of Duration
                 started = time.perf_counter()
@@ -377,6 +405,16 @@ class LocalCloud:
                 if route.name == "retrain-schedule":
                     found.schedule_rules[model] = rule["Arn"]
         return found
+
+
+def _clients() -> SimpleNamespace:
+    return SimpleNamespace(
+        s3=boto3.client("s3", region_name=REGION), dynamodb=boto3.client("dynamodb", region_name=REGION),
+        events=boto3.client("events", region_name=REGION), sqs=boto3.client("sqs", region_name=REGION),
+        iam=boto3.client("iam", region_name=REGION), awslambda=boto3.client("lambda", region_name=REGION),
+        cloudwatch=boto3.client("cloudwatch", region_name=REGION), sns=boto3.client("sns", region_name=REGION),
+        firehose=boto3.client("firehose", region_name=REGION),
+    )
 
 
 def _aws_event_summary(event: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,149 @@
+"""The lifecycle with least privilege exercised: every function runs with only its role's statements from the
+synthesized template (``LocalCloud(iam_template=...)``: moto's IAM authorization plus sluice's evaluator of
+resources and conditions), so a missing action fails here with AccessDenied rather than on AWS."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sluice.config import load_config
+from sluice.demo import samples
+from sluice.demo.monitoring_story import drifted_traffic, feedback_csv
+from sluice.local import LocalCloud, ScriptedMeter
+from sluice.local.iam import MISSING_KEY
+from sluice.registry import DynamoDBRegistry, Status
+from tests.conftest import REPO, load_event
+from tests.infra.synthesized import dev_template, without_action
+from tests.reliability.harness import fast_config
+
+MODEL = "breast-cancer"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def enforced(tmp_path: Path) -> Iterator[Any]:
+    """A local stack on the fast configuration whose functions hold exactly their roles' policies."""
+
+    def start(template: dict[str, Any] | None = None) -> LocalCloud:
+        cloud = LocalCloud(fast_config(tmp_path / "sluice.toml"), functions_dir=REPO / "functions",
+                           meter=ScriptedMeter(), iam_template=template or dev_template())
+        started.append(cloud.start())
+        return cloud
+
+    started: list[LocalCloud] = []
+    yield start
+    for cloud in started:
+        cloud.stop()
+
+
+def _events(cloud: LocalCloud, detail_type: str) -> list[dict[str, Any]]:
+    return [e.detail for e in cloud.timeline if e.kind == "event" and e.name == detail_type]
+
+
+def _errors(cloud: LocalCloud) -> list[str]:
+    return [f"{e.name}: {e.detail['error']}" for e in cloud.timeline if e.kind == "error"]
+
+
+def _rows(source: Path, rows: int, target: Path) -> Path:
+    target.write_text("".join(source.read_text().splitlines(keepends=True)[: rows + 1]))
+    return target
+
+
+def _object_created(cloud: LocalCloud, key: str) -> dict[str, Any]:
+    head = cloud.clients.s3.head_object(Bucket=cloud.settings.data_bucket, Key=key)
+    sample = load_event("s3_object_created.json")
+    sample["detail"]["bucket"]["name"] = cloud.settings.data_bucket
+    sample["detail"]["object"].update({"key": key, "etag": head["ETag"].strip('"'), "size": head["ContentLength"],
+                                       "version-id": head.get("VersionId")})
+    return sample
+
+
+def test_the_whole_lifecycle_runs_on_least_privilege(enforced: Any, tmp_path: Path) -> None:
+    # GIVEN a local stack where each function signs with its own IAM user, holding only its role's statements
+    cloud = enforced()
+    registry = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table)
+    # WHEN a dataset is dropped (validate → train → evaluate → deploy)
+    cloud.drop(_rows(samples.BREAST_CANCER, 450, tmp_path / "early.csv"), MODEL)
+    cloud.run_until_idle()
+    # THEN version 1 is live
+    assert registry.get_alias(MODEL, "live").version == 1, _errors(cloud)  # type: ignore[union-attr]
+    # WHEN traffic is served and captured (predict), labelled (record_feedback) and checked for drift (detect_drift)
+    served = drifted_traffic(cloud)
+    contract = load_config(cloud.config_path).model(MODEL).contract
+    ranges = {s.name: (s.min, s.max) for s in contract.columns if s.type in ("float", "int")}
+    lines = feedback_csv(served).decode().splitlines()
+    inside = [all((lo is None or row[k] >= lo) and (hi is None or row[k] <= hi) for k, (lo, hi) in ranges.items()
+                  if k in row) for _, rows, _ in served for row in rows]
+    labels = [lines[0]] + [line for line, keep in zip(lines[1:], inside, strict=True) if keep]
+    cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=f"feedback/{MODEL}/day-1.csv",
+                                Body="\n".join(labels).encode() + b"\n")
+    cloud.run_until_idle()
+    (drift,) = cloud.fire_schedule(MODEL, "drift-schedule")
+    cloud.run_until_idle()
+    # THEN each ran to its outcome
+    assert len(_events(cloud, "LiveQualityMeasured")) == 1
+    assert drift["outcome"] == "drift_detected", drift
+    # WHEN the grown dataset arrives (a canary release of version 2), bakes, and is promoted by the check
+    cloud.drop(samples.BREAST_CANCER, MODEL)
+    cloud.run_until_idle()
+    assert registry.get_version(MODEL, 2).status is Status.CANARY, registry.get_version(MODEL, 2).gate_reasons
+    features, _ = samples.instances(samples.BREAST_CANCER, "diagnosis", 5, start=100)
+    for _ in range(200):
+        assert cloud.predict(MODEL, features).status == 200
+    cloud.advance(cloud.config.model(MODEL).deployment.bake_minutes)
+    cloud.fire_schedule(MODEL, "deployment-check")
+    cloud.run_until_idle()
+    assert registry.get_alias(MODEL, "live").version == 2, (_errors(cloud), registry.get_deployment(MODEL))
+    # AND the error alarm fires (rollback_model)
+    cloud.set_alarm(MODEL, "errors")
+    cloud.run_until_idle()
+    # THEN version 1 is live again
+    assert registry.get_alias(MODEL, "live").version == 1  # type: ignore[union-attr]
+    assert len(_events(cloud, "ModelRolledBack")) == 1
+    # AND no function failed, and the only refusals were S3's 403 for keys that did not exist yet (settled as
+    # missing by ObjectStore.exists), never a missing grant
+    assert _errors(cloud) == []
+    assert cloud.iam is not None
+    assert {check.verdict for check in cloud.iam.denials} <= {MISSING_KEY}, cloud.iam.denials
+    # AND every function was exercised under its own identity
+    principals = {check.principal for check in cloud.iam.checks}
+    assert principals == {"validate_dataset", "train_model", "evaluate_model", "deploy_model", "rollback_model",
+                          "detect_drift", "record_feedback", f"predict:{MODEL}"}
+
+
+def test_a_role_missing_an_action_fails_the_function_with_access_denied(enforced: Any) -> None:
+    # GIVEN validate_dataset's role without events:PutEvents
+    cloud = enforced(without_action(dev_template(), "validate_dataset", "events:PutEvents"))
+    # WHEN a dataset is dropped
+    cloud.drop(samples.BREAST_CANCER, MODEL)
+    cloud.run_until_idle(raise_errors=False)
+    # THEN validate_dataset failed with AccessDenied when announcing the accepted dataset, and nothing trained
+    errors = _errors(cloud)
+    assert errors and all(re.match(r"validate_dataset: AccessDeniedException: .*PutEvents", e) for e in errors)
+    assert cloud.iam is not None
+    assert [str(check.request.action) for check in cloud.iam.denials if check.verdict != MISSING_KEY] \
+        == ["events:PutEvents"] * len(errors)
+    assert _events(cloud, "DatasetAccepted") == []
+
+
+def test_a_missing_key_is_a_403_without_list_bucket_and_is_handled_as_missing(enforced: Any) -> None:
+    # GIVEN validate_dataset, whose role lists the data bucket only under its prefixes (s3:prefix condition)
+    cloud = enforced()
+    key = cloud.drop(samples.BREAST_CANCER, MODEL)
+    # WHEN it checks a new data version's manifest (HeadObject on a key that does not exist yet)
+    result = cloud.invoke("validate_dataset", _object_created(cloud, key))
+    # THEN S3 answered 403 (as AWS does without an unconditioned s3:ListBucket), and the step took it for missing
+    assert cloud.iam is not None
+    (refused,) = [c for c in cloud.iam.denials if c.operation == "s3.HeadObject"]
+    assert refused.verdict == MISSING_KEY and refused.request.action == "s3:ListBucket"
+    assert result["outcome"] == "accepted", result
+    # AND a HeadObject on a key that exists is allowed by the object grant alone (the same data dropped again)
+    again = cloud.invoke("validate_dataset", _object_created(cloud, cloud.drop(samples.BREAST_CANCER, MODEL,
+                                                                                name="again.csv")))
+    assert again["outcome"] == "already_accepted" and again["data_version"] == result["data_version"]
+    assert len([c for c in cloud.iam.denials if c.operation == "s3.HeadObject"]) == 1
