@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aws_cdk import aws_dynamodb as dynamodb
@@ -85,7 +85,7 @@ def grant_access(
     registry_table: dynamodb.ITable,
     idempotency_table: dynamodb.ITable,
     bus: events.IEventBus,
-    predict_functions: Iterable[lambda_.IFunction],
+    predict_functions_arn: str,
     capture_streams: Mapping[str, str] | None = None,
 ) -> None:
     """Grant ``fn`` exactly what its entry in ``ACCESS`` (and the wiring) says."""
@@ -105,8 +105,8 @@ def grant_access(
     for prefix in access.artifacts_write:
         grant_prefix_write(artifact_bucket, fn, expand(prefix))
     if access.controls_endpoint:
-        arns = [arn for target in predict_functions for arn in (target.function_arn, f"{target.function_arn}:*")]
-        iam.Grant.add_to_principal(grantee=fn, actions=list(ENDPOINT_CONTROL_ACTIONS), resource_arns=arns)
+        iam.Grant.add_to_principal(grantee=fn, actions=list(ENDPOINT_CONTROL_ACTIONS),
+                                   resource_arns=[predict_functions_arn])
     if access.captures:
         if model is None or model not in (capture_streams or {}):
             raise ValueError(f"{function}: captures need its model's capture stream")

@@ -71,24 +71,37 @@ def zip_packages(tmp_path_factory: pytest.TempPathFactory) -> list[ZipPackage]:
     app = App(outdir=str(outdir), context=cdk_context(**{ASSET_METADATA: True}))
     stack = build(app, inputs=inputs)
     assembly = app.synth()
-    resources: dict[str, Any] = assembly.get_stack_by_name(stack.stack_name).template["Resources"]
+    parent: dict[str, Any] = assembly.get_stack_by_name(stack.stack_name).template["Resources"]
+    # the stage's stack and its model stacks, each with the parameters the stage's stack passes it
+    templates: list[tuple[dict[str, Any], dict[str, Any]]] = [(parent, {})]
+    for resource in parent.values():
+        if resource["Type"] == "AWS::CloudFormation::Stack":
+            nested = json.loads((outdir / resource["Metadata"]["aws:asset:path"]).read_text())["Resources"]
+            templates.append((nested, resource["Properties"]["Parameters"]))
     zipped: dict[str, tuple[int, int]] = {}
 
-    def measure(logical_id: str) -> tuple[str, tuple[int, int]]:
+    def measure(logical_id: str, resources: dict[str, Any]) -> tuple[str, tuple[int, int]]:
         asset = resources[logical_id]["Metadata"]["aws:asset:path"]
         if asset not in zipped:
             zipped[asset] = _zip(outdir / asset, tmp / f"{asset}.zip")
         return f"{logical_id} ({asset})", zipped[asset]
 
+    def measure_layer(reference: str, parameters: dict[str, Any], resources: dict[str, Any]
+                      ) -> tuple[str, tuple[int, int]]:
+        if reference in parameters:  # a model stack's layer is the stage's, passed as a parameter
+            return measure(parameters[reference]["Ref"], parent)
+        return measure(reference, resources)
+
     packages = []
-    for logical_id, resource in resources.items():
-        props = resource["Properties"]
-        service = props.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME")
-        if resource["Type"] != "AWS::Lambda::Function" or service is None or props.get("PackageType") == "Image":
-            continue
-        layer_ids = [layer["Ref"] for layer in props.get("Layers", [])]
-        parts = dict(measure(part) for part in (logical_id, *layer_ids))
-        packages.append(ZipPackage(function_name=props["FunctionName"], service=service, parts=parts))
+    for resources, parameters in templates:
+        for logical_id, resource in resources.items():
+            props = resource["Properties"]
+            service = props.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME")
+            if resource["Type"] != "AWS::Lambda::Function" or service is None or props.get("PackageType") == "Image":
+                continue
+            parts = dict([measure(logical_id, resources),
+                          *(measure_layer(layer["Ref"], parameters, resources) for layer in props.get("Layers", []))])
+            packages.append(ZipPackage(function_name=props["FunctionName"], service=service, parts=parts))
     return packages
 
 
