@@ -46,8 +46,8 @@ def _camel(name: str) -> str:
 
 STAGE_PARAMETERS = (
     "DataBucketName", "DataBucketArn", "ArtifactBucketName", "ArtifactBucketArn",
-    "RegistryTableName", "RegistryTableArn", "IdempotencyTableName", "IdempotencyTableArn",
-    "EventBusName", "EventBusArn", "TopicArn", "SluiceLayerArn", "ServingDepsLayerArn",
+    "RegistryTableName", "RegistryTableArn", "IdempotencyTableName", "EventBusName", "TopicArn",
+    "SluiceLayerArn", "ServingDepsLayerArn",
     *(f"{_camel(function)}Arn" for function in SCHEDULED_FUNCTIONS),
     *(f"{_camel(function)}DeadLettersArn" for function in SCHEDULED_FUNCTIONS),
 )
@@ -74,10 +74,11 @@ class ModelStack(NestedStack):
         missing = sorted(set(STAGE_PARAMETERS) - set(parameters))
         if missing:
             raise ValueError(f"model stack {construct_id}: parameters missing: {missing}")
-        super().__init__(scope, construct_id, parameters=dict(parameters),
+        used = parameters_used(config)
+        super().__init__(scope, construct_id, parameters={name: parameters[name] for name in used},
                          description=f"sluice {stage.names.prefix}: model stack {construct_id} "
                                      f"({len(config.names)} models; CloudFormation allows 1,024 bytes here)")
-        value = {name: CfnParameter(self, name, type="String").value_as_string for name in STAGE_PARAMETERS}
+        value = {name: CfnParameter(self, name, type="String").value_as_string for name in used}
         names = stage.names
         data_bucket = s3.Bucket.from_bucket_attributes(self, "DataBucket", bucket_arn=value["DataBucketArn"],
                                                        bucket_name=value["DataBucketName"])
@@ -94,8 +95,9 @@ class ModelStack(NestedStack):
             self, "Functions", names=names, settings=settings, models=config.names, inputs=stage.inputs,
             data_bucket=data_bucket, artifact_bucket=artifact_bucket,
             registry_table=dynamodb.Table.from_table_arn(self, "Registry", value["RegistryTableArn"]),
-            idempotency_table=dynamodb.Table.from_table_arn(self, "Idempotency", value["IdempotencyTableArn"]),
-            bus=events.EventBus.from_event_bus_arn(self, "Bus", value["EventBusArn"]),
+            # predict is not event-triggered: it is granted neither the idempotency table nor the bus
+            idempotency_table=dynamodb.Table.from_table_name(self, "Idempotency", value["IdempotencyTableName"]),
+            bus=events.EventBus.from_event_bus_name(self, "Bus", value["EventBusName"]),
             log_retention=stage.log_retention, removal_policy=stage.removal_policy, specs=PER_MODEL_FUNCTIONS,
             capture_rates={name: model.monitoring.capture_rate for name, model in config.models.items()},
             endpoint_packages={name: model.deployment.endpoint_package for name, model in config.models.items()},
@@ -117,6 +119,16 @@ class ModelStack(NestedStack):
         )
 
 
+def parameters_used(config: ProjectConfig) -> tuple[str, ...]:
+    """The parameters a model stack of ``config``'s models declares: a scheduled function's only if one of its
+    models has that schedule (CloudFormation warns on an unused parameter)."""
+    scheduled = {route.function for route in ROUTES if isinstance(route.trigger, ScheduleTrigger)
+                 for model in config.models.values() if route.trigger.expression(model)}
+    unused = {f"{_camel(function)}{suffix}" for function in SCHEDULED_FUNCTIONS if function not in scheduled
+              for suffix in ("Arn", "DeadLettersArn")}
+    return tuple(name for name in STAGE_PARAMETERS if name not in unused)
+
+
 def stage_parameters(*, data_bucket: s3.IBucket, artifact_bucket: s3.IBucket, registry_table: dynamodb.ITable,
                      idempotency_table: dynamodb.ITable, bus: events.IEventBus, topic: sns.ITopic,
                      layers: ZipLayers, functions: Mapping[str, lambda_.IFunction],
@@ -127,8 +139,8 @@ def stage_parameters(*, data_bucket: s3.IBucket, artifact_bucket: s3.IBucket, re
         "DataBucketName": data_bucket.bucket_name, "DataBucketArn": data_bucket.bucket_arn,
         "ArtifactBucketName": artifact_bucket.bucket_name, "ArtifactBucketArn": artifact_bucket.bucket_arn,
         "RegistryTableName": registry_table.table_name, "RegistryTableArn": registry_table.table_arn,
-        "IdempotencyTableName": idempotency_table.table_name, "IdempotencyTableArn": idempotency_table.table_arn,
-        "EventBusName": bus.event_bus_name, "EventBusArn": bus.event_bus_arn, "TopicArn": topic.topic_arn,
+        "IdempotencyTableName": idempotency_table.table_name, "EventBusName": bus.event_bus_name,
+        "TopicArn": topic.topic_arn,
         "SluiceLayerArn": sluice_layer.layer_version_arn, "ServingDepsLayerArn": serving_deps.layer_version_arn,
     }
     for function in SCHEDULED_FUNCTIONS:

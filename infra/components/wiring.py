@@ -173,15 +173,17 @@ class ScheduleRules(Construct):
         for route in routes:
             if not isinstance(route.trigger, ScheduleTrigger):
                 continue
+            trigger = route.trigger
+            schedules = [(model, expression) for model, model_config in sorted(config.models.items())
+                         if (expression := trigger.expression(model_config))]
+            if not schedules:
+                continue
             target = lambda_.Function.from_function_attributes(
                 self, f"{_camel(route.name)}Target", function_arn=function_arn(route.function), skip_permissions=True)
             queue = sqs.Queue.from_queue_arn(self, f"{_camel(route.name)}DeadLetters",
                                              dead_letter_queue_arn(route.function))
-            for model, model_config in sorted(config.models.items()):
-                expression = route.trigger.expression(model_config)
-                if not expression:
-                    continue
-                rule_name = route.trigger.rule_name(context.names, model)
+            for model, expression in schedules:
+                rule_name = trigger.rule_name(context.names, model)
                 _claim(declared, ("schedule", rule_name, route.function))
                 rule = events.Rule(self, f"{_camel(route.name)}{_camel(model)}", rule_name=rule_name,
                                    description=f"{route.description} ({model}: {expression})",
