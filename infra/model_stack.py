@@ -76,8 +76,8 @@ class ModelStack(NestedStack):
             raise ValueError(f"model stack {construct_id}: parameters missing: {missing}")
         used = parameters_used(config)
         super().__init__(scope, construct_id, parameters={name: parameters[name] for name in used},
-                         description=f"sluice {stage.names.prefix}: model stack {construct_id} "
-                                     f"({len(config.names)} models; CloudFormation allows 1,024 bytes here)")
+                         description=f"sluice {stage.names.prefix}: {len(config.names)} models of model stack "
+                                     f"{construct_id} (sluice.config.layout)")
         value = {name: CfnParameter(self, name, type="String").value_as_string for name in used}
         names = stage.names
         data_bucket = s3.Bucket.from_bucket_attributes(self, "DataBucket", bucket_arn=value["DataBucketArn"],

@@ -9,6 +9,7 @@ off (the templates are the same; the assets are not copied): about a minute for 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -138,6 +139,14 @@ def test_the_stage_is_one_stack_plus_a_model_stack_per_group(stage: list[Templat
     assert len(predict) in MODEL_NAMES
     assert sorted(predict) == sorted(f"sluice-prod-predict-{name}" for name in MODEL_NAMES[len(predict)])
     assert set(predict.values()) == {1}
+    # AND each model is in the model stack its name hashes to (sluice.config.layout.model_group)
+    for template in nested:
+        match = re.search(r"Models(\d{2})", template.name)
+        assert match, template.name
+        for fn in template.of_type("AWS::Lambda::Function").values():
+            name = str(limits.properties(fn).get("FunctionName", ""))
+            if name.startswith("sluice-prod-predict-"):
+                assert model_group(name.removeprefix("sluice-prod-predict-")) == int(match.group(1)), name
 
 
 def test_every_template_fits_cloudformation(stage: list[Template]) -> None:
