@@ -22,6 +22,7 @@ STACK_RESOURCES = 500
 STACK_OUTPUTS = 200
 STACK_PARAMETERS = 200
 TEMPLATE_BYTES_VIA_S3 = 1_048_576  # cdk deploy uploads every template to the bootstrap bucket
+STACK_DESCRIPTION_BYTES = 1_024
 ROLE_INLINE_POLICY_CHARS = 10_240  # aggregate of a role's inline policies, whitespace excluded
 MANAGED_POLICY_CHARS = 6_144
 MANAGED_POLICIES_PER_ROLE = 10

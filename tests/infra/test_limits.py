@@ -155,6 +155,7 @@ def test_every_template_fits_cloudformation(stage: list[Template]) -> None:
         assert len(template.body.get("Outputs", {})) <= limits.STACK_OUTPUTS, template.name
         assert len(template.body.get("Parameters", {})) <= limits.STACK_PARAMETERS, template.name
         assert template.bytes <= limits.TEMPLATE_BYTES_VIA_S3, template.name
+        assert len(template.body.get("Description", "").encode()) <= limits.STACK_DESCRIPTION_BYTES, template.name
 
 
 def test_every_role_fits_iam(stage: list[Template]) -> None:
