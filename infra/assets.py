@@ -38,10 +38,12 @@ class BuildInputs:
     repo_root: Path = REPO_ROOT
     serving_deps_dir: Path = field(default=REPO_ROOT / "build" / "layers" / "serving-deps")
     staging_dir: Path = field(default=REPO_ROOT / "build" / "cdk-staging")
+    config_path: Path | None = None
+    """The project configuration (default: sluice.toml at the repo root)."""
 
     @property
     def config_file(self) -> Path:
-        return self.repo_root / "sluice.toml"
+        return self.config_path or self.repo_root / "sluice.toml"
 
     @property
     def library_dir(self) -> Path:

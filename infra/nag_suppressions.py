@@ -16,8 +16,9 @@ from aws_cdk import custom_resources as cr
 from cdk_nag import AwsSolutionsChecks, NagPack, ServerlessChecks
 from constructs import IConstruct
 
-from infra.components.functions import PYTHON_VERSION, RUNTIME
+from infra.components.functions import PYTHON_VERSION, RUNTIME, Functions
 from infra.components.permissions import access_for
+from sluice.naming import ResourceNames
 from sluice.wiring import routes_for
 
 if TYPE_CHECKING:
@@ -32,8 +33,9 @@ PREFIX_REASON = (
     "(see infra/components/permissions.py)."
 )
 PREDICT_VERSIONS_REASON = (
-    "deploy_model and rollback_model publish versions of this predict function and move its alias live: "
-    "':*' covers exactly the function's own versions and aliases (qualified ARNs)."
+    "deploy_model and rollback_model publish versions of the stage's predict functions and move their alias live: "
+    "'<prefix>-predict-*' is every predict function of this stage with its versions and aliases, one ARN whatever "
+    "the number of models (a list of ARNs would outgrow IAM's 10,240-character inline policy at about 60 models)."
 )
 DEAD_LETTER_REASON = (
     "This queue is itself the dead-letter queue of its function's EventBridge targets and asynchronous "
@@ -75,29 +77,39 @@ def nag_packs(scope: IConstruct | None = None) -> list[NagPack]:
 
 
 def acknowledge_nag_findings(stack: SluiceStack) -> None:
-    """Acknowledge the findings sluice accepts, as narrowly as cdk-nag allows."""
-    functions = stack.functions
+    """Acknowledge the findings sluice accepts, as narrowly as cdk-nag allows (in every model stack too)."""
+    _acknowledge_functions(stack.functions, stack.names, stack.storage.data_bucket, stack.storage.artifact_bucket)
+    for model_stack in stack.model_stacks.values():
+        _acknowledge_functions(model_stack.functions, stack.names, model_stack.data_bucket, model_stack.artifact_bucket)
+        for model, role in model_stack.captures.roles.items():  # Firehose writes under the model's prefixes only
+            for prefix in (f"captures/{model}/", f"capture-errors/{model}/"):
+                _acknowledge(role, f"AwsSolutions-IAM5[Resource::{_arn_ref(model_stack.data_bucket)}/{prefix}*]",
+                             PREFIX_REASON.format(prefix=prefix))
+        _acknowledge_alias_provider(model_stack)
+    for queue in stack.wiring.dead_letter_queues.values():
+        _acknowledge(queue, "AwsSolutions-SQS3", DEAD_LETTER_REASON)
+        _acknowledge(queue, "Serverless-SQSRedrivePolicy", DEAD_LETTER_REASON)
+
+
+def _acknowledge_functions(functions: Functions, names: ResourceNames, data_bucket: s3.IBucket,
+                           artifact_bucket: s3.IBucket) -> None:
     _acknowledge(functions, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
     for name, fn, model in functions.all_functions():
         access = access_for(name)
         role = fn.role
         assert role is not None
         for bucket, prefixes in (
-            (stack.storage.data_bucket, (*access.data_read, *access.data_write)),
-            (stack.storage.artifact_bucket, (*access.artifacts_read, *access.artifacts_write)),
+            (data_bucket, (*access.data_read, *access.data_write)),
+            (artifact_bucket, (*access.artifacts_read, *access.artifacts_write)),
         ):
             for prefix in dict.fromkeys(prefixes):
                 expanded = prefix.replace("{model}", model or "")
-                _acknowledge(
-                    role,
-                    f"AwsSolutions-IAM5[Resource::<{_logical_id(bucket)}.Arn>/{expanded}*]",
-                    PREFIX_REASON.format(prefix=expanded),
-                )
+                _acknowledge(role, f"AwsSolutions-IAM5[Resource::{_arn_ref(bucket)}/{expanded}*]",
+                             PREFIX_REASON.format(prefix=expanded))
         if access.controls_endpoint:
-            for predict in functions.predict.values():
-                _acknowledge(
-                    role, f"AwsSolutions-IAM5[Resource::<{_logical_id(predict)}.Arn>:*]", PREDICT_VERSIONS_REASON
-                )
+            pattern = ("arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:"
+                       f"{names.predict_function('*')}")
+            _acknowledge(role, f"AwsSolutions-IAM5[Resource::{pattern}]", PREDICT_VERSIONS_REASON)
         if isinstance(fn, lambda_.Function) and fn.runtime.name == RUNTIME.name:
             _acknowledge(fn, "AwsSolutions-L1", RUNTIME_REASON)
             _acknowledge(fn, "Serverless-LambdaLatestVersion", RUNTIME_REASON)
@@ -105,14 +117,10 @@ def acknowledge_nag_findings(stack: SluiceStack) -> None:
         cfn = fn.node.default_child
         if name == "predict" and isinstance(cfn, lambda_.CfnFunction) and cfn.tracing_config is None:
             _acknowledge(fn, "Serverless-LambdaTracing", UNTRACED_PREDICT_REASON)
-    for model, role in stack.captures.roles.items():  # Firehose writes captures under the model's prefixes only
-        for prefix in (f"captures/{model}/", f"capture-errors/{model}/"):
-            _acknowledge(role, f"AwsSolutions-IAM5[Resource::<{_logical_id(stack.storage.data_bucket)}.Arn>/{prefix}*]",
-                         PREFIX_REASON.format(prefix=prefix))
-    for queue in stack.wiring.dead_letter_queues.values():
-        _acknowledge(queue, "AwsSolutions-SQS3", DEAD_LETTER_REASON)
-        _acknowledge(queue, "Serverless-SQSRedrivePolicy", DEAD_LETTER_REASON)
-    provider = stack.node.try_find_child("AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", ""))
+
+
+def _acknowledge_alias_provider(scope: IConstruct) -> None:
+    provider = scope.node.try_find_child("AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", ""))
     if provider is not None:
         for rule_id in ("Serverless-LambdaDLQ", "Serverless-LambdaTracing"):
             _acknowledge(provider, rule_id, PROVIDER_REASON)
@@ -122,7 +130,10 @@ def _acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
 
-def _logical_id(construct: s3.IBucket | lambda_.IFunction) -> str:
-    resource = construct.node.default_child
-    assert isinstance(resource, CfnResource)
-    return Stack.of(construct).get_logical_id(resource)
+def _arn_ref(bucket: s3.IBucket) -> str:
+    """How cdk-nag spells a bucket's ARN: ``<Logical.Arn>`` in the stage's stack, ``<BucketArnParameter>`` in a
+    model stack (there the bucket is imported from the parameter ``<construct id>Arn``, infra/model_stack.py)."""
+    resource = bucket.node.default_child
+    if isinstance(resource, CfnResource):
+        return f"<{Stack.of(bucket).get_logical_id(resource)}.Arn>"
+    return f"<{bucket.node.id}Arn>"

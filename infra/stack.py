@@ -1,33 +1,40 @@
-"""The sluice stack: one deployable unit per stage, assembled from the constructs in infra/components."""
+"""The sluice stack of one stage: the shared resources, and a nested model stack per model group."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Stack, Tags
+from aws_cdk import CfnOutput, Duration, Stack, Tags
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.assets import BuildInputs
 from infra.components.bus import EventBusWithArchive
-from infra.components.endpoint import Endpoints
 from infra.components.functions import Functions
-from infra.components.monitoring import CaptureStreams, Dashboards
-from infra.components.releases import Notifications, ReleaseAlarms
+from infra.components.monitoring import CaptureDatabase
+from infra.components.releases import Notifications
 from infra.components.state import StateTables
 from infra.components.storage import Storage
 from infra.components.wiring import Wiring, WiringError
+from infra.model_stack import ModelStack, StageInputs, stage_parameters
 from infra.stages import Stage
 from sluice import __version__
 from sluice.config import ProjectConfig
+from sluice.config.layout import model_groups
 from sluice.naming import ResourceNames
 from sluice.settings import Settings
-from sluice.wiring import PatternContext
+from sluice.wiring import FUNCTIONS, PatternContext
+
+SHARED_FUNCTIONS = {name: spec for name, spec in FUNCTIONS.items() if not spec.per_model}
 
 
 class SluiceStack(Stack):
-    """Buckets, tables, the bus, every function, the endpoints and the wiring of one stage."""
+    """Buckets, tables, the bus, the shared functions and their wiring; ``model_stacks`` hold the models.
+
+    Nothing here grows with the number of models but one nested stack per model group and one output per
+    endpoint (sluice.config.layout; tests/infra/test_limits.py checks AWS's limits at 1, 20 and 100 models).
+    """
 
     def __init__(
         self,
@@ -78,31 +85,17 @@ class SluiceStack(Stack):
             bus=self.events.bus,
             log_retention=stage.log_retention,
             removal_policy=stage.removal_policy,
-            capture_rates={name: model.monitoring.capture_rate for name, model in config.models.items()},
-            endpoint_packages={name: model.deployment.endpoint_package for name, model in config.models.items()},
+            specs=SHARED_FUNCTIONS,
             reserve_concurrency=reserve_concurrency,
             traced_models=[name for name, model in config.models.items() if model.serving.trace],
         )
-        self.captures = CaptureStreams(self, "Captures", config=config, names=self.names,
-                                       data_bucket=self.storage.data_bucket)
-        self.dashboards = Dashboards(self, "Dashboards", config=config, names=self.names)
-        self.endpoints = Endpoints(
-            self,
-            "Endpoints",
-            functions=self.functions.predict,
-            names=self.names,
-            log_retention=stage.log_retention,
-            removal_policy=stage.removal_policy,
-        )
-        self.release_alarms = ReleaseAlarms(self, "ReleaseAlarms", config=config, endpoints=self.endpoints,
-                                            names=self.names, topic=self.notifications.topic)
         for function in ("deploy_model", "rollback_model"):
             self.notifications.grant_publish(self.functions.by_name[function])
+        self.capture_database = CaptureDatabase(self, "Captures", names=self.names)
         self.pattern_context = PatternContext(data_bucket=self.storage.data_bucket.bucket_name, names=self.names)
         self.wiring = Wiring(
             self,
             "Wiring",
-            config=config,
             context=self.pattern_context,
             bus=self.events.bus,
             function=self._route_target,
@@ -110,11 +103,44 @@ class SluiceStack(Stack):
         )
         for alarm in self.wiring.dead_letter_alarms.values():  # a parked event is seen before SQS drops it (14 days)
             alarm.add_alarm_action(cw_actions.SnsAction(self.notifications.topic))
+        self.model_stacks = self._model_stacks(config, inputs, reserve_concurrency=reserve_concurrency)
         Tags.of(self).add("project", "sluice")
         Tags.of(self).add("stage", stage.name)
+
+    def _model_stacks(self, config: ProjectConfig, inputs: BuildInputs, *, reserve_concurrency: bool
+                      ) -> dict[int, ModelStack]:
+        stage = StageInputs(names=self.names, inputs=inputs, layer_sizes=self.functions.zip_layers.sizes,
+                            log_retention=self.stage.log_retention, removal_policy=self.stage.removal_policy,
+                            reserve_concurrency=reserve_concurrency)
+        parameters = stage_parameters(
+            data_bucket=self.storage.data_bucket, artifact_bucket=self.storage.artifact_bucket,
+            registry_table=self.state.registry_table, idempotency_table=self.state.idempotency_table,
+            bus=self.events.bus, topic=self.notifications.topic, layers=self.functions.zip_layers,
+            functions=self.functions.by_name, dead_letter_queues=self.wiring.dead_letter_queues)
+        stacks: dict[int, ModelStack] = {}
+        for group, models in model_groups(config.names).items():
+            subset = ProjectConfig(models={name: config.models[name] for name in models})
+            stack = ModelStack(self, f"Models{group:02d}", config=subset, stage=stage, parameters=parameters)
+            stack.node.add_dependency(self.capture_database)  # the Glue tables live in the stage's database
+            for model, endpoint in stack.endpoints.by_model.items():
+                CfnOutput(self, f"{_camel(model)}Endpoint", value=endpoint.url.attr_function_url,
+                          description=f"Predict endpoint of {model} (alias live, IAM auth)")
+            stacks[group] = stack
+        return stacks
+
+    def model_stack_of(self, model: str) -> ModelStack:
+        """The nested stack that holds ``model``."""
+        for stack in self.model_stacks.values():
+            if model in stack.endpoints.by_model:
+                return stack
+        raise KeyError(f"no model stack holds {model!r}")
 
     def _route_target(self, function: str) -> lambda_.IFunction:
         try:
             return self.functions.by_name[function]
         except KeyError:
             raise WiringError(f"a route targets {function!r}, which is not a shared (non per-model) function") from None
+
+
+def _camel(model: str) -> str:
+    return "".join(word.capitalize() for word in model.split("-"))

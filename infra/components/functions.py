@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Size
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_events as events
@@ -38,6 +39,21 @@ PYTHON_VERSION = RUNTIME.name.removeprefix("python")
 ARCHITECTURE = lambda_.Architecture.X86_64
 
 
+@dataclass(frozen=True)
+class ZipLayers:
+    """The layers of every zip function, built once per stage (the parent stack) and their unzipped sizes."""
+
+    versions: tuple[lambda_.ILayerVersion, ...]
+    sizes: dict[str, int]
+
+
+def predict_functions_arn(scope: Construct, names: ResourceNames) -> str:
+    """Every predict function of the stage, its versions and aliases: one ARN whatever the number of models
+    (``<prefix>-predict-*``; IAM's ``*`` spans the ``:`` of qualified ARNs)."""
+    return Stack.of(scope).format_arn(service="lambda", resource="function", arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                                      resource_name=names.predict_function("*"))
+
+
 class Functions(Construct):
     """Every function of the deployment with its role, log group and grants.
 
@@ -66,6 +82,7 @@ class Functions(Construct):
         endpoint_packages: Mapping[str, str] | None = None,
         reserve_concurrency: bool = False,
         traced_models: Collection[str] = (),
+        layers: ZipLayers | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         check_access_table()
@@ -78,8 +95,7 @@ class Functions(Construct):
         self._settings_env = settings.to_env()
         self._log_retention = log_retention
         self._removal_policy = removal_policy
-        self._zip_layers: list[lambda_.ILayerVersion] | None = None
-        self._layer_sizes: dict[str, int] = {}
+        self._zip_layers: ZipLayers | None = layers  # a model stack uses its parent's
         self.by_name: dict[str, lambda_.Function] = {}
         self.per_model: dict[str, dict[str, lambda_.Function]] = {}
         for spec in specs.values():
@@ -99,7 +115,7 @@ class Functions(Construct):
                 registry_table=registry_table,
                 idempotency_table=idempotency_table,
                 bus=bus,
-                predict_functions=self.predict.values(),
+                predict_functions_arn=predict_functions_arn(self, names),
                 capture_streams={m: capture_stream_arn(self, names, m) for m in models},
             )
 
@@ -115,14 +131,12 @@ class Functions(Construct):
         return [*shared, *per_model]
 
     @property
-    def layers(self) -> list[lambda_.ILayerVersion]:
-        """The sluice layer and the serving dependency layer shared by every zip function."""
+    def zip_layers(self) -> ZipLayers:
+        """The sluice layer and the serving dependency layer shared by every zip function (and their sizes)."""
         if self._zip_layers is None:
             sluice_layer = stage_sluice_layer(self._inputs)
             serving_deps = self._inputs.serving_deps(python_version=PYTHON_VERSION)
-            self._layer_sizes = {"sluice layer": unzipped_size(sluice_layer),
-                                 "serving-deps layer": unzipped_size(serving_deps)}
-            self._zip_layers = [
+            versions: tuple[lambda_.ILayerVersion, ...] = (
                 lambda_.LayerVersion(
                     self,
                     "SluiceLayer",
@@ -141,8 +155,14 @@ class Functions(Construct):
                     description="numpy, onnxruntime and Powertools for manylinux x86_64 (make layers)",
                     removal_policy=self._removal_policy,
                 ),
-            ]
+            )
+            self._zip_layers = ZipLayers(versions=versions, sizes={"sluice layer": unzipped_size(sluice_layer),
+                                                                   "serving-deps layer": unzipped_size(serving_deps)})
         return self._zip_layers
+
+    @property
+    def layers(self) -> list[lambda_.ILayerVersion]:
+        return list(self.zip_layers.versions)
 
     def _function(self, spec: FunctionSpec, function_name: str, *, model: str | None) -> lambda_.Function:
         construct_id = _construct_id(spec.name, model)
@@ -204,15 +224,15 @@ class Functions(Construct):
                 **common,
             )
         source = self._inputs.function_dir(spec.name)
-        layers = self.layers
-        check_unzipped_limit(function_name, {"handler": unzipped_size(source), **self._layer_sizes})
+        zip_layers = self.zip_layers
+        check_unzipped_limit(function_name, {"handler": unzipped_size(source), **zip_layers.sizes})
         return lambda_.Function(
             self,
             construct_id,
             runtime=RUNTIME,
             handler="app.lambda_handler",
             code=lambda_.Code.from_asset(str(source), exclude=["**/__pycache__", "**/*.pyc"]),
-            layers=layers,
+            layers=list(zip_layers.versions),
             **common,
         )
 

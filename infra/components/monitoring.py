@@ -44,18 +44,31 @@ def capture_columns(model: ModelConfig) -> list[glue.CfnTable.ColumnProperty]:
         ("violations", "string"))]
 
 
+def capture_database_name(names: ResourceNames) -> str:
+    """The Glue database of a stage's capture tables."""
+    return f"{names.prefix}_captures".replace("-", "_")
+
+
+class CaptureDatabase(Construct):
+    """The stage's Glue database of capture tables (its tables live in the model stacks)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, names: ResourceNames) -> None:
+        super().__init__(scope, construct_id)
+        self.database_name = capture_database_name(names)
+        self.database = glue.CfnDatabase(self, "Database", catalog_id=Stack.of(self).account,
+                                         database_input=glue.CfnDatabase.DatabaseInputProperty(
+                                             name=self.database_name,
+                                             description="Captured predictions of the sluice endpoints"))
+
+
 class CaptureStreams(Construct):
-    """A Glue database, and per model a Glue table, a delivery role and a Firehose delivery stream."""
+    """Per model a Glue table (in the stage's capture database), a delivery role and a Firehose delivery stream."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: ProjectConfig, names: ResourceNames,
                  data_bucket: s3.IBucket) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.database_name = f"{names.prefix}_captures".replace("-", "_")
-        self.database = glue.CfnDatabase(self, "Database", catalog_id=stack.account,
-                                         database_input=glue.CfnDatabase.DatabaseInputProperty(
-                                             name=self.database_name,
-                                             description="Captured predictions of the sluice endpoints"))
+        self.database_name = capture_database_name(names)
         self.tables: dict[str, glue.CfnTable] = {}
         self.roles: dict[str, iam.Role] = {}
         self.streams: dict[str, firehose.CfnDeliveryStream] = {}
@@ -77,7 +90,6 @@ class CaptureStreams(Construct):
                     ),
                 ),
             )
-            table.node.add_dependency(self.database)
             # confused-deputy guard Firehose documents for its delivery roles: only this account's streams
             delivery = iam.ServicePrincipal("firehose.amazonaws.com",
                                             conditions={"StringEquals": {"sts:ExternalId": Aws.ACCOUNT_ID}})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aws_cdk import aws_dynamodb as dynamodb
@@ -115,7 +115,7 @@ def grant_access(
     registry_table: dynamodb.ITable,
     idempotency_table: dynamodb.ITable,
     bus: events.IEventBus,
-    predict_functions: Iterable[lambda_.IFunction],
+    predict_functions_arn: str,
     capture_streams: Mapping[str, str] | None = None,
 ) -> None:
     """Grant ``fn`` exactly what its entry in ``ACCESS`` (and the wiring) says."""
@@ -135,11 +135,9 @@ def grant_access(
     for prefix in access.artifacts_write:
         grant_prefix_write(artifact_bucket, fn, expand(prefix))
     if access.controls_endpoint:
-        targets = list(predict_functions)
-        arns = [arn for target in targets for arn in (target.function_arn, f"{target.function_arn}:*")]
-        iam.Grant.add_to_principal(grantee=fn, actions=list(ENDPOINT_CONTROL_ACTIONS), resource_arns=arns)
-        fn.add_to_role_policy(iam.PolicyStatement(actions=[ENDPOINT_REPIN_ACTION],
-                                                  resources=[target.function_arn for target in targets],
+        iam.Grant.add_to_principal(grantee=fn, actions=list(ENDPOINT_CONTROL_ACTIONS),
+                                   resource_arns=[predict_functions_arn])
+        fn.add_to_role_policy(iam.PolicyStatement(actions=[ENDPOINT_REPIN_ACTION], resources=[predict_functions_arn],
                                                   conditions=ENDPOINT_REPIN_CONDITION))
     if access.captures:
         if model is None or model not in (capture_streams or {}):

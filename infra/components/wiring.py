@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
@@ -53,10 +55,13 @@ def to_event_pattern(pattern: Mapping[str, Any]) -> events.EventPattern:
 
 
 class Wiring(Construct):
-    """One rule per route (per model for schedules), each with retries and a dead-letter queue.
+    """One rule per event route, each with retries and a dead-letter queue; the schedule routes' access.
 
     Failed deliveries and failed asynchronous invocations of a function land in that function's
     queue in ``dead_letter_queues``; a message in a queue sets its alarm in ``dead_letter_alarms``.
+    The per-model schedule rules live in the model stacks (``ScheduleRules``): here each schedule route gets
+    one Lambda permission and one queue-policy statement for every rule named like its rules, so neither
+    the function's resource policy (20 KB) nor the queue policy (20 statements) grows with the models.
     """
 
     def __init__(
@@ -64,20 +69,17 @@ class Wiring(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: ProjectConfig,
         context: PatternContext,
         bus: events.IEventBus,
         function: Callable[[str], lambda_.IFunction],
         removal_policy: RemovalPolicy,
         routes: tuple[Route, ...] = ROUTES,
-        retry_attempts: int = 4,
-        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
+        delivery: Delivery | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._function = function
         self._removal_policy = removal_policy
-        self._retry_attempts = retry_attempts
-        self._max_event_age = max_event_age
+        self._delivery = delivery or Delivery()
         # not "<prefix>-…": the rollback route matches every alarm named like that (endpoint_alarm_prefix)
         self._alarm_prefix = f"dead-letters-{context.names.prefix}-"
         self.rules: list[events.Rule] = []
@@ -85,48 +87,28 @@ class Wiring(Construct):
         self.dead_letter_alarms: dict[str, cloudwatch.Alarm] = {}
         declared: set[tuple[str, str, str]] = set()
         for route in routes:
+            target = self._function(route.function)
+            queue = self._dead_letter_queue(route.function, target)
             if isinstance(route.trigger, ScheduleTrigger):
-                for model, model_config in sorted(config.models.items()):
-                    expression = route.trigger.expression(model_config)
-                    if not expression:
-                        continue
-                    rule_name = route.trigger.rule_name(context.names, model)
-                    self._claim(declared, ("schedule", rule_name, route.function))
-                    self.rules.append(self._rule(
-                        f"{_camel(route.name)}{_camel(model)}",
-                        route,
-                        rule_name=rule_name,
-                        description=f"{route.description} ({model}: {expression})",
-                        schedule=events.Schedule.expression(expression),
-                    ))
+                self._allow_schedule_rules(route, target, queue, schedule_rule_arns(self, context, route))
                 continue
             pattern = route.trigger.pattern(context)
             bus_key = "sluice" if route.on_sluice_bus else "default"
-            self._claim(declared, (bus_key, json.dumps(pattern, sort_keys=True), route.function))
-            self.rules.append(self._rule(
-                _camel(route.name),
-                route,
-                description=route.description,
-                event_bus=bus if route.on_sluice_bus else None,
-                event_pattern=to_event_pattern(pattern),
-            ))
+            _claim(declared, (bus_key, json.dumps(pattern, sort_keys=True), route.function))
+            rule = events.Rule(self, _camel(route.name), description=route.description,
+                               event_bus=bus if route.on_sluice_bus else None,
+                               event_pattern=to_event_pattern(pattern))
+            rule.add_target(self._delivery.target(target, queue))
+            self.rules.append(rule)
 
-    @staticmethod
-    def _claim(declared: set[tuple[str, str, str]], key: tuple[str, str, str]) -> None:
-        if key in declared:
-            raise WiringError(f"rule declared twice: {key}")
-        declared.add(key)
-
-    def _rule(self, construct_id: str, route: Route, **rule_props: Any) -> events.Rule:
-        target = self._function(route.function)
-        rule = events.Rule(self, construct_id, **rule_props)
-        rule.add_target(targets.LambdaFunction(
-            target,
-            dead_letter_queue=self._dead_letter_queue(route.function, target),
-            retry_attempts=self._retry_attempts,
-            max_event_age=self._max_event_age,
-        ))
-        return rule
+    def _allow_schedule_rules(self, route: Route, target: lambda_.IFunction, queue: sqs.Queue, rule_arns: str
+                              ) -> None:
+        principal = iam.ServicePrincipal("events.amazonaws.com")
+        target.add_permission(f"Allow{_camel(route.name)}Rules", principal=principal,
+                              action="lambda:InvokeFunction", source_arn=rule_arns)
+        queue.add_to_resource_policy(iam.PolicyStatement(
+            sid=f"Allow{_camel(route.name)}Rules", principals=[principal], actions=["sqs:SendMessage"],
+            resources=[queue.queue_arn], conditions={"ArnLike": {"aws:SourceArn": rule_arns}}))
 
     def _dead_letter_queue(self, function: str, target: lambda_.IFunction) -> sqs.Queue:
         queue = self.dead_letter_queues.get(function)
@@ -142,7 +124,7 @@ class Wiring(Construct):
             target.configure_async_invoke(
                 on_failure=destinations.SqsDestination(queue),
                 retry_attempts=ASYNC_RETRY_ATTEMPTS,
-                max_event_age=self._max_event_age,
+                max_event_age=self._delivery.max_event_age,
             )
             self.dead_letter_queues[function] = queue
             self.dead_letter_alarms[function] = self._depth_alarm(function, queue)
@@ -163,6 +145,77 @@ class Wiring(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+
+
+class ScheduleRules(Construct):
+    """The per-model schedule rules of some models (one model stack's), from the schedule routes.
+
+    Their targets are the parent stack's functions and dead-letter queues, referenced by ARN only: the
+    permissions to invoke and to park are the parent's, one per route (``Wiring``), whatever the models.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: ProjectConfig,
+        context: PatternContext,
+        function_arn: Callable[[str], str],
+        dead_letter_queue_arn: Callable[[str], str],
+        routes: tuple[Route, ...] = ROUTES,
+        delivery: Delivery | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        delivery = delivery or Delivery()
+        self.rules: list[events.Rule] = []
+        declared: set[tuple[str, str, str]] = set()
+        for route in routes:
+            if not isinstance(route.trigger, ScheduleTrigger):
+                continue
+            trigger = route.trigger
+            schedules = [(model, expression) for model, model_config in sorted(config.models.items())
+                         if (expression := trigger.expression(model_config))]
+            if not schedules:
+                continue
+            target = lambda_.Function.from_function_attributes(
+                self, f"{_camel(route.name)}Target", function_arn=function_arn(route.function), skip_permissions=True)
+            queue = sqs.Queue.from_queue_arn(self, f"{_camel(route.name)}DeadLetters",
+                                             dead_letter_queue_arn(route.function))
+            for model, expression in schedules:
+                rule_name = trigger.rule_name(context.names, model)
+                _claim(declared, ("schedule", rule_name, route.function))
+                rule = events.Rule(self, f"{_camel(route.name)}{_camel(model)}", rule_name=rule_name,
+                                   description=f"{route.description} ({model}: {expression})",
+                                   schedule=events.Schedule.expression(expression))
+                rule.add_target(delivery.target(target, queue))
+                self.rules.append(rule)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a rule delivers to its function: retries, maximum event age, then the function's dead-letter queue."""
+
+    retry_attempts: int = 4
+    max_event_age: Duration = DEFAULT_MAX_EVENT_AGE
+
+    def target(self, function: lambda_.IFunction, queue: sqs.IQueue) -> targets.LambdaFunction:
+        return targets.LambdaFunction(function, dead_letter_queue=queue, retry_attempts=self.retry_attempts,
+                                      max_event_age=self.max_event_age)
+
+
+def schedule_rule_arns(scope: Construct, context: PatternContext, route: Route) -> str:
+    """The ARN pattern of every rule of a schedule route (``rule/<prefix>-<kind>-*``, default bus)."""
+    if not isinstance(route.trigger, ScheduleTrigger):
+        raise WiringError(f"route {route.name!r} is not a schedule")
+    return Stack.of(scope).format_arn(service="events", resource="rule",
+                                      resource_name=route.trigger.rule_name(context.names, "*"))
+
+
+def _claim(declared: set[tuple[str, str, str]], key: tuple[str, str, str]) -> None:
+    if key in declared:
+        raise WiringError(f"rule declared twice: {key}")
+    declared.add(key)
 
 
 def _camel(name: str) -> str:

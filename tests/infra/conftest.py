@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +38,40 @@ def fake_serving_deps(root: Path) -> Path:
 
 @dataclass(frozen=True)
 class Synth:
-    """A synthesized stack and its template."""
+    """A synthesized stack, its template and the templates of its model stacks (keyed by their logical id)."""
 
     stack: SluiceStack
     template: Template
+    nested: dict[str, Template] = field(default_factory=dict)
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
-        resources: dict[str, dict[str, Any]] = self.template.to_json()["Resources"]
+        """Every resource of the stage: the stack's, then the model stacks' (a logical id that two model stacks
+        share, like their alias provider's, is suffixed with ``@<model stack>`` from the second on)."""
+        resources: dict[str, dict[str, Any]] = dict(self.template.to_json()["Resources"])
+        for stack_id, template in self.nested.items():
+            for key, value in template.to_json()["Resources"].items():
+                resources[key if key not in resources else f"{key}@{stack_id}"] = value
         return resources
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {key: value for key, value in self.resources.items() if value["Type"] == resource_type}
+
+    def in_stage(self, value: Any) -> Any:
+        """``value`` as the stage's stack spells it: a model stack's parameter becomes what the stack passes."""
+        if isinstance(value, dict) and set(value) == {"Ref"}:
+            for stack_id in self.nested:
+                parameters = self.template.to_json()["Resources"][stack_id]["Properties"].get("Parameters", {})
+                if value["Ref"] in parameters:
+                    return parameters[value["Ref"]]
+        return value
+
+    def output_value(self, value: Any) -> Any:
+        """A stack output's value, followed into the model stack whose output it re-exports."""
+        target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+        if target and target[0] in self.nested and target[1].startswith("Outputs."):
+            return self.nested[target[0]].to_json()["Outputs"][target[1].removeprefix("Outputs.")]["Value"]
+        return value
 
 
 def synthesize(tmp: Path, **context: Any) -> Synth:
@@ -57,7 +79,9 @@ def synthesize(tmp: Path, **context: Any) -> Synth:
     inputs = BuildInputs(serving_deps_dir=fake_serving_deps(tmp / "serving-deps"), staging_dir=tmp / "staging")
     app = App(outdir=str(tmp / "cdk.out"), context=cdk_context(**context))
     stack = build(app, inputs=inputs)
-    return Synth(stack=stack, template=Template.from_stack(stack))
+    nested = {stack.get_logical_id(model_stack.nested_stack_resource): Template.from_stack(model_stack)
+              for model_stack in stack.model_stacks.values() if model_stack.nested_stack_resource is not None}
+    return Synth(stack=stack, template=Template.from_stack(stack), nested=nested)
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +101,7 @@ def sluice_functions(synth: Synth) -> dict[str, dict[str, Any]]:
 
 def function_of(synth: Synth, target_arn: Any) -> str:
     """The FunctionSpec name of the function a rule target points at (via its service name)."""
+    target_arn = synth.in_stage(target_arn)
     assert isinstance(target_arn, dict) and set(target_arn) == {"Fn::GetAtt"}, target_arn
     logical_id, attribute = target_arn["Fn::GetAtt"]
     assert attribute == "Arn"

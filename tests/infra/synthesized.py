@@ -14,8 +14,30 @@ def _dev_template() -> dict[str, Any]:
     from tests.infra.conftest import synthesize
 
     with tempfile.TemporaryDirectory(prefix="sluice-synth-") as tmp:
-        template: dict[str, Any] = synthesize(Path(tmp)).template.to_json()
+        synth = synthesize(Path(tmp))
+        return merged(synth.template.to_json(), {key: nested.to_json() for key, nested in synth.nested.items()})
+
+
+def merged(stage: dict[str, Any], nested: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One template of the whole stage: each model stack's resources with its parameters replaced by what the
+    stage's stack passes them (a logical id two model stacks share is suffixed with ``@<model stack>``)."""
+    template = copy.deepcopy(stage)
+    resources = template["Resources"]
+    for stack_id, child in nested.items():
+        passed = stage["Resources"][stack_id]["Properties"].get("Parameters", {})
+        for key, value in _substituted(child["Resources"], passed).items():
+            resources[key if key not in resources else f"{key}@{stack_id}"] = value
     return template
+
+
+def _substituted(value: Any, parameters: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in parameters:
+            return copy.deepcopy(parameters[value["Ref"]])
+        return {key: _substituted(item, parameters) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substituted(item, parameters) for item in value]
+    return value
 
 
 def dev_template() -> dict[str, Any]:

@@ -93,7 +93,8 @@ def test_dockerfile_builds_the_image_functions_as_the_architecture_says() -> Non
     dockerfile = (REPO / "functions" / "Dockerfile").read_text()
     assert f"ARG PYTHON_VERSION={PYTHON_VERSION}\n" in dockerfile
     assert "FROM --platform=linux/amd64 public.ecr.aws/lambda/python:${PYTHON_VERSION}" in dockerfile
-    assert '[ml]"' in dockerfile  # the project's own pins, extra ml
+    assert "COPY requirements/image.lock.txt /tmp/image.lock.txt" in dockerfile  # the hashed lock (test_locks.py)
+    assert "pip install --no-cache-dir --require-hashes -r /tmp/image.lock.txt" in dockerfile
     assert "COPY layers/sluice/python/sluice ${LAMBDA_TASK_ROOT}/sluice" in dockerfile
     assert "COPY functions/ ${LAMBDA_TASK_ROOT}/" in dockerfile
     assert "COPY sluice.toml /opt/sluice.toml" in dockerfile
@@ -104,7 +105,7 @@ def test_image_context_sends_only_what_the_image_needs() -> None:
     ignore = [line for line in (REPO / ".dockerignore").read_text().splitlines() if line and line[0] != "#"]
     assert ignore[0] == "*"  # an allowlist
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
-    assert allowed == {"pyproject.toml", "sluice.toml", "functions", "layers/sluice/python/sluice"}
+    assert allowed == {"requirements/image.lock.txt", "sluice.toml", "functions", "layers/sluice/python/sluice"}
 
 
 def test_zip_functions_must_fit_the_unzipped_limit() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.infra.conftest import REPO
@@ -37,6 +38,30 @@ def test_gitlab_sample_tests_then_deploys_the_default_branch() -> None:
     assert pipeline["deploy"]["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
     commands = _scripts(pipeline)
     assert "make test" in commands and "make synth" in commands and "make deploy STAGE=prod" in commands
+
+
+def test_the_gitlab_deploy_job_can_build_the_image() -> None:
+    # GIVEN the deploy job, whose `cdk deploy` builds the ML functions' image with Docker
+    deploy = yaml.safe_load((CICD / "gitlab-ci.yml").read_text())["deploy"]
+    commands = _scripts(deploy["script"])
+    # THEN its job image gets a docker CLI before deploying
+    assert commands.index("install -y -qq docker.io") < commands.index("make deploy")
+    # AND it reaches the dind service where dind listens: plain TCP on 2375 needs TLS turned off
+    (service,) = deploy["services"]
+    assert service.startswith("docker:") and service.endswith("dind")
+    assert deploy["variables"]["DOCKER_HOST"] == "tcp://docker:2375"
+    assert deploy["variables"]["DOCKER_TLS_CERTDIR"] == ""
+
+
+@pytest.mark.parametrize("sample", ["github-actions.yml", "gitlab-ci.yml"])
+def test_both_samples_deploy_to_a_new_account(sample: str) -> None:
+    # GIVEN every deploy command of a sample
+    commands = [line for line in _scripts(yaml.safe_load((CICD / sample).read_text())).splitlines()
+                if "make deploy" in line]
+    # THEN each passes the context a new account needs: no reserved concurrency (default quota of 10)
+    assert commands and all("-c reserve_concurrency=false" in line for line in commands)
+    # AND the flag is one the app reads
+    assert 'try_get_context("reserve_concurrency")' in (REPO / "infra" / "app.py").read_text()
 
 
 def test_the_samples_are_not_this_repositorys_own_ci() -> None:

@@ -60,7 +60,7 @@ def test_function_urls_require_iam_on_alias_live(synth: Synth) -> None:
 def test_one_url_output_per_model(synth: Synth) -> None:
     outputs = synth.template.to_json()["Outputs"]
     url_ids = set(synth.of_type("AWS::Lambda::Url"))
-    pointed = {output["Value"].get("Fn::GetAtt", [""])[0] for output in outputs.values()} & url_ids
+    pointed = {synth.output_value(output["Value"]).get("Fn::GetAtt", [""])[0] for output in outputs.values()} & url_ids
     assert pointed == url_ids
 
 

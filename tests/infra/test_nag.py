@@ -42,11 +42,13 @@ def test_acknowledgments_live_only_in_nag_suppressions() -> None:
 
 
 def test_cfn_lint_finds_nothing_in_the_synthesized_template(synth: Synth, tmp_path: Path) -> None:
-    # GIVEN the template the fixture synthesized, as CloudFormation receives it
-    template = json.dumps(synth.template.to_json())
-    # WHEN cfn-lint (pinned) checks it in the regions sluice documents
+    # GIVEN the templates the fixture synthesized (the stage's stack and its model stacks), as CloudFormation
+    # receives them
+    templates = [synth.template, *synth.nested.values()]
+    assert len(templates) > 1
+    # WHEN cfn-lint (pinned) checks them in the regions sluice documents
     config = ManualArgs(regions=["us-east-1", "eu-west-1"], ignore_checks=sorted(CFN_LINT_IGNORED))
-    matches = lint(template, config=config)
+    matches = [match for template in templates for match in lint(json.dumps(template.to_json()), config=config)]
     # THEN it reports no error and no warning (cfn-lint's default checks; informational ones are style)
     assert [f"{match.rule.id} {match.message}" for match in matches] == []
 

@@ -71,24 +71,37 @@ def zip_packages(tmp_path_factory: pytest.TempPathFactory) -> list[ZipPackage]:
     app = App(outdir=str(outdir), context=cdk_context(**{ASSET_METADATA: True}))
     stack = build(app, inputs=inputs)
     assembly = app.synth()
-    resources: dict[str, Any] = assembly.get_stack_by_name(stack.stack_name).template["Resources"]
+    parent: dict[str, Any] = assembly.get_stack_by_name(stack.stack_name).template["Resources"]
+    # the stage's stack and its model stacks, each with the parameters the stage's stack passes it
+    templates: list[tuple[dict[str, Any], dict[str, Any]]] = [(parent, {})]
+    for resource in parent.values():
+        if resource["Type"] == "AWS::CloudFormation::Stack":
+            nested = json.loads((outdir / resource["Metadata"]["aws:asset:path"]).read_text())["Resources"]
+            templates.append((nested, resource["Properties"]["Parameters"]))
     zipped: dict[str, tuple[int, int]] = {}
 
-    def measure(logical_id: str) -> tuple[str, tuple[int, int]]:
+    def measure(logical_id: str, resources: dict[str, Any]) -> tuple[str, tuple[int, int]]:
         asset = resources[logical_id]["Metadata"]["aws:asset:path"]
         if asset not in zipped:
             zipped[asset] = _zip(outdir / asset, tmp / f"{asset}.zip")
         return f"{logical_id} ({asset})", zipped[asset]
 
+    def measure_layer(reference: str, parameters: dict[str, Any], resources: dict[str, Any]
+                      ) -> tuple[str, tuple[int, int]]:
+        if reference in parameters:  # a model stack's layer is the stage's, passed as a parameter
+            return measure(parameters[reference]["Ref"], parent)
+        return measure(reference, resources)
+
     packages = []
-    for logical_id, resource in resources.items():
-        props = resource["Properties"]
-        service = props.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME")
-        if resource["Type"] != "AWS::Lambda::Function" or service is None or props.get("PackageType") == "Image":
-            continue
-        layer_ids = [layer["Ref"] for layer in props.get("Layers", [])]
-        parts = dict(measure(part) for part in (logical_id, *layer_ids))
-        packages.append(ZipPackage(function_name=props["FunctionName"], service=service, parts=parts))
+    for resources, parameters in templates:
+        for logical_id, resource in resources.items():
+            props = resource["Properties"]
+            service = props.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME")
+            if resource["Type"] != "AWS::Lambda::Function" or service is None or props.get("PackageType") == "Image":
+                continue
+            parts = dict([measure(logical_id, resources),
+                          *(measure_layer(layer["Ref"], parameters, resources) for layer in props.get("Layers", []))])
+            packages.append(ZipPackage(function_name=props["FunctionName"], service=service, parts=parts))
     return packages
 
 
@@ -113,14 +126,15 @@ def test_zip_functions_carry_no_heavy_ml_libraries(zip_packages: list[ZipPackage
 
 
 def test_image_requirements_resolve_to_wheels_that_run_on_the_lambda_image() -> None:
-    # GIVEN the image's requirements (pyproject [ml]) resolved by `make layers` for manylinux x86_64 / cp312
+    # GIVEN the image's requirements (requirements/image.lock.txt) resolved by `make layers` for manylinux x86_64 /
+    # cp312
     report = json.loads(_require(IMAGE_REQUIREMENTS).read_text())
     installed = {item["metadata"]["name"].lower(): item for item in report["install"]}
     wheels = [item["download_info"]["url"].rsplit("/", 1)[-1] for item in installed.values()
               if item["download_info"]["url"].endswith(".whl")]
     # THEN the heavy stack is there, every dependency is a wheel, and each one runs on the image's platform
     assert {"scikit-learn", "pandas", "pyarrow", "onnxruntime", "skl2onnx"} <= set(installed)
-    assert len(wheels) == len(installed) - 1  # all but the project itself
+    assert len(wheels) == len(set(installed) - {"sluice-mlops"})  # every dependency (the lock holds no project)
     assert list(unfit_wheel_files(wheels, PYTHON_VERSION)) == []
 
 

@@ -113,7 +113,7 @@ def test_every_target_retries_and_has_an_encrypted_ssl_only_dead_letter_queue(sy
     for rule in synth.of_type("AWS::Events::Rule").values():
         (target,) = rule["Properties"]["Targets"]
         assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
-        queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        queue_id = synth.in_stage(target["DeadLetterConfig"]["Arn"])["Fn::GetAtt"][0]
         assert queues[queue_id]["Properties"]["SqsManagedSseEnabled"] is True
         (policy,) = [p for p in policies if {"Ref": queue_id} in p["Properties"]["Queues"]]
         assert any(
@@ -124,7 +124,7 @@ def test_every_target_retries_and_has_an_encrypted_ssl_only_dead_letter_queue(sy
 
 def test_event_functions_send_failed_async_invocations_to_their_dead_letter_queue(synth: Synth) -> None:
     configs = synth.of_type("AWS::Lambda::EventInvokeConfig").values()
-    targeted = {rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0] for rule in synth.of_type(
+    targeted = {synth.in_stage(rule["Properties"]["Targets"][0]["Arn"])["Fn::GetAtt"][0] for rule in synth.of_type(
         "AWS::Events::Rule").values()}
     with_destination = {c["Properties"]["FunctionName"]["Ref"] for c in configs
                         if "OnFailure" in c["Properties"]["DestinationConfig"]}
@@ -143,7 +143,6 @@ def test_a_route_declared_twice_is_refused() -> None:
     with pytest.raises(WiringError, match="declared twice"):
         Wiring(
             stack, "Wiring",
-            config=load_config(REPO / "sluice.toml"),
             context=PatternContext(data_bucket="bucket", names=ResourceNames("sluice-test")),
             bus=events.EventBus(stack, "Bus"),
             function=lambda _name: function,

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from sluice.config.deployment import DeploymentSettings
 from sluice.config.errors import ConfigError
+from sluice.config.layout import layout_problem
 from sluice.config.monitoring import MonitoringSettings
 from sluice.naming import LONGEST_STAGE_PREFIX, ResourceNames, capture_field
 
@@ -256,6 +257,11 @@ class ProjectConfig:
     """All models of one deployment."""
 
     models: dict[str, ModelConfig]
+
+    def __post_init__(self) -> None:
+        problem = layout_problem(self.models)
+        if problem:
+            raise ConfigError(f"cannot deploy: {problem}")
 
     def model(self, name: str) -> ModelConfig:
         try:
