@@ -1,8 +1,10 @@
-"""Drive the local stack the way AWS delivers: at least once, in any order, retried after failures.
+"""Drive the local stack the way AWS delivers: at least once, in any order, concurrently, retried after failures.
 
 ``Dispatcher`` takes every event the wiring routes (EventBridge → the route queues of the local stack)
-and delivers it itself: each one ``copies`` times, in a seeded random order, redelivering an event whose
-handler raised (Lambda's asynchronous retries). ``snapshot`` is the state a test compares.
+and delivers it itself: each one ``copies`` times, in a seeded random order, on ``workers`` threads invoking
+handlers at the same time, redelivering an event whose handler raised (Lambda's asynchronous retries). Every
+failure is recorded with its kind, so a test tells the faults it injected from real ones. ``snapshot`` is the
+state a test compares.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from __future__ import annotations
 import json
 import random
 import re
+import threading
 from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +24,11 @@ from sluice.local import LocalCloud
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.registry import DynamoDBRegistry, Status
 from sluice.wiring import ROUTES
+from tests.reliability.faults import was_injected
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_ATTEMPTS = 60  # per delivery; far above what any scenario needs, so a livelock fails loudly
-
+IN_PROGRESS = "IdempotencyAlreadyInProgressError"
 
 def fast_config(target: Path) -> Path:
     """The project's sluice.toml with the cheapest training: first family only, 3 folds, no tuning or bootstrap,
@@ -49,47 +55,96 @@ def fast_config(target: Path) -> Path:
     return target
 
 
-@dataclass
+@dataclass(eq=False)
 class Delivery:
-    """One event on its way to one function."""
+    """One event on its way to one function (each copy its own object)."""
 
     function: str
     event: dict[str, Any]
     attempts: int = 0
+    overlapped: bool = False  # another copy of the event ran during this one's latest attempt
+
+    @property
+    def key(self) -> str:
+        """What makes two deliveries copies of one event."""
+        return f"{self.function}:{json.dumps(self.event, sort_keys=True)}"
+
+
+class FailureKind(StrEnum):
+    INJECTED = "injected"  # a fault a test injected (faults.py) made the handler raise
+    BUSY = "busy"  # Powertools refused a copy while another copy of the same event was running (retried after it)
+    STALE = "stale"  # an earlier run died leaving its idempotency record in progress (redriven once it expires)
+    ERROR = "error"  # anything else: a real failure
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One handler invocation that raised."""
+
+    function: str
+    kind: FailureKind
+    error: str
 
 
 @dataclass
 class Dispatcher:
-    """At-least-once, out-of-order delivery of everything the wiring routes."""
+    """At-least-once, out-of-order, concurrent delivery of everything the wiring routes."""
 
     cloud: LocalCloud
     copies: int = 1
     seed: int = 0
     late_copies: int = 0  # copies held back until ``deliver_late`` (after later phases)
+    workers: int = 1  # handler invocations running at once
     published: Counter[str] = field(default_factory=Counter)
-    failures: Counter[str] = field(default_factory=Counter)
+    failures: list[Failure] = field(default_factory=list)
     late: list[Delivery] = field(default_factory=list)
     pool: list[Delivery] = field(default_factory=list)
+    max_in_flight: int = 0
+    """The most handler invocations that were running at the same moment."""
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._running: dict[str, list[Delivery]] = {}
+        self._waiting: list[Delivery] = []  # BUSY: redelivered when no copy of theirs is running
+        self._parked: list[Delivery] = []  # STALE: redelivered when nothing runs (the record's window has passed)
 
     def add(self, function: str, event: dict[str, Any]) -> None:
         """Queue an event the local stack cannot route by itself (a schedule firing)."""
         self.pool.extend(Delivery(function, event) for _ in range(self.copies))
         self.late.extend(Delivery(function, event) for _ in range(self.late_copies))
 
+    def failure_kinds(self) -> Counter[FailureKind]:
+        return Counter(failure.kind for failure in self.failures)
+
     def run(self) -> int:
-        """Deliver until nothing is queued or routed; returns how many invocations ran."""
+        """Deliver until nothing is queued, routed or running; returns how many invocations ran."""
         ran = 0
-        while True:
-            for function, event in self._collect():
-                self.add(function, event)
-            if not self.pool:
-                return ran
-            delivery = self.pool.pop(self._rng.randrange(len(self.pool)))
-            ran += 1
-            self._invoke(delivery, self.pool)
+        running: dict[Future[BaseException | None], Delivery] = {}
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lambda") as executor:
+            while True:
+                for function, event in self._collect():
+                    self.add(function, event)
+                busy = {delivery.key for delivery in running.values()}
+                self.pool += [delivery for delivery in self._waiting if delivery.key not in busy]
+                self._waiting = [delivery for delivery in self._waiting if delivery.key in busy]
+                if not self.pool and not running:
+                    if not self._parked:
+                        return ran
+                    # nothing runs, so every unfinished record is a dead run's: its window (the timeout) has passed
+                    expire_in_progress(self.cloud)
+                    self.pool, self._parked = self._parked, []
+                while self.pool and len(running) < self.workers:
+                    delivery = self.pool.pop(self._rng.randrange(len(self.pool)))
+                    running[executor.submit(self._invoke, delivery)] = delivery
+                    ran += 1
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    delivery = running.pop(future)
+                    error = future.result()
+                    if error is not None:
+                        self._failed(delivery, error)
 
     def deliver_late(self) -> int:
         """Deliver the held-back copies (shuffled), then whatever they cause."""
@@ -97,19 +152,45 @@ class Dispatcher:
         self.late = []
         return self.run()
 
-    def _invoke(self, delivery: Delivery, retry_into: list[Delivery]) -> None:
+    def _invoke(self, delivery: Delivery) -> BaseException | None:
+        """One invocation on a worker thread; returns what it raised."""
         delivery.attempts += 1
+        with self._lock:
+            twins = self._running.setdefault(delivery.key, [])
+            delivery.overlapped = bool(twins)
+            for twin in twins:
+                twin.overlapped = True
+            twins.append(delivery)
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             self.cloud.invoke(delivery.function, delivery.event)
         except Exception as error:
-            self.failures[f"{delivery.function}: {type(error).__name__}"] += 1
-            if type(error).__name__ == "IdempotencyAlreadyInProgressError":
-                # a crashed run left its record in progress: AWS parks the event (DLQ) until the record's
-                # window (the function timeout) has passed; the redrive then runs it again
-                expire_in_progress(self.cloud)
-            if delivery.attempts >= MAX_ATTEMPTS:
-                raise AssertionError(f"{delivery.function} never succeeded on {delivery.event}") from error
-            retry_into.append(delivery)  # Lambda retries a failed asynchronous invocation
+            return error
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._running[delivery.key].remove(delivery)
+        return None
+
+    def _failed(self, delivery: Delivery, error: BaseException) -> None:
+        """Record the failure, then redeliver as Lambda would: at once, after the running copy, or after a redrive."""
+        name = type(error).__name__
+        if was_injected(error):
+            kind = FailureKind.INJECTED
+        elif name == IN_PROGRESS:
+            kind = FailureKind.BUSY if delivery.overlapped else FailureKind.STALE
+        else:
+            kind = FailureKind.ERROR
+        self.failures.append(Failure(delivery.function, kind, f"{name}: {error}"))
+        if delivery.attempts >= MAX_ATTEMPTS:
+            raise AssertionError(f"{delivery.function} never succeeded on {delivery.event}") from error
+        if kind is FailureKind.BUSY:
+            self._waiting.append(delivery)
+        elif kind is FailureKind.STALE:
+            self._parked.append(delivery)
+        else:
+            self.pool.append(delivery)
 
     def _collect(self) -> list[tuple[str, dict[str, Any]]]:
         routed = []
