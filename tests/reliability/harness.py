@@ -14,6 +14,7 @@ import random
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,6 +30,8 @@ from tests.reliability.faults import was_injected
 REPO = Path(__file__).resolve().parents[2]
 MAX_ATTEMPTS = 60  # per delivery; far above what any scenario needs, so a livelock fails loudly
 IN_PROGRESS = "IdempotencyAlreadyInProgressError"
+LEASE_HELD = "DeployLockHeldError"
+DEADLOCK_GUARD_S = 300  # how long a held invocation waits for its partners (reached only if they never come)
 
 def fast_config(target: Path) -> Path:
     """The project's sluice.toml with the cheapest training: first family only, 3 folds, no tuning or bootstrap,
@@ -63,6 +66,7 @@ class Delivery:
     event: dict[str, Any]
     attempts: int = 0
     overlapped: bool = False  # another copy of the event ran during this one's latest attempt
+    beside: bool = False  # another invocation of the same function ran during this one's latest attempt
 
     @property
     def key(self) -> str:
@@ -73,6 +77,7 @@ class Delivery:
 class FailureKind(StrEnum):
     INJECTED = "injected"  # a fault a test injected (faults.py) made the handler raise
     BUSY = "busy"  # Powertools refused a copy while another copy of the same event was running (retried after it)
+    CONTENDED = "contended"  # the model's deploy lease was held by another deploy_model running at the same time
     STALE = "stale"  # an earlier run died leaving its idempotency record in progress (redriven once it expires)
     ERROR = "error"  # anything else: a real failure
 
@@ -106,8 +111,9 @@ class Dispatcher:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._running: dict[str, list[Delivery]] = {}
-        self._waiting: list[Delivery] = []  # BUSY: redelivered when no copy of theirs is running
+        self._running: dict[str, list[Delivery]] = {}  # by event (copies)
+        self._peers: dict[str, list[Delivery]] = {}  # by function
+        self._waiting: list[Delivery] = []  # BUSY, CONTENDED: redelivered when no copy or peer of theirs runs
         self._parked: list[Delivery] = []  # STALE: redelivered when nothing runs (the record's window has passed)
 
     def add(self, function: str, event: dict[str, Any]) -> None:
@@ -126,9 +132,10 @@ class Dispatcher:
             while True:
                 for function, event in self._collect():
                     self.add(function, event)
-                busy = {delivery.key for delivery in running.values()}
-                self.pool += [delivery for delivery in self._waiting if delivery.key not in busy]
-                self._waiting = [delivery for delivery in self._waiting if delivery.key in busy]
+                busy = {name for delivery in running.values() for name in (delivery.key, delivery.function)}
+                ready = [delivery for delivery in self._waiting if not {delivery.key, delivery.function} & busy]
+                self._waiting = [delivery for delivery in self._waiting if delivery not in ready]
+                self.pool += ready
                 if not self.pool and not running:
                     if not self._parked:
                         return ran
@@ -161,6 +168,11 @@ class Dispatcher:
             for twin in twins:
                 twin.overlapped = True
             twins.append(delivery)
+            peers = self._peers.setdefault(delivery.function, [])
+            delivery.beside = bool(peers)
+            for peer in peers:
+                peer.beside = True
+            peers.append(delivery)
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
@@ -171,6 +183,7 @@ class Dispatcher:
             with self._lock:
                 self._in_flight -= 1
                 self._running[delivery.key].remove(delivery)
+                self._peers[delivery.function].remove(delivery)
         return None
 
     def _failed(self, delivery: Delivery, error: BaseException) -> None:
@@ -180,12 +193,14 @@ class Dispatcher:
             kind = FailureKind.INJECTED
         elif name == IN_PROGRESS:
             kind = FailureKind.BUSY if delivery.overlapped else FailureKind.STALE
+        elif name == LEASE_HELD and delivery.beside:  # on AWS: raised, so Lambda retries it after the holder ends
+            kind = FailureKind.CONTENDED
         else:
             kind = FailureKind.ERROR
         self.failures.append(Failure(delivery.function, kind, f"{name}: {error}"))
         if delivery.attempts >= MAX_ATTEMPTS:
             raise AssertionError(f"{delivery.function} never succeeded on {delivery.event}") from error
-        if kind is FailureKind.BUSY:
+        if kind in (FailureKind.BUSY, FailureKind.CONTENDED):
             self._waiting.append(delivery)
         elif kind is FailureKind.STALE:
             self._parked.append(delivery)
@@ -214,6 +229,44 @@ class Dispatcher:
             for message in messages:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 events.append(json.loads(message["Body"]))
+
+
+class HeldTogether:
+    """Wraps ``LocalCloud.invoke``: the first ``count`` invocations of each group (``group`` names it, or None for
+    an invocation left alone) wait for each other before running, so they run at the same time whatever the
+    scheduling; records the most invocations of each group that were running at once.
+
+    A dispatcher that runs one invocation at a time never gets past the wait: the barrier breaks after
+    ``DEADLOCK_GUARD_S`` and the held invocation fails.
+    """
+
+    def __init__(self, cloud: LocalCloud, group: Callable[[str, dict[str, Any]], str | None], count: int = 2) -> None:
+        self._invoke = cloud.invoke
+        self._group = group
+        self._count = count
+        self._lock = threading.Lock()
+        self._barriers: dict[str, threading.Barrier] = {}
+        self._arrived: Counter[str] = Counter()
+        self._running: Counter[str] = Counter()
+        self.most_at_once: Counter[str] = Counter()
+
+    def __call__(self, function: str, event: dict[str, Any]) -> Any:
+        name = self._group(function, event)
+        if name is None:
+            return self._invoke(function, event)
+        with self._lock:
+            self._arrived[name] += 1
+            barrier = self._barriers.setdefault(name, threading.Barrier(self._count, timeout=DEADLOCK_GUARD_S))
+            held = self._arrived[name] <= self._count
+            self._running[name] += 1
+            self.most_at_once[name] = max(self.most_at_once[name], self._running[name])
+        try:
+            if held:
+                barrier.wait()
+            return self._invoke(function, event)
+        finally:
+            with self._lock:
+                self._running[name] -= 1
 
 
 def expire_in_progress(cloud: LocalCloud) -> int:
