@@ -21,7 +21,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sluice.local import LocalCloud
+import pytest
+
+from sluice.local import LocalCloud, host
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.registry import DynamoDBRegistry, Status
 from sluice.wiring import ROUTES
@@ -232,41 +234,56 @@ class Dispatcher:
 
 
 class HeldTogether:
-    """Wraps ``LocalCloud.invoke``: the first ``count`` invocations of each group (``group`` names it, or None for
-    an invocation left alone) wait for each other before running, so they run at the same time whatever the
-    scheduling; records the most invocations of each group that were running at once.
+    """The first ``count`` invocations of each group (``group`` names it, or None for one left alone) wait for
+    each other inside the function host, where an invocation holds whatever the host serialises on, just before
+    their handlers run: so they run at the same time whatever the scheduling. Records the most invocations of each
+    group that were inside the host at once.
 
-    A dispatcher that runs one invocation at a time never gets past the wait: the barrier breaks after
-    ``DEADLOCK_GUARD_S`` and the held invocation fails.
+    A dispatcher running one invocation at a time, or a host running one at a time, never gets past the wait: the
+    barrier breaks after ``DEADLOCK_GUARD_S`` and the held invocations fail.
     """
 
-    def __init__(self, cloud: LocalCloud, group: Callable[[str, dict[str, Any]], str | None], count: int = 2) -> None:
-        self._invoke = cloud.invoke
+    def __init__(self, group: Callable[[str, dict[str, Any]], str | None], count: int = 2) -> None:
         self._group = group
         self._count = count
         self._lock = threading.Lock()
+        self._here = threading.local()
         self._barriers: dict[str, threading.Barrier] = {}
         self._arrived: Counter[str] = Counter()
-        self._running: Counter[str] = Counter()
+        self._inside: Counter[str] = Counter()
         self.most_at_once: Counter[str] = Counter()
 
-    def __call__(self, function: str, event: dict[str, Any]) -> Any:
-        name = self._group(function, event)
-        if name is None:
-            return self._invoke(function, event)
-        with self._lock:
-            self._arrived[name] += 1
-            barrier = self._barriers.setdefault(name, threading.Barrier(self._count, timeout=DEADLOCK_GUARD_S))
-            held = self._arrived[name] <= self._count
-            self._running[name] += 1
-            self.most_at_once[name] = max(self.most_at_once[name], self._running[name])
-        try:
-            if held:
-                barrier.wait()
-            return self._invoke(function, event)
-        finally:
-            with self._lock:
-                self._running[name] -= 1
+    def install(self, cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Wrap ``cloud.invoke`` (which invocation is which) and the host's context factory (where they wait)."""
+        invoke, context = cloud.invoke, host.LocalLambdaContext
+
+        def grouped(function: str, event: dict[str, Any]) -> Any:
+            self._here.group = self._group(function, event)
+            try:
+                return invoke(function, event)
+            finally:
+                if self._here.group is not None and getattr(self._here, "entered", False):
+                    with self._lock:
+                        self._inside[self._here.group] -= 1
+                self._here.group, self._here.entered = None, False
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            name = getattr(self._here, "group", None)
+            if name is not None:
+                with self._lock:
+                    self._arrived[name] += 1
+                    barrier = self._barriers.setdefault(name, threading.Barrier(self._count,
+                                                                                timeout=DEADLOCK_GUARD_S))
+                    wait = self._arrived[name] <= self._count
+                    self._inside[name] += 1
+                    self.most_at_once[name] = max(self.most_at_once[name], self._inside[name])
+                self._here.entered = True
+                if wait:
+                    barrier.wait()
+            return context(*args, **kwargs)
+
+        monkeypatch.setattr(cloud, "invoke", grouped)
+        monkeypatch.setattr(host, "LocalLambdaContext", held)
 
 
 def expire_in_progress(cloud: LocalCloud) -> int:

@@ -51,8 +51,8 @@ def test_twenty_concurrent_drops_are_each_processed_exactly_once(new_cloud: Clou
         for model, (path, step) in SOURCES.items():
             cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=f"incoming/{model}/part-{index}.csv",
                                         Body=_subset(path, index * step))
-    trainings = HeldTogether(cloud, _training_of)
-    monkeypatch.setattr(cloud, "invoke", trainings)
+    trainings = HeldTogether(_training_of)
+    trainings.install(cloud, monkeypatch)
     # WHEN every event is delivered in random order by four workers invoking handlers at the same time
     dispatcher = Dispatcher(cloud, seed=3, workers=WORKERS)
     dispatcher.run()

@@ -38,8 +38,8 @@ def test_every_event_three_times_out_of_order_has_the_effect_of_once(new_cloud: 
     # together with everything else in flight (the first drop's two copies validated at the same moment), the
     # third held back until after the rollback (the oldest arrive last)
     cloud = new_cloud()
-    twins = HeldTogether(cloud, _first_drop)
-    monkeypatch.setattr(cloud, "invoke", twins)
+    twins = HeldTogether(_first_drop)
+    twins.install(cloud, monkeypatch)
     thrice = Dispatcher(cloud, copies=2, late_copies=1, seed=7, workers=WORKERS)
     play_story(cloud, thrice)
     redelivered = thrice.deliver_late()
