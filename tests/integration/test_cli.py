@@ -42,9 +42,12 @@ def _json(workdir: Path, *args: str) -> Any:
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help(command: str) -> None:
+def test_every_command_has_help_and_every_one_but_local_answers_in_json(command: str) -> None:
+    # GIVEN a command / WHEN asked for help / THEN it answers, and offers --json unless it is `sluice local`
+    # (a long-running server: its machine-readable output is the timeline journal other commands follow)
     result = CliRunner().invoke(app, [command, "--help"])
-    assert (result.exit_code == 0 and "--json" in result.output) or command == "local"
+    assert result.exit_code == 0, result.output
+    assert ("--json" in result.output) is (command != "local")
 
 
 @pytest.fixture

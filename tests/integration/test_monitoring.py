@@ -16,7 +16,7 @@ from sluice.cli.app import app
 from sluice.config import load_config
 from sluice.demo import samples
 from sluice.demo.monitoring_story import BATCH, REQUESTS, drifted_traffic, feedback_csv
-from sluice.registry import DynamoDBRegistry
+from sluice.registry import DynamoDBRegistry, Status
 from tests.conftest import CONFIG, REPO
 
 MODEL = "breast-cancer"
@@ -98,7 +98,9 @@ def test_drifted_traffic_is_captured_scored_detected_and_retrained_once(learning
     assert retrained.lineage["trigger"] == "DriftDetected"
     assert retrained.lineage["data_versions"] == [registry.get_version(MODEL, 1).data_version, learned]
     assert retrained.data_version != registry.get_version(MODEL, 1).data_version
-    assert _events(cloud, "ModelDeployed")[-1:] or _events(cloud, "DeploymentStarted")
+    # AND v2 was released as breast-cancer releases (a canary beside v1, which went live all at once)
+    assert [event["version"] for event in _events(cloud, "DeploymentStarted")] == [1, 2]
+    assert retrained.status is Status.CANARY
 
     # AND `sluice drift report` shows the latest report (JSON), whose HTML is in the data bucket
     result = CliRunner().invoke(app, ["drift", "report", MODEL, "--json"])

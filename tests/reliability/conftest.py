@@ -1,4 +1,4 @@
-"""Fixtures of the reliability suite: a local stack on the fast configuration, and its scenario."""
+"""Fixtures of the reliability suite: a local stack on the fast configuration behind a moto server, and its scenario."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sluice.local import LocalCloud
 from sluice.local.aws_events import scheduled_event
 from sluice.wiring import ROUTES, ScheduleTrigger
 from tests.reliability.harness import REPO, Dispatcher, fast_config
+from tests.reliability.server import SerialMotoServer
 
 CloudFactory = Callable[[], LocalCloud]
 
@@ -21,15 +22,29 @@ def fast_config_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return fast_config(tmp_path_factory.mktemp("reliability") / "sluice.toml")
 
 
+@pytest.fixture(scope="session")
+def aws() -> Iterator[SerialMotoServer]:
+    """One moto server for the suite, serving one API call at a time; each stack resets it."""
+    server = SerialMotoServer().start()
+    yield server
+    server.stop()
+
+
+def stack(aws: SerialMotoServer, config: Path) -> LocalCloud:
+    """A local stack not yet started, on a fresh (reset) moto server."""
+    aws.reset()
+    return LocalCloud(config, functions_dir=REPO / "functions", endpoint_url=aws.url)
+
+
 @pytest.fixture
-def new_cloud(fast_config_path: Path) -> Iterator[CloudFactory]:
+def new_cloud(aws: SerialMotoServer, fast_config_path: Path) -> Iterator[CloudFactory]:
     """Start fresh local stacks on demand (each one stopped at the end of the test)."""
     started: list[LocalCloud] = []
 
     def start() -> LocalCloud:
         if started:
             started[-1].stop()
-        cloud = LocalCloud(fast_config_path, functions_dir=REPO / "functions").start()
+        cloud = stack(aws, fast_config_path).start()
         started.append(cloud)
         return cloud
 

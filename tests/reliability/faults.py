@@ -2,18 +2,18 @@
 
 Two handlers are installed on every botocore session created while the injector is active (as moto
 installs its own): ``before-call`` numbers the logical API calls of the running handler invocation,
-``before-send`` fails chosen HTTP attempts *before* moto executes them (a throttled request, a 500 or a
-connect timeout never reaches the service). botocore's retry logic sees real responses and errors, so a
+``before-send`` answers chosen HTTP attempts itself, so they never reach the moto server (a throttled request, a
+500 or a connect timeout never reaches the service). botocore's retry logic sees real responses and errors, so a
 transient fault is retried by botocore itself and a persistent one exhausts its attempts and raises.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import types
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from io import BytesIO
@@ -22,11 +22,10 @@ from typing import Any
 import boto3
 import botocore.endpoint
 import botocore.handlers
-import moto.core.models as moto_models
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
-from botocore.exceptions import ConnectTimeoutError
+from botocore.exceptions import ClientError, ConnectTimeoutError, WaiterError
 
 
 class Fault(StrEnum):
@@ -36,6 +35,7 @@ class Fault(StrEnum):
 
 
 KINDS = tuple(Fault)
+INJECTED = "injected"  # every injected error message starts with it
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,23 @@ Plan = Callable[[CallSite, int, int], Fault | None]
 
 
 @dataclass
+class _Run:
+    """The handler invocation running on one thread."""
+
+    function: str
+    attempt: int  # of this delivery
+    delivery: str
+    index: int = 0
+    occurrences: dict[str, int] = field(default_factory=dict)
+    site: CallSite | None = None
+    protocol: str = ""
+    http_attempt: int = 0
+    crash: CallSite | None = None
+
+
+@dataclass
 class FaultInjector:
-    """Numbers each handler's AWS calls and fails the ones ``plan`` picks."""
+    """Numbers each handler's AWS calls and fails the ones ``plan`` picks (per thread: handlers run concurrently)."""
 
     plan: Plan = lambda site, http_attempt, attempt: None
     calls: list[CallSite] = field(default_factory=list)
@@ -68,18 +83,15 @@ class FaultInjector:
     backoff_s: float = 0.0  # what botocore would have slept between retries (skipped)
 
     def __post_init__(self) -> None:
-        self._function: str | None = None
-        self._attempt = 0
-        self._site: CallSite | None = None
-        self._protocol = ""
-        self._http_attempt = 0
-        self._index = 0
+        self._local = threading.local()
+        self._lock = threading.Lock()
         self._attempts: dict[str, int] = {}
-        self._disarmed = False
-        self._delivery = ""
-        self._occurrences: dict[str, int] = {}
         self._crashed: set[tuple[str, str, int]] = set()
-        self._crash: CallSite | None = None
+
+    @property
+    def crashes(self) -> int:
+        """How many runs ``crash_every_point_once`` chose to kill."""
+        return len(self._crashed)
 
     @property
     def sites(self) -> set[CallSite]:
@@ -88,9 +100,9 @@ class FaultInjector:
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Hook every botocore session created from now on; skip retry sleeps."""
-        hooks = [("before-call", self._before_call, botocore.handlers.REGISTER_FIRST),
-                 ("before-send", self._before_send, botocore.handlers.REGISTER_FIRST),
-                 ("needs-retry", self._rearm, botocore.handlers.REGISTER_FIRST)]
+        first = botocore.handlers.REGISTER_FIRST
+        hooks: list[tuple[str, Callable[..., Any], object]] = [("before-call", self._before_call, first),
+                                                                ("before-send", self._before_send, first)]
         monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", [*botocore.handlers.BUILTIN_HANDLERS, *hooks])
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # the next boto3.client() builds a hooked session
         clock = types.SimpleNamespace(**{name: getattr(time, name) for name in dir(time) if not name.startswith("_")})
@@ -98,52 +110,51 @@ class FaultInjector:
         monkeypatch.setattr(botocore.endpoint, "time", clock)
 
     def wrap(self, invoke: Callable[[str, dict[str, Any]], Any]) -> Callable[[str, dict[str, Any]], Any]:
-        """Wrap LocalCloud.invoke: calls are only counted and faulted while a handler runs."""
+        """Wrap LocalCloud.invoke: calls are only counted and faulted while a handler runs (on that thread)."""
 
         def run(function: str, event: dict[str, Any]) -> Any:
             key = f"{function}:{json.dumps(event, sort_keys=True)}"
-            self._attempts[key] = self._attempts.get(key, 0) + 1
-            self._delivery = key
-            with self._running(function, self._attempts[key]):
+            with self._lock:
+                self._attempts[key] = self._attempts.get(key, 0) + 1
+                attempt = self._attempts[key]
+            self._local.run = _Run(function, attempt, key)
+            try:
                 return invoke(function, event)
+            finally:
+                self._local.run = None
 
         return run
 
-    @contextmanager
-    def _running(self, function: str, attempt: int) -> Iterator[None]:
-        self._function, self._attempt, self._index = function, attempt, 0
-        self._occurrences, self._crash = {}, None
-        try:
-            yield
-        finally:
-            self._function, self._site = None, None
+    def _current(self) -> _Run | None:
+        run: _Run | None = getattr(self._local, "run", None)
+        return run
 
     def _before_call(self, model: Any, **_: Any) -> None:
-        if self._function is None:
+        run = self._current()
+        if run is None:
             return
-        self._index += 1
+        run.index += 1
         service = model.service_model.service_name
         operation = f"{service}.{model.name}"
-        self._occurrences[operation] = self._occurrences.get(operation, 0) + 1
-        self._site = CallSite(self._function, self._index, operation, self._occurrences[operation])
-        self._protocol = getattr(model.service_model, "resolved_protocol", None) or model.metadata["protocol"]
-        self._http_attempt = 0
-        self.calls.append(self._site)
+        run.occurrences[operation] = run.occurrences.get(operation, 0) + 1
+        run.site = CallSite(run.function, run.index, operation, run.occurrences[operation])
+        run.protocol = getattr(model.service_model, "resolved_protocol", None) or model.metadata["protocol"]
+        run.http_attempt = 0
+        self.calls.append(run.site)
 
     def _before_send(self, request: Any, **_: Any) -> AWSResponse | None:
-        site = self._site
-        if self._function is None or site is None:
+        """A faulted attempt is answered here: the request never reaches the moto server."""
+        run = self._current()
+        if run is None or run.site is None:
             return None
-        self._http_attempt += 1
-        fault = self.plan(site, self._http_attempt, self._attempt)
+        run.http_attempt += 1
+        fault = self.plan(run.site, run.http_attempt, run.attempt)
         if fault is None:
             return None
-        self.injected.append((site, fault))
-        if fault is Fault.TIMEOUT or self._protocol not in _ERROR_BODIES:
-            raise ConnectTimeoutError(endpoint_url=request.url)
-        moto_models.botocore_stubber.enabled = False  # moto must not execute the request that "failed"
-        self._disarmed = True
-        status, headers, body = _ERROR_BODIES[self._protocol](fault)
+        self.injected.append((run.site, fault))
+        if fault is Fault.TIMEOUT or run.protocol not in _ERROR_BODIES:
+            raise InjectedTimeoutError(endpoint_url=request.url)
+        status, headers, body = _ERROR_BODIES[run.protocol](fault)
         return AWSResponse(request.url, status, HTTPHeaders.from_dict(headers), _Raw(body))
 
     def crash_every_point_once(self, site: CallSite, http_attempt: int, attempt: int) -> Fault | None:
@@ -151,22 +162,42 @@ class FaultInjector:
 
         Reruns take other paths (a resumed step is shorter); every point on any path is still reached.
         """
-        if self._crash is None:
-            key = (self._delivery, site.operation, site.occurrence)
-            if key in self._crashed:
-                return None
-            self._crashed.add(key)
-            self._crash = site
-        return KINDS[attempt % len(KINDS)] if site == self._crash else None
-
-    def _rearm(self, **_: Any) -> None:
-        """After the faulted attempt's response: moto serves the retry (and everything else) again."""
-        if self._disarmed:
-            moto_models.botocore_stubber.enabled = True
-            self._disarmed = False
+        run = self._current()
+        if run is None:
+            return None
+        if run.crash is None:
+            key = (run.delivery, site.operation, site.occurrence)
+            with self._lock:
+                if key in self._crashed:
+                    return None
+                self._crashed.add(key)
+            run.crash = site
+        return KINDS[attempt % len(KINDS)] if site == run.crash else None
 
     def _sleep(self, seconds: float) -> None:
-        self.backoff_s += seconds
+        with self._lock:
+            self.backoff_s += seconds
+
+
+class InjectedTimeoutError(ConnectTimeoutError):
+    """A connect timeout this module made up (botocore retries it as any other)."""
+
+
+def was_injected(error: BaseException) -> bool:
+    """Whether ``error`` or an error it was raised from or during is a fault this module injected."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, InjectedTimeoutError):
+            return True
+        response = current.response if isinstance(current, ClientError) else None
+        if isinstance(current, WaiterError):  # a waiter gives up on the error response it polled
+            response = current.last_response
+        if response and str(response.get("Error", {}).get("Message", "")).startswith(INJECTED):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class _Raw(BytesIO):
@@ -176,18 +207,18 @@ class _Raw(BytesIO):
 
 def _json(fault: Fault) -> tuple[int, dict[str, str], bytes]:
     code = "ThrottlingException" if fault is Fault.THROTTLING else "InternalServerError"
-    body = json.dumps({"__type": code, "message": f"injected {fault.value}"}).encode()
+    body = json.dumps({"__type": code, "message": f"{INJECTED} {fault.value}"}).encode()
     return (400 if fault is Fault.THROTTLING else 500), {"x-amzn-ErrorType": code, "x-amzn-RequestId": "fault"}, body
 
 
 def _xml(fault: Fault) -> tuple[int, dict[str, str], bytes]:
     code, status = ("SlowDown", 503) if fault is Fault.THROTTLING else ("InternalError", 500)
-    return status, {}, f"<Error><Code>{code}</Code><Message>injected {fault.value}</Message></Error>".encode()
+    return status, {}, f"<Error><Code>{code}</Code><Message>{INJECTED} {fault.value}</Message></Error>".encode()
 
 
 def _query(fault: Fault) -> tuple[int, dict[str, str], bytes]:
     code, status = ("Throttling", 400) if fault is Fault.THROTTLING else ("InternalFailure", 500)
-    body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected</Message></Error>"
+    body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{INJECTED}</Message></Error>"
             "<RequestId>fault</RequestId></ErrorResponse>")
     return status, {}, body.encode()
 

@@ -1,8 +1,10 @@
-"""Drive the local stack the way AWS delivers: at least once, in any order, retried after failures.
+"""Drive the local stack the way AWS delivers: at least once, in any order, concurrently, retried after failures.
 
 ``Dispatcher`` takes every event the wiring routes (EventBridge → the route queues of the local stack)
-and delivers it itself: each one ``copies`` times, in a seeded random order, redelivering an event whose
-handler raised (Lambda's asynchronous retries). ``snapshot`` is the state a test compares.
+and delivers it itself: each one ``copies`` times, in a seeded random order, on ``workers`` threads invoking
+handlers at the same time, redelivering an event whose handler raised (Lambda's asynchronous retries). Every
+failure is recorded with its kind, so a test tells the faults it injected from real ones. ``snapshot`` is the
+state a test compares.
 """
 
 from __future__ import annotations
@@ -10,19 +12,28 @@ from __future__ import annotations
 import json
 import random
 import re
+import threading
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sluice.local import LocalCloud
+import pytest
+
+from sluice.local import LocalCloud, host
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.registry import DynamoDBRegistry, Status
 from sluice.wiring import ROUTES
+from tests.reliability.faults import was_injected
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_ATTEMPTS = 60  # per delivery; far above what any scenario needs, so a livelock fails loudly
-
+IN_PROGRESS = "IdempotencyAlreadyInProgressError"
+LEASE_HELD = "DeployLockHeldError"
+DEADLOCK_GUARD_S = 300  # how long a held invocation waits for its partners (reached only if they never come)
 
 def fast_config(target: Path) -> Path:
     """The project's sluice.toml with the cheapest training: first family only, 3 folds, no tuning or bootstrap,
@@ -49,47 +60,100 @@ def fast_config(target: Path) -> Path:
     return target
 
 
-@dataclass
+@dataclass(eq=False)
 class Delivery:
-    """One event on its way to one function."""
+    """One event on its way to one function (each copy its own object)."""
 
     function: str
     event: dict[str, Any]
     attempts: int = 0
+    overlapped: bool = False  # another copy of the event ran during this one's latest attempt
+    beside: bool = False  # another invocation of the same function ran during this one's latest attempt
+
+    @property
+    def key(self) -> str:
+        """What makes two deliveries copies of one event."""
+        return f"{self.function}:{json.dumps(self.event, sort_keys=True)}"
+
+
+class FailureKind(StrEnum):
+    INJECTED = "injected"  # a fault a test injected (faults.py) made the handler raise
+    BUSY = "busy"  # Powertools refused a copy while another copy of the same event was running (retried after it)
+    CONTENDED = "contended"  # the model's deploy lease was held by another deploy_model running at the same time
+    STALE = "stale"  # an earlier run died leaving its idempotency record in progress (redriven once it expires)
+    ERROR = "error"  # anything else: a real failure
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One handler invocation that raised."""
+
+    function: str
+    kind: FailureKind
+    error: str
 
 
 @dataclass
 class Dispatcher:
-    """At-least-once, out-of-order delivery of everything the wiring routes."""
+    """At-least-once, out-of-order, concurrent delivery of everything the wiring routes."""
 
     cloud: LocalCloud
     copies: int = 1
     seed: int = 0
     late_copies: int = 0  # copies held back until ``deliver_late`` (after later phases)
+    workers: int = 1  # handler invocations running at once
     published: Counter[str] = field(default_factory=Counter)
-    failures: Counter[str] = field(default_factory=Counter)
+    failures: list[Failure] = field(default_factory=list)
     late: list[Delivery] = field(default_factory=list)
     pool: list[Delivery] = field(default_factory=list)
+    max_in_flight: int = 0
+    """The most handler invocations that were running at the same moment."""
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._running: dict[str, list[Delivery]] = {}  # by event (copies)
+        self._peers: dict[str, list[Delivery]] = {}  # by function
+        self._waiting: list[Delivery] = []  # BUSY, CONTENDED: redelivered when no copy or peer of theirs runs
+        self._parked: list[Delivery] = []  # STALE: redelivered when nothing runs (the record's window has passed)
 
     def add(self, function: str, event: dict[str, Any]) -> None:
         """Queue an event the local stack cannot route by itself (a schedule firing)."""
         self.pool.extend(Delivery(function, event) for _ in range(self.copies))
         self.late.extend(Delivery(function, event) for _ in range(self.late_copies))
 
+    def failure_kinds(self) -> Counter[FailureKind]:
+        return Counter(failure.kind for failure in self.failures)
+
     def run(self) -> int:
-        """Deliver until nothing is queued or routed; returns how many invocations ran."""
+        """Deliver until nothing is queued, routed or running; returns how many invocations ran."""
         ran = 0
-        while True:
-            for function, event in self._collect():
-                self.add(function, event)
-            if not self.pool:
-                return ran
-            delivery = self.pool.pop(self._rng.randrange(len(self.pool)))
-            ran += 1
-            self._invoke(delivery, self.pool)
+        running: dict[Future[BaseException | None], Delivery] = {}
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lambda") as executor:
+            while True:
+                for function, event in self._collect():
+                    self.add(function, event)
+                busy = {name for delivery in running.values() for name in (delivery.key, delivery.function)}
+                ready = [delivery for delivery in self._waiting if not {delivery.key, delivery.function} & busy]
+                self._waiting = [delivery for delivery in self._waiting if delivery not in ready]
+                self.pool += ready
+                if not self.pool and not running:
+                    if not self._parked:
+                        return ran
+                    # nothing runs, so every unfinished record is a dead run's: its window (the timeout) has passed
+                    expire_in_progress(self.cloud)
+                    self.pool, self._parked = self._parked, []
+                while self.pool and len(running) < self.workers:
+                    delivery = self.pool.pop(self._rng.randrange(len(self.pool)))
+                    running[executor.submit(self._invoke, delivery)] = delivery
+                    ran += 1
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    delivery = running.pop(future)
+                    error = future.result()
+                    if error is not None:
+                        self._failed(delivery, error)
 
     def deliver_late(self) -> int:
         """Deliver the held-back copies (shuffled), then whatever they cause."""
@@ -97,19 +161,53 @@ class Dispatcher:
         self.late = []
         return self.run()
 
-    def _invoke(self, delivery: Delivery, retry_into: list[Delivery]) -> None:
+    def _invoke(self, delivery: Delivery) -> BaseException | None:
+        """One invocation on a worker thread; returns what it raised."""
         delivery.attempts += 1
+        with self._lock:
+            twins = self._running.setdefault(delivery.key, [])
+            delivery.overlapped = bool(twins)
+            for twin in twins:
+                twin.overlapped = True
+            twins.append(delivery)
+            peers = self._peers.setdefault(delivery.function, [])
+            delivery.beside = bool(peers)
+            for peer in peers:
+                peer.beside = True
+            peers.append(delivery)
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             self.cloud.invoke(delivery.function, delivery.event)
         except Exception as error:
-            self.failures[f"{delivery.function}: {type(error).__name__}"] += 1
-            if type(error).__name__ == "IdempotencyAlreadyInProgressError":
-                # a crashed run left its record in progress: AWS parks the event (DLQ) until the record's
-                # window (the function timeout) has passed; the redrive then runs it again
-                expire_in_progress(self.cloud)
-            if delivery.attempts >= MAX_ATTEMPTS:
-                raise AssertionError(f"{delivery.function} never succeeded on {delivery.event}") from error
-            retry_into.append(delivery)  # Lambda retries a failed asynchronous invocation
+            return error
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._running[delivery.key].remove(delivery)
+                self._peers[delivery.function].remove(delivery)
+        return None
+
+    def _failed(self, delivery: Delivery, error: BaseException) -> None:
+        """Record the failure, then redeliver as Lambda would: at once, after the running copy, or after a redrive."""
+        name = type(error).__name__
+        if was_injected(error):
+            kind = FailureKind.INJECTED
+        elif name == IN_PROGRESS:
+            kind = FailureKind.BUSY if delivery.overlapped else FailureKind.STALE
+        elif name == LEASE_HELD and delivery.beside:  # on AWS: raised, so Lambda retries it after the holder ends
+            kind = FailureKind.CONTENDED
+        else:
+            kind = FailureKind.ERROR
+        self.failures.append(Failure(delivery.function, kind, f"{name}: {error}"))
+        if delivery.attempts >= MAX_ATTEMPTS:
+            raise AssertionError(f"{delivery.function} never succeeded on {delivery.event}") from error
+        if kind in (FailureKind.BUSY, FailureKind.CONTENDED):
+            self._waiting.append(delivery)
+        elif kind is FailureKind.STALE:
+            self._parked.append(delivery)
+        else:
+            self.pool.append(delivery)
 
     def _collect(self) -> list[tuple[str, dict[str, Any]]]:
         routed = []
@@ -133,6 +231,59 @@ class Dispatcher:
             for message in messages:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 events.append(json.loads(message["Body"]))
+
+
+class HeldTogether:
+    """The first ``count`` invocations of each group (``group`` names it, or None for one left alone) wait for
+    each other inside the function host, where an invocation holds whatever the host serialises on, just before
+    their handlers run: so they run at the same time whatever the scheduling. Records the most invocations of each
+    group that were inside the host at once.
+
+    A dispatcher running one invocation at a time, or a host running one at a time, never gets past the wait: the
+    barrier breaks after ``DEADLOCK_GUARD_S`` and the held invocations fail.
+    """
+
+    def __init__(self, group: Callable[[str, dict[str, Any]], str | None], count: int = 2) -> None:
+        self._group = group
+        self._count = count
+        self._lock = threading.Lock()
+        self._here = threading.local()
+        self._barriers: dict[str, threading.Barrier] = {}
+        self._arrived: Counter[str] = Counter()
+        self._inside: Counter[str] = Counter()
+        self.most_at_once: Counter[str] = Counter()
+
+    def install(self, cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Wrap ``cloud.invoke`` (which invocation is which) and the host's context factory (where they wait)."""
+        invoke, context = cloud.invoke, host.LocalLambdaContext
+
+        def grouped(function: str, event: dict[str, Any]) -> Any:
+            self._here.group = self._group(function, event)
+            try:
+                return invoke(function, event)
+            finally:
+                if self._here.group is not None and getattr(self._here, "entered", False):
+                    with self._lock:
+                        self._inside[self._here.group] -= 1
+                self._here.group, self._here.entered = None, False
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            name = getattr(self._here, "group", None)
+            if name is not None:
+                with self._lock:
+                    self._arrived[name] += 1
+                    barrier = self._barriers.setdefault(name, threading.Barrier(self._count,
+                                                                                timeout=DEADLOCK_GUARD_S))
+                    wait = self._arrived[name] <= self._count
+                    self._inside[name] += 1
+                    self.most_at_once[name] = max(self.most_at_once[name], self._inside[name])
+                self._here.entered = True
+                if wait:
+                    barrier.wait()
+            return context(*args, **kwargs)
+
+        monkeypatch.setattr(cloud, "invoke", grouped)
+        monkeypatch.setattr(host, "LocalLambdaContext", held)
 
 
 def expire_in_progress(cloud: LocalCloud) -> int:

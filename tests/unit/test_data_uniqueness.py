@@ -77,7 +77,8 @@ def test_spill_files_go_with_the_column() -> None:
     before = set(Path(tempfile.gettempdir()).glob("sluice-unique-*"))
     column = UniqueValues("id", memory_budget=1)
     column.add(fixed_array([1, 1, 2], pa.int64()), 0)
-    assert column.issue() is not None
+    issue = column.issue()
+    assert issue is not None and (issue.rule, issue.count) == ("duplicate_value", 1)
     assert set(Path(tempfile.gettempdir()).glob("sluice-unique-*")) - before
     del column
     gc.collect()

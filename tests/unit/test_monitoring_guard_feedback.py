@@ -8,7 +8,6 @@ from typing import Any
 
 import boto3
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pytest
 from moto import mock_aws
@@ -123,4 +122,3 @@ def test_monitoring_config_defaults_and_errors() -> None:
     for bad in ("capture_rate = 2", 'numeric_method = "chisquare"', "thresholds = { nope = 1 }", "drift_share = 0"):
         with pytest.raises(ConfigError):
             load_config_text(base + f"[models.mm.monitoring]\n{bad}\n")
-    assert pd is not None

@@ -34,6 +34,7 @@ from sluice.training import (
     split_holdout,
     train_best,
 )
+from sluice.training.families import KEY_PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "layers" / "sluice" / "python" / "sluice" / "demo" / "data"
@@ -172,7 +173,7 @@ def test_regression_picks_the_lowest_rmse(diabetes_frame, diabetes_config):
     assert result.family == min(result.cv, key=lambda family: result.cv[family]["mean"])
     assert 30 < result.cv[result.family]["mean"] < 80
     assert result.classes is None
-    assert "alpha" in result.params or "n_estimators" in result.params
+    assert set(result.params) == set(KEY_PARAMS[result.family])
 
 
 def test_training_is_reproducible(diabetes_frame, diabetes_config):

@@ -291,7 +291,9 @@ def test_refit_on_all_ships_a_model_refit_on_train_and_holdout_after_the_gate(aw
     instance = {"usage": 3.0, "plan": "pro"}
     shipped = load_verified_model(stack.ctx.artifacts, MODEL, version, record.artifact_sha256)
     gated = load_verified_model(stack.ctx.artifacts, MODEL, version, training["artifact_sha256"])
-    assert shipped.predict([instance]) is not None and gated.predict([instance]) is not None
+    for loaded in (shipped, gated):
+        (label,) = loaded.predict([instance]).outputs
+        assert label in {"yes", "no"}
     # AND the card records both the gated model's holdout metrics and the refit, with its ONNX parity
     card = stack.ctx.artifacts.get_json(model_artifact_key(MODEL, version, CARD_JSON_FILE))
     assert card["evaluation"]["metrics"] == record.metrics and "gated model" in card["evaluation"]["model"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 Clock = Callable[[], float]
 
 _skew_s = 0.0
+_skew_lock = threading.Lock()  # handlers read the skew while a test may advance it
 
 
 def system_clock() -> float:
@@ -21,14 +23,16 @@ def advance(seconds: float) -> float:
     global _skew_s
     if seconds < 0:
         raise ValueError("time only moves forward")
-    _skew_s += seconds
+    with _skew_lock:
+        _skew_s += seconds
     return system_clock()
 
 
 def reset() -> None:
     """Back to wall-clock time."""
     global _skew_s
-    _skew_s = 0.0
+    with _skew_lock:
+        _skew_s = 0.0
 
 
 def iso(epoch_s: float) -> str:

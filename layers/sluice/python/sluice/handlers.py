@@ -32,7 +32,7 @@ from sluice.events.sources import (
     parse,
     parse_sqs_record,
 )
-from sluice.idempotency import REPLAYED, idempotency_config, persistence_layer
+from sluice.idempotency import idempotency_config, persistence_layer, replays_here
 from sluice.observability import logger, metrics, tracer
 from sluice.settings import Settings
 
@@ -71,12 +71,12 @@ class TriggerEdge:
             return self._reported({"outcome": "ignored", "reason": f"s3:TestEvent of bucket {item.bucket}"})
         if item.route not in self.routes:
             return self._reported({"outcome": "ignored", "reason": f"{self.step} does not act on {item.route!r}"})
-        replays = len(REPLAYED)
+        replays = replays_here()
         try:
             result = self._once(key={"key": list(item.idempotency_key)}, item=item)
         except EventError as error:
             return self._refused(str(error))
-        if len(REPLAYED) > replays:  # a duplicate delivery: counted as such, not as a second outcome
+        if replays_here() > replays:  # a duplicate delivery: counted as such, not as a second outcome
             metrics.add_metric(name=f"{self.step}_replayed", unit=MetricUnit.Count, value=1)
             return result
         return self._reported(result)

@@ -7,6 +7,7 @@ name, state and state timestamp), so an event without ``detail`` is parsed, not 
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
@@ -18,6 +19,14 @@ from sluice.settings import Settings
 ONE_DAY_S = 24 * 3600
 REPLAYED: list[str] = []
 """Idempotency keys whose stored response this process returned instead of running (``sluice invoke`` says so)."""
+_here = threading.local()
+
+
+def replays_here() -> int:
+    """How many stored responses this thread has returned (a handler compares before and after an item: another
+    handler running at the same time in this process replays on its own thread)."""
+    count: int = getattr(_here, "replays", 0)
+    return count
 
 
 def persistence_layer(settings: Settings) -> DynamoDBPersistenceLayer:
@@ -34,5 +43,6 @@ def idempotency_config() -> IdempotencyConfig:
 def _replayed(response: Any, idempotent_data: DataRecord) -> Any:
     """A duplicate delivery: the stored response is returned unchanged; the replay is logged and remembered."""
     REPLAYED.append(idempotent_data.idempotency_key)
+    _here.replays = replays_here() + 1
     logger.info(f"replayed the stored response of {idempotent_data.idempotency_key} (an earlier delivery)")
     return response

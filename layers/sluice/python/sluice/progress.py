@@ -1,25 +1,27 @@
-"""Progress of long steps (training trials), told to whoever listens: the local console, else a debug log line."""
+"""Progress of long steps (training trials), told to whoever listens: the local console, else a debug log line.
+
+Listeners hear the reports made in their own context (thread): two handlers running at once in one process
+each hear only their own step.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 Listener = Callable[[str, dict[str, Any]], None]
 
-_listeners: list[Listener] = []
-_lock = threading.Lock()
+_listeners: ContextVar[tuple[Listener, ...]] = ContextVar("sluice_progress_listeners", default=())
 _logger = logging.getLogger("sluice.progress")
 
 
 def report(kind: str, detail: dict[str, Any]) -> None:
     """Tell every listener; a listener that fails is logged, never allowed to fail the step it watches."""
-    with _lock:
-        listeners = list(_listeners)
+    listeners = _listeners.get()
     for listener in listeners:
         try:
             listener(kind, detail)
@@ -31,11 +33,9 @@ def report(kind: str, detail: dict[str, Any]) -> None:
 
 @contextmanager
 def listening(listener: Listener) -> Iterator[None]:
-    """Call ``listener(kind, detail)`` for every report made inside the block."""
-    with _lock:
-        _listeners.append(listener)
+    """Call ``listener(kind, detail)`` for every report made inside the block (in this thread)."""
+    token = _listeners.set((*_listeners.get(), listener))
     try:
         yield
     finally:
-        with _lock:
-            _listeners.remove(listener)
+        _listeners.reset(token)

@@ -50,20 +50,83 @@ class LocalLambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class SharedExclusiveLock:
+    """Many holders in shared mode, or one in exclusive mode (a readers-writer lock, writers first).
+
+    A thread may re-enter the mode it holds, and take shared while it holds exclusive; asking for exclusive
+    while holding only shared would wait for itself, so it raises.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition(threading.Lock())
+        self._shared = 0
+        self._writer: int | None = None
+        self._writer_depth = 0
+        self._writers_waiting = 0
+        self._held = threading.local()
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        me = threading.get_ident()
+        depth = getattr(self._held, "shared", 0)
+        with self._condition:
+            if self._writer != me and depth == 0:
+                while self._writer is not None or self._writers_waiting:
+                    self._condition.wait()
+            self._shared += 1
+        self._held.shared = depth + 1
+        try:
+            yield
+        finally:
+            self._held.shared = depth
+            with self._condition:
+                self._shared -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._condition:
+            if self._writer != me:
+                if getattr(self._held, "shared", 0):
+                    raise RuntimeError("a shared holder cannot take the lock exclusively (it would wait for itself)")
+                self._writers_waiting += 1
+                try:
+                    while self._writer is not None or self._shared:
+                        self._condition.wait()
+                finally:
+                    self._writers_waiting -= 1
+                self._writer = me
+            self._writer_depth += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._writer_depth -= 1
+                if self._writer_depth == 0:
+                    self._writer = None
+                self._condition.notify_all()
+
+
 class FunctionHost:
-    """One loaded module per (function, environment): a warm container."""
+    """One loaded module per (function, environment): a warm container.
+
+    Invocations that need no environment overrides run concurrently (as many containers would); one with overrides
+    changes the process-wide ``os.environ``, so it runs alone. Loading a module is serialised.
+    """
 
     def __init__(self, functions_dir: Path) -> None:
         self._dir = functions_dir
         self._modules: dict[tuple[str, tuple[tuple[str, str], ...]], ModuleType] = {}
-        self._lock = threading.RLock()
+        self._environ = SharedExclusiveLock()
+        self._loading = threading.Lock()
         self._serial = 0
 
     def invoke(self, function: str, event: dict[str, Any], *, env: Mapping[str, str] | None = None,
                function_name: str | None = None) -> Any:
         spec = FUNCTIONS[function]
         overrides = dict(env or {})
-        with self._lock, environment(overrides):
+        with self._environment(overrides):
             module = self._module(function, overrides)
             context = LocalLambdaContext(function_name or function, spec.memory_mb, spec.timeout_s)
             return module.lambda_handler(event, context)
@@ -71,21 +134,31 @@ class FunctionHost:
     def prepare(self, function: str, *, env: Mapping[str, str] | None = None) -> None:
         """Initialise the function's container now (its init errors raise here), so ``invoke`` times the handler."""
         overrides = dict(env or {})
-        with self._lock, environment(overrides):
+        with self._environment(overrides):
             self._module(function, overrides)
+
+    @contextmanager
+    def _environment(self, overrides: dict[str, str]) -> Iterator[None]:
+        if not overrides:
+            with self._environ.shared():
+                yield
+            return
+        with self._environ.exclusive(), environment(overrides):
+            yield
 
     def _module(self, function: str, env: dict[str, str]) -> ModuleType:
         key = (function, tuple(sorted(env.items())))
-        module = self._modules.get(key)
-        if module is None:
-            path = self._dir / function / "app.py"
-            self._serial += 1
-            spec = importlib.util.spec_from_file_location(f"sluice_local_{function}_{self._serial}", path)
-            if spec is None or spec.loader is None:
-                raise FunctionsNotFoundError(f"cannot load {path}")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            self._modules[key] = module
+        with self._loading:
+            module = self._modules.get(key)
+            if module is None:
+                path = self._dir / function / "app.py"
+                self._serial += 1
+                spec = importlib.util.spec_from_file_location(f"sluice_local_{function}_{self._serial}", path)
+                if spec is None or spec.loader is None:
+                    raise FunctionsNotFoundError(f"cannot load {path}")
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                self._modules[key] = module
         return module
 
 
