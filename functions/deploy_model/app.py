@@ -10,8 +10,7 @@ from sluice.events.sources import SCHEDULED_EVENT, ScheduleFired, SluiceEvent
 from sluice.events.targets import scheduled_model
 from sluice.handlers import trigger_handler
 from sluice.steps.context import StepContext
-from sluice.steps.deploy import deploy_version
-from sluice.steps.release import check_releases
+from sluice.steps.deploy import check_releases, deploy_version
 from sluice.wiring.routes import DEPLOYMENT_CHECK_KIND
 
 step_context = StepContext.from_env()

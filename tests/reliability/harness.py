@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from sluice.deployment import RELEASE_LEASE
 from sluice.local import LocalCloud, host
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.registry import DynamoDBRegistry, Status
@@ -330,7 +331,9 @@ def leftovers(cloud: LocalCloud) -> dict[str, list[str]]:
     registry_items = db.scan(TableName=cloud.settings.registry_table)["Items"]
     stuck = [f"{item['pk']['S']} {item['sk']['S']}" for item in registry_items
              if item.get("status", {}).get("S") == Status.TRAINING.value]
-    locks = [f"{item['pk']['S']} {item['sk']['S']}" for item in registry_items if "LOCK" in item["sk"]["S"]]
+    registry = registry_of(cloud)
+    locks = [f"{model} {RELEASE_LEASE}" for model in cloud.config.names  # a released lease has lease_until 0
+             if (lease := registry.get_lease(model, RELEASE_LEASE)) is not None and lease.lease_until > 0]
     idempotency = db.scan(TableName=cloud.settings.idempotency_table)["Items"]
     unfinished = [item["id"]["S"] for item in idempotency if item.get("status", {}).get("S") != "COMPLETED"]
     return {"stuck_versions": stuck, "locks": locks, "unfinished_idempotency": unfinished}

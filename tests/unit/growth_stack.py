@@ -1,4 +1,4 @@
-"""A step context on moto for the training-data tests: buckets, the registry table, recorded events, a clock."""
+"""A step context for the training-data tests: buckets on moto, the in-memory registry, recorded events, a clock."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from sluice.config import ProjectConfig, load_config_text
 from sluice.events import DetailType, EventPublisher, PublishedEvent
-from sluice.registry import DynamoDBRegistry
+from sluice.registry import InMemoryRegistry
 from sluice.settings import Settings
 from sluice.steps.context import StepContext
 from sluice.steps.validate import DroppedObject, validate_drop
@@ -88,7 +88,6 @@ class GrowthStack:
 
     ctx: StepContext
     events: RecordingPublisher
-    dynamodb: Any
     now: list[float] = field(default_factory=lambda: [START])
 
     def drop(self, name: str, body: bytes) -> dict[str, Any]:
@@ -104,17 +103,11 @@ class GrowthStack:
 
 
 def growth_stack(config: ProjectConfig | str) -> GrowthStack:
-    """Buckets and the registry table on moto (call inside ``mock_aws``)."""
+    """Buckets on moto (call inside ``mock_aws``) and the in-memory registry (its DynamoDB twin is held to the same
+    contract by test_registry_contract)."""
     s3 = boto3.client("s3", region_name="us-east-1")
     for bucket in (DATA_BUCKET, ARTIFACT_BUCKET):
         s3.create_bucket(Bucket=bucket)
-    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-    dynamodb.create_table(
-        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    )
     now = [START]
 
     def clock() -> float:
@@ -126,5 +119,5 @@ def growth_stack(config: ProjectConfig | str) -> GrowthStack:
     ctx = StepContext(settings=settings,
                       config=load_config_text(config) if isinstance(config, str) else config,
                       data=ObjectStore(s3, DATA_BUCKET), artifacts=ObjectStore(s3, ARTIFACT_BUCKET),
-                      registry=DynamoDBRegistry(dynamodb, TABLE, clock=clock), events=events, clock=clock)
-    return GrowthStack(ctx=ctx, events=events, dynamodb=dynamodb, now=now)
+                      registry=InMemoryRegistry(clock=clock), events=events, clock=clock)
+    return GrowthStack(ctx=ctx, events=events, now=now)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import boto3
 import pytest
-from moto import mock_aws
 
 from sluice.config import ConfigError, DeploymentSettings, ReleaseChecks, load_config_text
 from sluice.config.deployment import parse_deployment
@@ -16,8 +12,8 @@ from sluice.deployment.signals import agreement, prediction_scores
 from sluice.registry import (
     Deployment,
     DeploymentInProgressError,
-    DynamoDBRegistry,
     IllegalTransitionError,
+    InMemoryRegistry,
     Status,
     check_transition,
 )
@@ -137,19 +133,12 @@ def test_the_state_machine_declares_canary() -> None:
 
 
 @pytest.fixture
-def registry() -> Iterator[DynamoDBRegistry]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="r", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        )
-        yield DynamoDBRegistry(client, "r")
+def registry() -> InMemoryRegistry:
+    """The release records' semantics on both backends are pinned by test_registry_contract."""
+    return InMemoryRegistry()
 
 
-def _approved(registry: DynamoDBRegistry, model: str = "m") -> int:
+def _approved(registry: InMemoryRegistry, model: str = "m") -> int:
     version = registry.claim_version(model, data_version="d", code_version="c", lineage={}, actor="t",
                                      correlation_id="c").version
     registry.transition(model, version, to=Status.CANDIDATE, reason="r", actor="t", correlation_id="c")
@@ -164,7 +153,7 @@ def _release(model: str, version: int) -> Deployment:
                       live_version=1, live_lambda_version="1", correlation_id="c")
 
 
-def test_one_release_per_model_is_recorded_conditionally_and_audited(registry: DynamoDBRegistry) -> None:
+def test_one_release_per_model_is_recorded_conditionally_and_audited(registry: InMemoryRegistry) -> None:
     first = _approved(registry)
     registry.promote("m", first, lambda_version="1", reason="r", actor="t", correlation_id="c")
     second, third, other = _approved(registry), _approved(registry), _approved(registry, "other")

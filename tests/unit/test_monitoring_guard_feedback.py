@@ -1,64 +1,46 @@
-"""The retrain guard (conditional writes on the registry table) and live quality from feedback."""
+"""The retrain guard (the registry's ``retrain`` lease; both backends: test_registry_contract) and live quality
+from feedback."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import numpy as np
 import pyarrow as pa
 import pytest
-from moto import mock_aws
 from sklearn.metrics import roc_auc_score
 
 from sluice.config import ConfigError, load_config_text
 from sluice.monitoring.feedback import FeedbackError, join_feedback, quality_by_version, read_feedback, roc_auc
 from sluice.monitoring.guard import RetrainGuard
-
-TABLE = "registry"
-
-
-@pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    credentials = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}
-    for key, value in credentials.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                  {"AttributeName": "sk", "AttributeType": "S"}],
-                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                       {"AttributeName": "sk", "KeyType": "RANGE"}])
-        yield client
+from sluice.registry import InMemoryRegistry
 
 
-def test_one_retrain_at_a_time_then_a_cool_down(dynamodb: Any) -> None:
+def test_one_retrain_at_a_time_then_a_cool_down() -> None:
     now = [1000.0]
-    guard = RetrainGuard(dynamodb, TABLE, clock=lambda: now[0])
+    guard = RetrainGuard(InMemoryRegistry(clock=lambda: now[0]))
     # GIVEN a drift trigger that took the guard
     assert guard.acquire("m", owner="a", trigger="DriftDetected", lease_s=900).acquired
     # WHEN another trigger arrives while it runs THEN it is debounced
     busy = guard.acquire("m", owner="b", trigger="alarm", lease_s=900)
-    assert not busy.acquired and "running" in busy.reason
+    assert not busy.acquired and "running" in busy.reason and "DriftDetected" in busy.reason
     # WHEN the first finishes, the cool-down holds further triggers off until it passes
     guard.release("m", owner="a", cooldown_s=600)
     now[0] = 1500.0
     cooling = guard.acquire("m", owner="c", trigger="alarm", lease_s=900)
-    assert not cooling.acquired and "cool-down" in cooling.reason
+    assert not cooling.acquired and "cool-down" in cooling.reason and cooling.busy_until == 1600
     now[0] = 1601.0
     assert guard.acquire("m", owner="d", trigger="alarm", lease_s=900).acquired
     # AND another model is independent; a stale owner's release changes nothing
     assert guard.acquire("other", owner="e", trigger="alarm", lease_s=900).acquired
     guard.release("m", owner="a", cooldown_s=99999)
-    assert guard.state("m")["owner"] == "d"
+    state = guard.state("m")
+    assert state is not None and state.owner == "d" and state.cooldown_until == 1600
 
 
-def test_a_schedule_takes_the_lease_without_starting_a_cool_down(dynamodb: Any) -> None:
+def test_a_schedule_takes_the_lease_without_starting_a_cool_down() -> None:
     now = [0.0]
-    guard = RetrainGuard(dynamodb, TABLE, clock=lambda: now[0])
+    guard = RetrainGuard(InMemoryRegistry(clock=lambda: now[0]))
     assert guard.acquire("m", owner="s", trigger="schedule", lease_s=900, force=True).acquired
     assert not guard.acquire("m", owner="x", trigger="DriftDetected", lease_s=900).acquired
     guard.release("m", owner="s", cooldown_s=None)

@@ -17,7 +17,7 @@ from sluice.steps.retrain import guarded_retrain
 from sluice.steps.train import train_accepted, train_latest
 from sluice.training import TrainingError
 from sluice.training.window import EmptyWindowError, select_training_data
-from tests.unit.growth_stack import MODEL, START, TABLE, GrowthStack, config_text, drop_csv, growth_stack
+from tests.unit.growth_stack import MODEL, START, GrowthStack, config_text, drop_csv, growth_stack
 
 DAY = 24 * 3600.0
 
@@ -148,7 +148,7 @@ def test_a_failed_drift_retrain_starts_no_cool_down(aws: None, monkeypatch: pyte
     # GIVEN a model with accepted data and a retrain guard
     stack = growth_stack(config_text('mode = "append"'))
     _accepted(stack, "jan.csv", drop_csv(100, seed=1))
-    guard = RetrainGuard(stack.dynamodb, TABLE, clock=stack.ctx.clock)
+    guard = RetrainGuard(stack.ctx.registry)
 
     def fail(*_: Any, **__: Any) -> Any:
         raise TrainingError("the search found no candidate")
@@ -159,13 +159,13 @@ def test_a_failed_drift_retrain_starts_no_cool_down(aws: None, monkeypatch: pyte
         failed = guarded_retrain(stack.ctx, MODEL, trigger="DriftDetected", correlation_id="d1", guard=guard)
     # THEN no cool-down started: the next trigger retrains at once, and succeeds
     assert failed["outcome"] == "failed"
-    assert float(guard.state(MODEL).get("cooldown_until", 0)) == 0
+    assert _cooldown_until(guard) == 0
     stack.now[0] += 60
     succeeded = guarded_retrain(stack.ctx, MODEL, trigger="DriftDetected", correlation_id="d2", guard=guard)
     assert succeeded["outcome"] == "trained"
     # AND only the successful train starts the cool-down, which debounces the next trigger
     cooldown = stack.ctx.config.model(MODEL).monitoring.retrain_cooldown_minutes * 60
-    assert float(guard.state(MODEL)["cooldown_until"]) == int(stack.now[0] + cooldown)
+    assert _cooldown_until(guard) == int(stack.now[0] + cooldown)
     debounced = guarded_retrain(stack.ctx, MODEL, trigger="alarm x", correlation_id="d3", guard=guard)
     assert debounced["outcome"] == "debounced"
 
@@ -173,7 +173,7 @@ def test_a_failed_drift_retrain_starts_no_cool_down(aws: None, monkeypatch: pyte
 def test_a_retrain_that_raises_starts_no_cool_down(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     stack = growth_stack(config_text())
     _accepted(stack, "jan.csv", drop_csv(100, seed=1))
-    guard = RetrainGuard(stack.dynamodb, TABLE, clock=stack.ctx.clock)
+    guard = RetrainGuard(stack.ctx.registry)
 
     def crash(*_: Any, **__: Any) -> Any:
         raise RuntimeError("out of memory")
@@ -184,7 +184,13 @@ def test_a_retrain_that_raises_starts_no_cool_down(aws: None, monkeypatch: pytes
         guarded_retrain(stack.ctx, MODEL, trigger="alarm q", correlation_id="a1", guard=guard)
     # AND the lease is released with no cool-down
     state = guard.state(MODEL)
-    assert float(state["lease_until"]) == 0 and float(state.get("cooldown_until", 0)) == 0
+    assert state is not None and (state.lease_until, state.cooldown_until) == (0, 0)
+
+
+def _cooldown_until(guard: RetrainGuard) -> int:
+    state = guard.state(MODEL)
+    assert state is not None, "the retrain never took the guard"
+    return state.cooldown_until
 
 
 def _captured_traffic(stack: GrowthStack, rows: int, *, seed: int) -> tuple[bytes, str]:
@@ -235,7 +241,7 @@ def test_labelled_traffic_becomes_training_data_of_a_drift_retrain(aws: None) ->
     assert record_feedback(stack.ctx, key, correlation_id="fb-2")["dataset"]["outcome"] == "already_accepted"
     # WHEN drift triggers a retrain THEN it learns from the delivery and the recent traffic
     retrained = guarded_retrain(stack.ctx, MODEL, trigger="DriftDetected", correlation_id="drift-1",
-                                guard=RetrainGuard(stack.dynamodb, TABLE, clock=stack.ctx.clock))
+                                guard=RetrainGuard(stack.ctx.registry))
     lineage = stack.ctx.registry.get_version(MODEL, retrained["version"]).lineage
     assert lineage["data_versions"] == [first["data_version"], record.data_version]
     assert lineage["train_rows"] + lineage["holdout_rows"] == 160
@@ -326,14 +332,14 @@ def test_unreadable_training_data_fails_the_version_and_starts_no_cool_down(aws:
     stack = growth_stack(config_text())
     first = _accepted(stack, "jan.csv", drop_csv(100, seed=1))
     stack.ctx.data.put_bytes(first["data_key"], b"not parquet")
-    guard = RetrainGuard(stack.dynamodb, TABLE, clock=stack.ctx.clock)
+    guard = RetrainGuard(stack.ctx.registry)
     # WHEN a drift retrain runs
     result = guarded_retrain(stack.ctx, MODEL, trigger="DriftDetected", correlation_id="d", guard=guard)
     # THEN the version failed with the reason, TrainingFailed is announced, and no cool-down started
     assert result["outcome"] == "failed" and "Parquet" in result["reason"]
     assert stack.ctx.registry.get_version(MODEL, result["version"]).status.value == "failed"
     assert stack.events.of(DetailType.TRAINING_FAILED)[0]["version"] == result["version"]
-    assert float(guard.state(MODEL).get("cooldown_until", 0)) == 0
+    assert _cooldown_until(guard) == 0
 
 
 def test_a_row_held_out_once_stays_held_out_as_the_window_grows(aws: None) -> None:

@@ -1,4 +1,4 @@
-"""Debounce triggered retraining: one item per model in the registry table, changed by conditional writes only.
+"""Debounce triggered retraining: the model's ``retrain`` lease and the cool-down its last holder left.
 
 A retrain may start when none is running (its lease expired or was released) and the cool-down of the last
 triggered one has passed. The cool-down starts at release, and only after a successful train (a failed one
@@ -11,14 +11,12 @@ no cool-down.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from botocore.exceptions import ClientError
+from sluice.clock import iso
+from sluice.registry.entities import Lease
+from sluice.registry.store import LeaseStore
 
-from sluice.clock import Clock, iso, system_clock
-from sluice.registry import codec
-
-GUARD_SK = "RETRAIN#guard"
+RETRAIN_LEASE = "retrain"
 
 
 @dataclass(frozen=True)
@@ -29,59 +27,26 @@ class GuardDecision:
 
 
 class RetrainGuard:
-    """The retrain lease and cool-down of each model."""
+    """The retrain lease and cool-down of each model, on the registry's leases."""
 
-    def __init__(self, dynamodb_client: Any, table_name: str, *, clock: Clock = system_clock) -> None:
-        self._db = dynamodb_client
-        self._table = table_name
-        self._clock = clock
+    def __init__(self, leases: LeaseStore) -> None:
+        self._leases = leases
 
     def acquire(self, model: str, *, owner: str, trigger: str, lease_s: float, force: bool = False) -> GuardDecision:
         """Take the guard for ``owner``; refused while a retrain runs or the cool-down lasts (unless ``force``)."""
-        now = self._clock()
-        request: dict[str, Any] = {
-            "TableName": self._table, "Key": self._key(model),
-            "UpdateExpression": "SET #o = :owner, #t = :trigger, acquired_at = :at, lease_until = :lease",
-            "ExpressionAttributeNames": {"#o": "owner", "#t": "trigger"},
-            "ExpressionAttributeValues": {":owner": {"S": owner}, ":trigger": {"S": trigger}, ":at": {"S": iso(now)},
-                                          ":lease": {"N": str(int(now + lease_s))}},
-        }
-        if not force:
-            request["ConditionExpression"] = (
-                "(attribute_not_exists(lease_until) OR lease_until < :now) AND "
-                "(attribute_not_exists(cooldown_until) OR cooldown_until < :now)")
-            request["ExpressionAttributeValues"][":now"] = {"N": str(int(now))}
-        try:
-            self._db.update_item(**request)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            held = self.state(model)
-            lease, cooldown = float(held.get("lease_until", 0)), float(held.get("cooldown_until", 0))
-            why = "a retrain is running" if lease >= now else "the retrain cool-down has not passed"
-            return GuardDecision(False, f"{why} (last taken {held.get('acquired_at')} by {held.get('trigger')}) "
-                                        f"until {iso(max(lease, cooldown))}", max(lease, cooldown))
-        return GuardDecision(True, f"guard taken for {trigger}")
+        grant = self._leases.acquire_lease(model, RETRAIN_LEASE, owner=owner, ttl_s=lease_s, trigger=trigger,
+                                           force=force)
+        if grant.acquired:
+            return GuardDecision(True, f"guard taken for {trigger}")
+        held = grant.lease
+        why = "a retrain is running" if held.lease_until >= grant.at else "the retrain cool-down has not passed"
+        return GuardDecision(False, f"{why} (last taken {held.acquired_at} by {held.trigger}) "
+                                    f"until {iso(held.busy_until)}", float(held.busy_until))
 
     def release(self, model: str, *, owner: str, cooldown_s: float | None) -> None:
         """End ``owner``'s retrain; start a cool-down of ``cooldown_s`` (None: leave the cool-down as it is)."""
-        now = self._clock()
-        values = {":zero": {"N": "0"}, ":owner": {"S": owner}, ":at": {"S": iso(now)}}
-        update = "SET lease_until = :zero, released_at = :at"
-        if cooldown_s is not None:
-            update += ", cooldown_until = :until"
-            values[":until"] = {"N": str(int(now + cooldown_s))}
-        try:
-            self._db.update_item(TableName=self._table, Key=self._key(model), UpdateExpression=update,
-                                 ConditionExpression="#o = :owner", ExpressionAttributeNames={"#o": "owner"},
-                                 ExpressionAttributeValues=values)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
+        self._leases.release_lease(model, RETRAIN_LEASE, owner=owner, cooldown_s=cooldown_s)
 
-    def _key(self, model: str) -> dict[str, Any]:
-        return {"pk": {"S": codec.model_pk(model)}, "sk": {"S": GUARD_SK}}
-
-    def state(self, model: str) -> dict[str, Any]:
-        response = self._db.get_item(TableName=self._table, ConsistentRead=True, Key=self._key(model))
-        return codec.from_item(response["Item"]) if "Item" in response else {}
+    def state(self, model: str) -> Lease | None:
+        """The model's retrain lease as stored (None before the first retrain)."""
+        return self._leases.get_lease(model, RETRAIN_LEASE)

@@ -1,4 +1,4 @@
-"""The model registry: versions, aliases and an audit trail, with conditional writes only."""
+"""The model registry: versions, aliases, releases, leases and an audit trail, with conditional writes only."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from sluice.registry.entities import (
     DatasetRecord,
     Deployment,
     EndpointChange,
+    Lease,
+    LeaseGrant,
     ModelVersion,
     QueuedDeployment,
     Status,
@@ -18,29 +20,49 @@ from sluice.registry.errors import (
     DeployLockHeldError,
     DeploymentInProgressError,
     IllegalTransitionError,
+    LeaseHeldError,
     RegistryError,
     VersionNotFoundError,
 )
-from sluice.registry.store import RegistryStore
+from sluice.registry.memory import InMemoryRegistry
+from sluice.registry.store import (
+    AliasStore,
+    AuditLog,
+    DatasetStore,
+    LeaseStore,
+    RegistryStore,
+    ReleaseStore,
+    VersionStore,
+)
 from sluice.registry.transitions import ALLOWED_TRANSITIONS, check_transition
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "AliasPointer",
+    "AliasStore",
     "AuditEntry",
+    "AuditLog",
     "ConcurrentUpdateError",
     "DatasetRecord",
+    "DatasetStore",
     "DeployLockHeldError",
     "Deployment",
     "DeploymentInProgressError",
     "DynamoDBRegistry",
     "EndpointChange",
     "IllegalTransitionError",
+    "InMemoryRegistry",
+    "Lease",
+    "LeaseGrant",
+    "LeaseHeldError",
+    "LeaseStore",
     "ModelVersion",
     "QueuedDeployment",
     "RegistryError",
     "RegistryStore",
+    "ReleaseStore",
     "Status",
     "VersionNotFoundError",
+    "VersionStore",
     "check_transition",
 ]

@@ -9,20 +9,21 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sluice.clock import Clock, iso, system_clock
-from sluice.registry import codec
+from sluice.registry import codec, documents
 from sluice.registry.entities import (
     AliasPointer,
     AuditEntry,
     DatasetRecord,
     Deployment,
     EndpointChange,
+    Lease,
+    LeaseGrant,
     ModelVersion,
     QueuedDeployment,
     Status,
 )
 from sluice.registry.errors import (
     ConcurrentUpdateError,
-    DeployLockHeldError,
     DeploymentInProgressError,
     RegistryError,
     VersionNotFoundError,
@@ -77,7 +78,7 @@ class DynamoDBRegistry(RegistryStore):
                 if claim_key is not None and (claimed := self._claimed(model, claim_key)) is not None:
                     return claimed  # the same claim won concurrently
                 continue
-            return codec.version_from(document)
+            return documents.version_from(document)
         raise ConcurrentUpdateError(f"could not claim a version of {model} after {_CLAIM_ATTEMPTS} attempts")
 
     def _claimed(self, model: str, claim_key: str) -> ModelVersion | None:
@@ -88,10 +89,10 @@ class DynamoDBRegistry(RegistryStore):
         item = self._get(codec.model_pk(model), codec.version_sk(version))
         if item is None:
             raise VersionNotFoundError(f"{model} v{version} does not exist")
-        return codec.version_from(item)
+        return documents.version_from(item)
 
     def list_versions(self, model: str) -> list[ModelVersion]:
-        return [codec.version_from(item) for item in self._query(model, codec.VERSION_PREFIX)]
+        return [documents.version_from(item) for item in self._query(model, codec.VERSION_PREFIX)]
 
     def transition(
         self, model: str, version: int, *, to: Status, reason: str, actor: str, correlation_id: str,
@@ -111,7 +112,7 @@ class DynamoDBRegistry(RegistryStore):
 
     def get_alias(self, model: str, name: str) -> AliasPointer | None:
         item = self._get(codec.model_pk(model), codec.alias_sk(name))
-        return None if item is None else codec.alias_from(item)
+        return None if item is None else documents.alias_from(item)
 
     def promote(
         self, model: str, version: int, *, lambda_version: str, reason: str, actor: str, correlation_id: str,
@@ -176,13 +177,13 @@ class DynamoDBRegistry(RegistryStore):
         return self.get_version(model, live.version), self.get_version(model, target.version)
 
     def history(self, model: str) -> list[AuditEntry]:
-        return [codec.audit_from(item) for item in self._query(model, codec.AUDIT_PREFIX)]
+        return [documents.audit_from(item) for item in self._query(model, codec.AUDIT_PREFIX)]
 
     # -- releases in progress ---------------------------------------------------------------------
 
     def get_deployment(self, model: str) -> Deployment | None:
         item = self._get(codec.model_pk(model), codec.ACTIVE_DEPLOYMENT_SK)
-        return None if item is None else codec.deployment_from(item)
+        return None if item is None else documents.deployment_from(item)
 
     def start_deployment(
         self, deployment: Deployment, *, reason: str, actor: str, trigger: str = "",
@@ -193,7 +194,7 @@ class DynamoDBRegistry(RegistryStore):
         now = self._now()
         try:
             self._transact([
-                {"Put": {"TableName": self._table, "Item": codec.to_item(codec.deployment_document(deployment)),
+                {"Put": {"TableName": self._table, "Item": codec.to_item(_deployment_document(deployment)),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
                 self._status_update(model, deployment.version, candidate.status, Status.CANARY, now,
                                     {"lambda_version": deployment.candidate_lambda_version}),
@@ -216,7 +217,7 @@ class DynamoDBRegistry(RegistryStore):
         stored = replace(updated, revision=current.revision + 1)
         now = self._now()
         self._transact([
-            {"Put": {"TableName": self._table, "Item": codec.to_item(codec.deployment_document(stored)),
+            {"Put": {"TableName": self._table, "Item": codec.to_item(_deployment_document(stored)),
                      "ConditionExpression": "revision = :rev",
                      "ExpressionAttributeValues": {":rev": {"N": str(current.revision)}}}},
             self._audit_put(current.model, f"v{current.version}", change, reason, actor, current.correlation_id,
@@ -255,7 +256,7 @@ class DynamoDBRegistry(RegistryStore):
         return True
 
     def queued_deployments(self, model: str) -> list[QueuedDeployment]:
-        return [codec.queued_from(item) for item in self._query(model, codec.QUEUED_DEPLOYMENT_PREFIX)]
+        return [documents.queued_from(item) for item in self._query(model, codec.QUEUED_DEPLOYMENT_PREFIX)]
 
     def take_queued(self, model: str, version: int) -> bool:
         try:
@@ -316,42 +317,63 @@ class DynamoDBRegistry(RegistryStore):
 
     def latest_dataset(self, model: str) -> DatasetRecord | None:
         item = self._get(codec.model_pk(model), codec.LATEST_DATASET_SK)
-        return None if item is None else codec.dataset_from(item)
+        return None if item is None else documents.dataset_from(item)
 
     def list_datasets(self, model: str) -> list[DatasetRecord]:
-        records = [codec.dataset_from(item) for item in self._query(model, codec.dataset_sk(""))]
+        records = [documents.dataset_from(item) for item in self._query(model, codec.dataset_sk(""))]
         return sorted(records, key=lambda record: (record.accepted_at, record.data_version))
 
-    # -- deploy lock ------------------------------------------------------------------------------
+    # -- leases ---------------------------------------------------------------------------------
 
-    def acquire_deploy_lock(self, model: str, *, owner: str, ttl_s: int) -> None:
+    def acquire_lease(self, model: str, name: str, *, owner: str, ttl_s: float, trigger: str = "",
+                      force: bool = False) -> LeaseGrant:
         now = self._clock()
+        request: dict[str, Any] = {
+            "TableName": self._table, "Key": self._key(model, codec.lease_sk(name)),
+            "UpdateExpression": "SET #o = :owner, #t = :trigger, acquired_at = :at, lease_until = :lease",
+            "ExpressionAttributeNames": {"#o": "owner", "#t": "trigger"},
+            "ExpressionAttributeValues": {":owner": {"S": owner}, ":trigger": {"S": trigger}, ":at": {"S": iso(now)},
+                                          ":lease": {"N": str(int(now + ttl_s))}},
+            "ReturnValues": "ALL_NEW",
+        }
+        if not force:  # Lease.free_for, as a condition
+            request["ConditionExpression"] = (
+                "attribute_not_exists(pk) OR #o = :owner OR ("
+                "(attribute_not_exists(lease_until) OR lease_until < :now) AND "
+                "(attribute_not_exists(cooldown_until) OR cooldown_until < :now))")
+            request["ExpressionAttributeValues"][":now"] = {"N": str(int(now))}
         try:
-            self._db.put_item(
-                TableName=self._table,
-                Item=codec.to_item({"pk": codec.model_pk(model), "sk": codec.DEPLOY_LOCK_SK, "owner": owner,
-                                    "expires_at": int(now + ttl_s)}),
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #o = :owner",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":now": {"N": str(int(now))}, ":owner": {"S": owner}},
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                holder = self._get(codec.model_pk(model), codec.DEPLOY_LOCK_SK) or {}
-                raise DeployLockHeldError(
-                    f"a deployment of {model} is in progress ({holder.get('owner', 'unknown')})") from error
-            raise
-
-    def release_deploy_lock(self, model: str, *, owner: str) -> None:
-        try:
-            self._db.delete_item(
-                TableName=self._table, Key=self._key(model, codec.DEPLOY_LOCK_SK),
-                ConditionExpression="#o = :owner", ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":owner": {"S": owner}},
-            )
+            response = self._db.update_item(**request)
         except ClientError as error:
             if not _is_condition_failure(error):
                 raise
+            held = self.get_lease(model, name)
+            if held is None:  # lease items are never deleted: it cannot vanish between the write and the read
+                raise RegistryError(f"the {name} lease of {model} refused {owner} and then vanished") from error
+            return LeaseGrant(False, held, now)
+        return LeaseGrant(True, documents.lease_from(codec.from_item(response["Attributes"]), model=model, name=name),
+                          now)
+
+    def release_lease(self, model: str, name: str, *, owner: str, cooldown_s: float | None = None) -> bool:
+        now = self._clock()
+        values = {":zero": {"N": "0"}, ":owner": {"S": owner}, ":at": {"S": iso(now)}}
+        update = "SET lease_until = :zero, released_at = :at"
+        if cooldown_s is not None:
+            update += ", cooldown_until = :until"
+            values[":until"] = {"N": str(int(now + cooldown_s))}
+        try:
+            self._db.update_item(TableName=self._table, Key=self._key(model, codec.lease_sk(name)),
+                                 UpdateExpression=update, ConditionExpression="#o = :owner",
+                                 ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues=values)
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get_lease(self, model: str, name: str) -> Lease | None:
+        item = self._get(codec.model_pk(model), codec.lease_sk(name))
+        return None if item is None else documents.lease_from(item, model=model, name=name)
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -485,3 +507,7 @@ def _claim_sk(claim_key: str) -> str:
 
 def _is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _deployment_document(deployment: Deployment) -> dict[str, Any]:
+    return {"pk": codec.model_pk(deployment.model), "sk": codec.ACTIVE_DEPLOYMENT_SK, **deployment.__dict__}

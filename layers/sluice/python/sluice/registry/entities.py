@@ -138,3 +138,40 @@ class DatasetRecord:
     """A hash of the data contract the data was accepted under (see sluice.data.contract_version)."""
     origin: str = "drop"
     """Where the rows came from: ``drop`` (a file under incoming/) or ``feedback`` (labelled captured traffic)."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A named lease of one model (the release lock, the retrain guard, any future lock).
+
+    Its owner may take it again (a retry survives), anyone may take it once ``lease_until`` and
+    ``cooldown_until`` have passed; times are whole epoch seconds, ``lease_until`` is 0 once released.
+    """
+
+    model: str
+    name: str
+    owner: str
+    lease_until: int
+    cooldown_until: int = 0
+    trigger: str = ""
+    acquired_at: str = ""
+    released_at: str = ""
+
+    @property
+    def busy_until(self) -> int:
+        """When the lease and its cool-down have both passed."""
+        return max(self.lease_until, self.cooldown_until)
+
+    def free_for(self, owner: str, now: float) -> bool:
+        """``owner`` may take the lease at ``now``: it holds it already, or the lease and cool-down have passed."""
+        return owner == self.owner or (self.lease_until < int(now) and self.cooldown_until < int(now))
+
+
+@dataclass(frozen=True)
+class LeaseGrant:
+    """The answer to a lease request: taken, or refused with the lease as its holder left it."""
+
+    acquired: bool
+    lease: Lease
+    at: float
+    """The store's time of the decision (epoch seconds)."""

@@ -19,8 +19,12 @@ class ConcurrentUpdateError(RegistryError):
     """A conditional write lost a race; re-read and retry, or give up."""
 
 
-class DeployLockHeldError(RegistryError):
-    """Another deployment of the same model is in progress."""
+class LeaseHeldError(RegistryError):
+    """Another owner holds the lease (or its cool-down lasts)."""
+
+
+class DeployLockHeldError(LeaseHeldError):
+    """Another deployment of the same model is in progress (it holds the release lock)."""
 
 
 class DeploymentInProgressError(RegistryError):

@@ -1,14 +1,16 @@
-"""deploy_model: release an approved version by the model's strategy (all at once, or progressively)."""
+"""deploy_model: release an approved version by the model's strategy (all at once, or progressively), and the
+scheduled check that moves releases in progress on and starts queued ones."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sluice.deployment import release_lock, start_order
 from sluice.endpoint import EndpointSwapper, PinnedModel
 from sluice.events import DetailType
 from sluice.registry import DeploymentInProgressError, ModelVersion, Status
 from sluice.steps.context import StepContext
-from sluice.steps.release import resume_release, start_release
+from sluice.steps.release import check_release, resume_release, start_release
 
 ACTOR = "deploy_model"
 LOCK_TTL_S = 900
@@ -46,6 +48,36 @@ def deploy_version(ctx: StepContext, model_name: str, version: int, *, correlati
         return _queue(ctx, target, correlation_id=correlation_id, trigger=trigger)
 
 
+def check_releases(ctx: StepContext, models: tuple[str, ...], *, correlation_id: str, trigger: str
+                   ) -> dict[str, Any]:
+    """The scheduled check: move each model's release in progress on; start a queued one when a model is free."""
+    results = []
+    for model in models:
+        active = ctx.registry.get_deployment(model)
+        if active is not None:
+            result = check_release(ctx, active, trigger=trigger)
+            results.append(result)
+            if result["outcome"] not in ("promoted", "aborted", "rejected"):
+                continue
+        started = start_next_queued(ctx, model, trigger=trigger)
+        if started is not None:
+            results.append(started)
+    return {"outcome": "checked", "releases": results, "correlation_id": correlation_id}
+
+
+def start_next_queued(ctx: StepContext, model: str, *, trigger: str) -> dict[str, Any] | None:
+    """Start the oldest queued version that is still approved (None when nothing starts)."""
+    if ctx.registry.get_deployment(model) is not None:
+        return None
+    for queued in start_order(ctx.registry.queued_deployments(model)):
+        if not ctx.registry.take_queued(model, queued.version):
+            continue
+        result = deploy_version(ctx, model, queued.version, correlation_id=queued.correlation_id, trigger=trigger)
+        if result["outcome"] != "skipped":
+            return result
+    return None
+
+
 def _queue(ctx: StepContext, target: ModelVersion, *, correlation_id: str, trigger: str) -> dict[str, Any]:
     active = ctx.registry.get_deployment(target.model)
     behind = f"{active.label} (stage {active.stage + 1}/{active.stages})" if active else "a release in progress"
@@ -65,8 +97,7 @@ def _all_at_once(ctx: StepContext, target: ModelVersion, *, reason: str, correla
     """Publish a pinned predict version, move ``live`` wholly to it, then record it."""
     model_name, version = target.model, target.version
     owner = f"{ACTOR}:{model_name}:v{version}:{correlation_id}"
-    ctx.registry.acquire_deploy_lock(model_name, owner=owner, ttl_s=LOCK_TTL_S)
-    try:
+    with release_lock(ctx.registry, model_name, owner=owner, ttl_s=LOCK_TTL_S):
         swapper = EndpointSwapper(ctx.lambda_client, ctx.settings.names.predict_function(model_name))
         ctx.events.publish(DetailType.DEPLOYMENT_STARTED, {
             "model": model_name, "version": version, "strategy": "all_at_once", "correlation_id": correlation_id,
@@ -76,8 +107,6 @@ def _all_at_once(ctx: StepContext, target: ModelVersion, *, reason: str, correla
         swapper.move_live(lambda_version)
         deployed = ctx.registry.promote(model_name, version, lambda_version=lambda_version, reason=reason,
                                         actor=ACTOR, correlation_id=correlation_id, trigger=trigger)
-    finally:
-        ctx.registry.release_deploy_lock(model_name, owner=owner)
     detail = {"model": model_name, "version": version, "lambda_version": lambda_version, "strategy": "all_at_once",
               "replaced_version": deployed.replaced_version, "previous_lambda_version": previous_lambda_version,
               "correlation_id": correlation_id}

@@ -1,4 +1,4 @@
-"""Progressive releases: start a canary, linear, A/B or shadow release, check it on schedule, end it.
+"""Progressive releases: start a canary, linear, A/B or shadow release, check it, promote or abort it.
 
 One release per model at a time: its registry record is the lock (a second approved version is queued and
 starts when the first ends). Every move is conditional on the record's revision and audited.
@@ -22,6 +22,7 @@ from sluice.deployment import (
     decide_ab,
     judge,
     plan,
+    release_lock,
 )
 from sluice.endpoint import EndpointSwapper, PinnedModel
 from sluice.events import DetailType
@@ -49,8 +50,7 @@ def start_release(ctx: StepContext, target: ModelVersion, live: AliasPointer, *,
     first = stages[0]
     swapper = _swapper(ctx, model)
     owner = f"{ACTOR}:{model}:v{target.version}:{correlation_id}"
-    ctx.registry.acquire_deploy_lock(model, owner=owner, ttl_s=LOCK_TTL_S)
-    try:
+    with release_lock(ctx.registry, model, owner=owner, ttl_s=LOCK_TTL_S):
         candidate_lambda = swapper.publish_pinned(PinnedModel(model, target.version, target.artifact_sha256))
         now = ctx.clock()
         deployment = Deployment(
@@ -69,8 +69,6 @@ def start_release(ctx: StepContext, target: ModelVersion, live: AliasPointer, *,
                                         actor=ACTOR, trigger=trigger)
             swapper.move_live(live.lambda_version)
             raise
-    finally:
-        ctx.registry.release_deploy_lock(model, owner=owner)
     detail = {"model": model, "version": target.version, "strategy": settings.strategy, "stage": first.label,
               "weight": first.weight, "live_version": live.version, "lambda_version": candidate_lambda,
               "next_check_at": deployment.next_check_at, "correlation_id": correlation_id}
@@ -98,23 +96,6 @@ def resume_release(ctx: StepContext, target: ModelVersion, *, correlation_id: st
     return {"outcome": "release_started", "model": target.model, "version": target.version,
             "strategy": deployment.strategy, "weight": deployment.weight,
             "lambda_version": deployment.candidate_lambda_version, "next_check_at": deployment.next_check_at}
-
-
-def check_releases(ctx: StepContext, models: tuple[str, ...], *, correlation_id: str, trigger: str
-                   ) -> dict[str, Any]:
-    """The scheduled check: move each model's release in progress on; start a queued one when a model is free."""
-    results = []
-    for model in models:
-        active = ctx.registry.get_deployment(model)
-        if active is not None:
-            result = check_release(ctx, active, trigger=trigger)
-            results.append(result)
-            if result["outcome"] not in ("promoted", "aborted", "rejected"):
-                continue
-        started = start_next_queued(ctx, model, trigger=trigger)
-        if started is not None:
-            results.append(started)
-    return {"outcome": "checked", "releases": results, "correlation_id": correlation_id}
 
 
 def check_release(ctx: StepContext, deployment: Deployment, *, trigger: str) -> dict[str, Any]:
@@ -167,14 +148,11 @@ def promote_release(ctx: StepContext, deployment: Deployment, *, reason: str, tr
     """All traffic to the candidate; it becomes live and the former live version ``previous``."""
     model = deployment.model
     owner = f"{ACTOR}:{model}:promote:{deployment.version}"
-    ctx.registry.acquire_deploy_lock(model, owner=owner, ttl_s=LOCK_TTL_S)
-    try:
+    with release_lock(ctx.registry, model, owner=owner, ttl_s=LOCK_TTL_S):
         _swapper(ctx, model).move_live(deployment.candidate_lambda_version)
         deployed = ctx.registry.promote(model, deployment.version, lambda_version=deployment.candidate_lambda_version,
                                         reason=reason, actor=ACTOR, correlation_id=deployment.correlation_id,
                                         deployment=deployment, trigger=trigger)
-    finally:
-        ctx.registry.release_deploy_lock(model, owner=owner)
     detail = {"model": model, "version": deployment.version, "lambda_version": deployment.candidate_lambda_version,
               "strategy": deployment.strategy, "replaced_version": deployed.replaced_version,
               "previous_lambda_version": deployment.live_lambda_version, "reason": reason,
@@ -189,12 +167,9 @@ def abort_release(ctx: StepContext, deployment: Deployment, *, to: Status, reaso
     """All traffic back to live; the candidate becomes ``to`` (rolled_back, or rejected by an A/B test)."""
     model = deployment.model
     owner = f"{actor}:{model}:abort:{deployment.version}"
-    ctx.registry.acquire_deploy_lock(model, owner=owner, ttl_s=LOCK_TTL_S)
-    try:
+    with release_lock(ctx.registry, model, owner=owner, ttl_s=LOCK_TTL_S):
         _swapper(ctx, model).move_live(deployment.live_lambda_version)
         ended = ctx.registry.end_deployment(deployment, to=to, reason=reason, actor=actor, trigger=trigger)
-    finally:
-        ctx.registry.release_deploy_lock(model, owner=owner)
     detail = {"model": model, "version": deployment.version, "status": to.value, "strategy": deployment.strategy,
               "live_version": deployment.live_version, "lambda_version": deployment.live_lambda_version,
               "reason": reason, "correlation_id": deployment.correlation_id,
@@ -203,21 +178,6 @@ def abort_release(ctx: StepContext, deployment: Deployment, *, to: Status, reaso
     _notify(ctx, f"{model} v{deployment.version} {deployment.strategy} aborted: live stays v{deployment.live_version}",
             detail)
     return ended
-
-
-def start_next_queued(ctx: StepContext, model: str, *, trigger: str) -> dict[str, Any] | None:
-    """Start the oldest queued version that is still approved (None when nothing starts)."""
-    from sluice.steps.deploy import deploy_version
-
-    if ctx.registry.get_deployment(model) is not None:
-        return None
-    for queued in sorted(ctx.registry.queued_deployments(model), key=lambda q: (q.queued_at, q.version)):
-        if not ctx.registry.take_queued(model, queued.version):
-            continue
-        result = deploy_version(ctx, model, queued.version, correlation_id=queued.correlation_id, trigger=trigger)
-        if result["outcome"] != "skipped":
-            return result
-    return None
 
 
 def _advance(ctx: StepContext, deployment: Deployment, following: Stage, now: float, reason: str, trigger: str,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import boto3
-
 from sluice.monitoring.guard import RetrainGuard
 from sluice.steps.context import StepContext
 from sluice.steps.train import train_latest
@@ -23,7 +21,7 @@ def guarded_retrain(ctx: StepContext, model_name: str, *, trigger: str, correlat
     found nothing new leaves the next trigger free to try again.
     """
     model = ctx.config.model(model_name)
-    guard = guard or RetrainGuard(boto3.client("dynamodb"), ctx.settings.registry_table, clock=ctx.clock)
+    guard = guard or RetrainGuard(ctx.registry)
     owner = f"{trigger}:{correlation_id}:{uuid.uuid4().hex[:8]}"
     decision = guard.acquire(model_name, owner=owner, trigger=trigger, lease_s=LEASE_S, force=force)
     if not decision.acquired:

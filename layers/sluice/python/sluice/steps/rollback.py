@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sluice.clock import parse_time
+from sluice.deployment import release_lock
 from sluice.endpoint import EndpointSwapper
 from sluice.events import DetailType
 from sluice.registry import Status
@@ -20,6 +21,7 @@ from sluice.steps.context import StepContext
 from sluice.steps.release import abort_release
 
 ACTOR = "rollback_model"
+LOCK_TTL_S = 300
 
 
 def rollback(ctx: StepContext, model_name: str, *, reason: str, correlation_id: str, trigger: str = "",
@@ -54,14 +56,11 @@ def rollback(ctx: StepContext, model_name: str, *, reason: str, correlation_id: 
         return {"outcome": "skipped", "model": model_name, "reason": why}
     target = ctx.registry.get_version(model_name, previous.version)
     owner = f"{ACTOR}:{model_name}:{correlation_id}"
-    ctx.registry.acquire_deploy_lock(model_name, owner=owner, ttl_s=300)
-    try:
+    with release_lock(ctx.registry, model_name, owner=owner, ttl_s=LOCK_TTL_S):
         EndpointSwapper(ctx.lambda_client, ctx.settings.names.predict_function(model_name)).move_live(
             target.lambda_version)
         rolled_back, now_live = ctx.registry.rollback(model_name, reason=reason, actor=ACTOR,
                                                       correlation_id=correlation_id, trigger=trigger)
-    finally:
-        ctx.registry.release_deploy_lock(model_name, owner=owner)
     detail: dict[str, Any] = {"model": model_name, "version": now_live.version,
               "rolled_back_version": rolled_back.version,
               "lambda_version": now_live.lambda_version, "reason": reason, "correlation_id": correlation_id}
