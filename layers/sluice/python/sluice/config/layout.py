@@ -15,10 +15,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from sluice.config.model import ModelConfig
+
+class Scheduled(Protocol):
+    """What the layout reads of a model (its ModelConfig; not imported: config.model imports this module)."""
+
+    @property
+    def training(self) -> Any: ...
+
+    @property
+    def monitoring(self) -> Any: ...
+
+    @property
+    def deployment(self) -> Any: ...
 
 MODEL_GROUPS = 16
 """Nested stacks a stage may have (one per non-empty group)."""
@@ -47,13 +57,13 @@ def model_groups(models: Iterable[str]) -> dict[int, tuple[str, ...]]:
     return {group: tuple(names) for group, names in sorted(groups.items())}
 
 
-def schedule_rules(model: ModelConfig) -> int:
+def schedule_rules(model: Scheduled) -> int:
     """The schedule rules ``model`` adds to the default bus: retrain, drift and bake check, each if configured."""
     schedules = (model.training.retrain_schedule, model.monitoring.drift_schedule, model.deployment.check_schedule)
     return sum(1 for expression in schedules if expression)
 
 
-def layout_problem(models: Mapping[str, ModelConfig]) -> str | None:
+def layout_problem(models: Mapping[str, Scheduled]) -> str | None:
     """Why these models cannot deploy as one stage, naming the limit; None when they can."""
     names = sorted(models)
     if len(names) > MODELS_PER_STAGE:
