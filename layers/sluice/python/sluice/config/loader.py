@@ -11,6 +11,7 @@ from typing import Any
 from sluice.config.deployment import parse_deployment
 from sluice.config.errors import ConfigError
 from sluice.config.model import (
+    BATCH_VERSIONS,
     COLUMN_ROLES,
     COLUMN_TYPES,
     DATA_MODES,
@@ -73,6 +74,7 @@ def _model(name: str, body: Table) -> ModelConfig:
     data = _data(body.table("data"))
     serving_table = body.table("serving")
     serving = ServingSettings(on_violation=serving_table.string("on_violation", "reject", choices=ON_VIOLATION),
+                              batch_version=serving_table.string("batch_version", "live", choices=BATCH_VERSIONS),
                               trace=serving_table.boolean("trace", False))
     serving_table.finish()
     body.finish()

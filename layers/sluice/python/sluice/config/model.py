@@ -26,6 +26,8 @@ COLUMN_ROLES: tuple[ColumnRole, ...] = ("feature", "id", "ignore", "timestamp")
 EXTRA_COLUMNS: tuple[ExtraColumns, ...] = ("ignore", "warn", "reject")
 DATA_MODES: tuple[DataMode, ...] = ("snapshot", "append")
 ON_VIOLATION: tuple[OnViolation, ...] = ("reject", "flag")
+BatchVersion = Literal["live", "release"]
+BATCH_VERSIONS: tuple[BatchVersion, ...] = ("live", "release")
 CLASSIFICATION_FAMILIES = ("logistic_regression", "random_forest", "hist_gradient_boosting")
 REGRESSION_FAMILIES = ("ridge", "random_forest", "hist_gradient_boosting")
 CLASSIFICATION_METRICS = ("roc_auc", "pr_auc", "accuracy", "f1", "log_loss", "brier", "ece")
@@ -180,6 +182,10 @@ class ServingSettings:
     the violations listed in the response, the capture and a metric."""
 
     on_violation: OnViolation = "reject"
+    batch_version: BatchVersion = "live"
+    """Which version scores files dropped under score/<model>/ without a version in their key: ``live`` (the
+    registry's live version; during a release, the one being replaced) or ``release`` (the version a release in
+    progress rolls out, else live)."""
     trace: bool = False
     """Trace predictions with X-Ray (active tracing on the model's predict function and the X-Ray grant): off by
     default, since every traced request costs a segment and the endpoint is the hot path."""

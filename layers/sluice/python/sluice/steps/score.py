@@ -64,6 +64,10 @@ def score_file(ctx: StepContext, key: str, *, etag: str) -> dict[str, Any]:
 def _version(ctx: StepContext, request: ScoreRequest) -> tuple[int | None, str]:
     """The version to score with, or None and why not."""
     if request.version is None:
+        if ctx.config.model(request.model).serving.batch_version == "release":
+            releasing = ctx.registry.get_deployment(request.model)
+            if releasing is not None:
+                return releasing.version, ""
         live = ctx.registry.get_alias(request.model, "live")
         if live is None:
             return None, f"{request.model} has no live version yet; name one: score/{request.model}/v<N>/<file>"
