@@ -53,7 +53,6 @@ QUIET_ENV = {
 MAX_DISPATCH_ROUNDS = 200
 # The predict function's EMF (per-version prediction metrics) is read from its output: metrics on for it.
 PREDICT_ENV = {"POWERTOOLS_METRICS_DISABLED": "false"}
-CONCURRENCY_REREAD_S = 1.0
 ENVIRONMENTS_ENV = "SLUICE_LOCAL_ENVIRONMENTS"
 """How many predict execution environments (worker processes) `sluice local` may run at once."""
 
@@ -111,7 +110,6 @@ class LocalCloud:
         self._environments: EnvironmentPool | None = None
         self._pool_lock = threading.Lock()
         self._version_env: dict[tuple[str, str], dict[str, str]] = {}
-        self._concurrency: dict[str, tuple[float, int | None]] = {}
         self.clients: Any = None
         self.provisioned = Provisioned()
 
@@ -369,6 +367,11 @@ class LocalCloud:
         with self._environment_pool().lease(key, reserved=self._reserved_concurrency(function_name)) as runner:
             return runner.invoke(event, now=self._clock(), function_name=function_name)
 
+    @property
+    def environments(self) -> EnvironmentPool:
+        """The execution environments of the predict functions (started as requests need them)."""
+        return self._environment_pool()
+
     def _environment_pool(self) -> EnvironmentPool:
         with self._pool_lock:
             if self._environments is None:
@@ -400,16 +403,11 @@ class LocalCloud:
         return env
 
     def _reserved_concurrency(self, function_name: str) -> int | None:
-        """The function's reserved concurrency (PutFunctionConcurrency; None when it has none), re-read at most
-        every ``CONCURRENCY_REREAD_S`` (a setting, not traffic: one read per request would halve throughput)."""
-        read_at, reserved = self._concurrency.get(function_name, (-CONCURRENCY_REREAD_S, None))
-        if time.monotonic() - read_at < CONCURRENCY_REREAD_S:
-            return reserved
-        answer = self.clients.awslambda.get_function_concurrency(FunctionName=function_name)
-        value = answer.get("ReservedConcurrentExecutions")
-        reserved = None if value is None else int(value)
-        self._concurrency[function_name] = (time.monotonic(), reserved)
-        return reserved
+        """The function's reserved concurrency (PutFunctionConcurrency), None when it has none: read per request,
+        as Lambda applies it to the next invocation."""
+        value = self.clients.awslambda.get_function_concurrency(FunctionName=function_name).get(
+            "ReservedConcurrentExecutions")
+        return None if value is None else int(value)
 
     def live_alias(self, function_name: str) -> dict[str, Any] | None:
         """Alias ``live`` of a predict function as GetAlias returns it (None before it exists)."""
