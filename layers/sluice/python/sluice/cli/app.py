@@ -130,6 +130,9 @@ def local(
     config: ConfigOption = DEFAULT_CONFIG,
     port: Annotated[int, typer.Option(help="HTTP port of the predict endpoint.")] = 8080,
     aws_port: Annotated[int, typer.Option(help="Port of the embedded AWS (moto server).")] = 5566,
+    environments: Annotated[int | None, typer.Option(
+        min=1, help="At most this many predict execution environments (worker processes) at once; more "
+                    "concurrent requests wait for one. Default: $SLUICE_LOCAL_ENVIRONMENTS, else 2 per CPU.")] = None,
 ) -> None:
     """Start the embedded AWS and the predict endpoint; keep running and print events as they flow."""
     from moto.server import ThreadedMotoServer
@@ -156,7 +159,8 @@ def local(
         printer.event(entry)
         journal.append(entry)  # what `sluice drop --wait` follows from another process
 
-    cloud = LocalCloud(config, endpoint_url=f"http://127.0.0.1:{aws_port}", on_record=record).start()
+    cloud = LocalCloud(config, endpoint_url=f"http://127.0.0.1:{aws_port}", on_record=record,
+                       environments=environments).start()
     server = EndpointServer(cloud, port=port).start()
     write_local_state({"aws_endpoint": f"http://127.0.0.1:{aws_port}", "http_url": server.url,
                        "config": str(config.resolve()), "prefix": cloud.settings.prefix, "pid": os.getpid(),
