@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import socket
@@ -135,10 +134,9 @@ def local(
                     "concurrent requests wait for one. Default: $SLUICE_LOCAL_ENVIRONMENTS, else 2 per CPU.")] = None,
 ) -> None:
     """Start the embedded AWS and the predict endpoint; keep running and print events as they flow."""
-    from moto.server import ThreadedMotoServer
-
     from sluice.config import ConfigError, load_config
     from sluice.local import LocalCloud, TimelineEntry
+    from sluice.local.aws_server import AwsServer, AwsServerError
     from sluice.local.http import EndpointServer
     from sluice.local.journal import TimelineJournal
 
@@ -149,9 +147,10 @@ def local(
     for name, number in (("--aws-port", aws_port), ("--port", port)):
         if not _port_free(number):
             raise _fail(f"port {number} ({name}) is in use by another program: stop it or pass {name} N")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
-    moto_server.start()
+    try:  # in its own process: the endpoint's AWS calls and the environments' are served beside the endpoint
+        moto_server = AwsServer(aws_port).start()
+    except AwsServerError as error:
+        raise _fail(f"{error} (is --aws-port {aws_port} free?)", 1) from None
     printer = render.TimelinePrinter()
     journal = TimelineJournal(JOURNAL_FILE.resolve()).reset()
 
