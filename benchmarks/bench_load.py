@@ -182,10 +182,11 @@ def main() -> None:
         process.terminate()
         process.wait(timeout=60)
         console.close()
+    load = os.getloadavg()[0]
     printed = (workdir / "console.txt").read_text(errors="replace")
     metric_lines = sum(1 for line in printed.splitlines() if '"_aws"' in line)
     write_section("load", "Local endpoint under load (concurrency 1, 8, 32)",
-                  "OMP_NUM_THREADS=1 python -m benchmarks.bench_load", _report(levels, reference, metric_lines))
+                  "OMP_NUM_THREADS=1 python -m benchmarks.bench_load", _report(levels, reference, metric_lines, load))
     shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -211,7 +212,7 @@ def _drop(aws_endpoint: str, http_port: int, process: subprocess.Popen[bytes]) -
     _wait_ready(http_port, process)
 
 
-def _report(levels: list[dict[str, Any]], reference: dict[str, Any], metric_lines: int) -> str:
+def _report(levels: list[dict[str, Any]], reference: dict[str, Any], metric_lines: int, load: float) -> str:
     cpus = os.cpu_count() or 1
     rows = "\n".join(
         f"| {level['clients']} | {level['requests']} | {level['rps']:.1f} | {level['rps'] / reference['rps']:.2f}x | "
@@ -231,8 +232,8 @@ p99 {reference['p99_ms']:.2f} ms (no HTTP, no alias lookup, no metrics).
 |---|---|---|---|---|---|---|---|---|
 {rows}
 
-Throughput relative to one client: {rising} ({cpus} CPUs). Raw metric JSON lines printed by `sluice local` during the
-run: {metric_lines}.
+Throughput relative to one client: {rising} ({cpus} CPUs; the machine's 1-minute load average at the end of the
+run: {load:.1f}, other work included). Raw metric JSON lines printed by `sluice local` during the run: {metric_lines}.
 """
 
 

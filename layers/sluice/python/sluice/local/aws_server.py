@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import socket
-import threading
 import time
 
 START_TIMEOUT_S = 60.0
@@ -28,7 +28,7 @@ class AwsServer:
     def __init__(self, port: int) -> None:
         self.port = port
         self._process = multiprocessing.get_context("spawn").Process(
-            target=serve, args=(port,), name="sluice-aws", daemon=True)
+            target=serve, args=(port, os.getpid()), name="sluice-aws", daemon=True)
 
     @property
     def url(self) -> str:
@@ -54,8 +54,9 @@ class AwsServer:
         self._process.join(timeout=10)
 
 
-def serve(port: int) -> None:
-    """The child's work: moto's threaded server, percentiles taught, quiet, until terminated."""
+def serve(port: int, parent: int) -> None:
+    """The child's work: moto's threaded server, percentiles taught, quiet, until terminated or orphaned (a killed
+    `sluice local` must not leave its port taken)."""
     from moto.server import ThreadedMotoServer
 
     from sluice.local.cloudwatch import install_percentiles
@@ -63,4 +64,5 @@ def serve(port: int) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     install_percentiles()
     ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()
-    threading.Event().wait()
+    while os.getppid() == parent:
+        time.sleep(1)
