@@ -138,3 +138,77 @@ def test_closing_the_pool_stops_idle_environments() -> None:
         pass
     pool.close()
     assert all(environment.closed for environment in starter.started)
+
+
+HANDLER = '''
+import json, os, threading
+from sluice import clock
+
+def lambda_handler(event, context):
+    if event.get("crash"):
+        os._exit(3)
+    if event.get("hang"):
+        threading.Event().wait()
+    if event.get("fail"):
+        raise ValueError("bad input")
+    print(json.dumps({"_aws": {"CloudWatchMetrics": []}, "n": 1}))
+    print("an ordinary log line")
+    return {"now": clock.system_clock(), "mark": os.environ.get("MARK"), "function": context.function_name}
+'''
+
+
+@pytest.fixture
+def process_environment(tmp_path: Any) -> Any:
+    from sluice.local.environments import ProcessEnvironment
+
+    (tmp_path / "predict").mkdir()
+    (tmp_path / "predict" / "app.py").write_text(HANDLER)
+    environment = ProcessEnvironment("predict", {"MARK": "from-the-function-config"}, functions_dir=tmp_path,
+                                     timeout_s=5)
+    yield environment
+    environment.close()
+
+
+def test_a_worker_process_runs_the_handler_with_its_environment_the_runtimes_clock_and_its_stdout(
+        process_environment: Any) -> None:
+    # GIVEN a worker environment, and a runtime whose clock was advanced a day
+    a_day_ahead = __import__("time").time() + 86400
+    # WHEN a request runs in it
+    invocation = process_environment.invoke({}, now=a_day_ahead, function_name="sluice-predict-m")
+    # THEN the handler saw the function's variables and the runtime's time, and its stdout comes back whole
+    assert invocation.failure is None
+    assert invocation.response["mark"] == "from-the-function-config"
+    assert invocation.response["function"] == "sluice-predict-m"
+    assert invocation.response["now"] >= a_day_ahead
+    assert invocation.output.splitlines() == ['{"_aws": {"CloudWatchMetrics": []}, "n": 1}', "an ordinary log line"]
+    # AND the next request's output is its own
+    assert process_environment.invoke({}, now=a_day_ahead, function_name="f").output.count('"_aws"') == 1
+
+
+def test_a_failing_handler_is_a_failure_and_the_environment_serves_on(process_environment: Any) -> None:
+    invocation = process_environment.invoke({"fail": True}, now=0.0, function_name="f")
+    assert invocation.failure == "ValueError: bad input" and invocation.response is None
+    assert process_environment.alive
+    assert process_environment.invoke({}, now=0.0, function_name="f").failure is None
+
+
+def test_a_crashed_or_hung_environment_is_a_failure_and_is_never_used_again(tmp_path: Any) -> None:
+    from sluice.local.environments import ProcessEnvironment
+
+    (tmp_path / "predict").mkdir()
+    (tmp_path / "predict" / "app.py").write_text(HANDLER)
+    for event, failure in (({"crash": True}, "Runtime.ExitError"), ({"hang": True}, "Sandbox.Timedout")):
+        environment = ProcessEnvironment("predict", {}, functions_dir=tmp_path, timeout_s=1 if "hang" in event else 30)
+        invocation = environment.invoke(event, now=0.0, function_name="f")
+        assert invocation.failure is not None and invocation.failure.startswith(failure), invocation.failure
+        assert not environment.alive
+        environment.close()
+
+
+def test_an_init_error_stops_the_environment_from_starting(tmp_path: Any) -> None:
+    from sluice.local.environments import ProcessEnvironment
+
+    (tmp_path / "predict").mkdir()
+    (tmp_path / "predict" / "app.py").write_text("raise ImportError('no model')\n")
+    with pytest.raises(RuntimeError, match="failed to start: ImportError: no model"):
+        ProcessEnvironment("predict", {}, functions_dir=tmp_path, timeout_s=30)

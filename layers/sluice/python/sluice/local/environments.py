@@ -37,6 +37,10 @@ from sluice.local.host import FunctionHost
 EnvironmentKey = tuple[str, str, tuple[tuple[str, str], ...]]
 """(function, function name, its environment variables): what makes two environments interchangeable."""
 
+START_TIMEOUT_S = 120.0
+"""How long a worker may take to start and load the handler (a process start and its imports, on a busy laptop:
+not Lambda's 10 s init limit, which measures a warm fleet)."""
+_EXITED = "the environment's process exited"
 _IN_PROCESS = threading.Lock()  # sys.stdout is process-global: one in-process invocation captures it at a time
 
 
@@ -116,11 +120,11 @@ class ProcessEnvironment:
         self._process.start()
         child.close()
         self._alive = True
-        ready = self._receive(timeout_s)
-        if ready is None or ready[0] != "ready":
+        ready = self._receive(START_TIMEOUT_S)
+        if not isinstance(ready, tuple) or ready[0] != "ready":
             self.close()
-            raise RuntimeError(f"the {function} environment failed to start: "
-                               f"{ready[1] if ready else 'no answer'}")
+            reason = ready[1] if isinstance(ready, tuple) else ready
+            raise RuntimeError(f"the {function} environment failed to start: {reason}")
 
     @property
     def alive(self) -> bool:
@@ -132,22 +136,23 @@ class ProcessEnvironment:
             self._connection.send((event, now, function_name))
         except (OSError, EOFError):
             self.close()
-            return Invocation(None, "Runtime.ExitError: the environment has exited", "", _since(started))
+            return Invocation(None, f"Runtime.ExitError: {_EXITED}", "", _since(started))
         answer = self._receive(self._timeout_s)
-        if answer is None:
+        if not isinstance(answer, tuple):
             self.close()
-            return Invocation(None, f"Sandbox.Timedout: Task timed out after {self._timeout_s:g} seconds", "",
-                              _since(started))
+            return Invocation(None, answer, "", _since(started))
         _, response, failure, output, duration_ms = answer
         return Invocation(response, failure, output, duration_ms)
 
-    def _receive(self, timeout_s: float) -> Any:
+    def _receive(self, timeout_s: float) -> tuple[Any, ...] | str:
+        """The worker's next message, or why there is none (it exited, or did not answer in time)."""
         try:
             if self._connection.poll(timeout_s):
-                return self._connection.recv()
+                message: tuple[Any, ...] = self._connection.recv()
+                return message
         except (OSError, EOFError):
-            pass
-        return None
+            return f"Runtime.ExitError: {_EXITED}"
+        return f"Sandbox.Timedout: Task timed out after {timeout_s:g} seconds"
 
     def close(self) -> None:
         self._alive = False
