@@ -86,6 +86,11 @@ def test_a_user_drives_the_local_stack_from_another_terminal(local_stack: Path, 
     features, _ = samples.instances(samples.BREAST_CANCER, "diagnosis", 2)
     answer = _json(local_stack, "predict", "breast-cancer", "--instances", json.dumps(features))
     assert answer["status"] == 200 and answer["model_version"] == "1"
+    # AND explains them: the same predictions, each with contributions adding up to its value
+    explained = _json(local_stack, "predict", "breast-cancer", "--explain", "--instances", json.dumps(features))
+    assert explained["status"] == 200 and explained["predictions"] == answer["predictions"]
+    for item in explained["explanations"]:
+        assert abs(item["base"] + sum(item["contributions"].values()) - item["value"]) < 1e-9
     # AND a bad request is refused with a message and a non-zero exit
     refused = _run(local_stack, "predict", "breast-cancer", "--instances", '[{"nope": 1}]', "--json", check=False)
     assert refused.returncode == 1 and json.loads(refused.stdout)["status"] == 400
@@ -148,13 +153,14 @@ def test_bad_input_to_a_command_is_one_line_not_a_traceback(local_stack: Path) -
                        (("rollback", "nosuch"), "unknown model 'nosuch' (configured: breast-cancer, diabetes)")):
         result = _run(local_stack, *args, check=False)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
-        assert says in result.stdout and "Traceback" not in result.stdout + result.stderr, args
+        assert result.stdout == "" and result.stderr.startswith("error: ") and says in result.stderr, args
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, args
 
 
 def test_commands_without_a_stack_say_what_to_do(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")} | {"XDG_STATE_HOME": str(tmp_path)}
     result = subprocess.run([*SLUICE, "models"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
-    assert result.returncode == 2 and "sluice local" in result.stdout
+    assert result.returncode == 2 and "sluice local" in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_the_demo_passes_and_reports_json(repo_root: Path, tmp_path: Path) -> None:

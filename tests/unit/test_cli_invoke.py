@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sluice.cli.invoke_command import (
     InvokeError,
+    event_document,
     exit_code,
     http_request,
     log_lines,
@@ -81,3 +83,13 @@ def test_log_lines_keep_the_handlers_records_only() -> None:
 def test_the_exit_status_says_whether_the_event_was_acted_on(function: str, result: dict[str, Any],
                                                              code: int) -> None:
     assert exit_code(function, result) == code
+
+
+def test_an_event_file_that_is_not_json_is_named_as_such(tmp_path: Path) -> None:
+    # GIVEN event files that are not JSON, or not UTF-8 WHEN read THEN the error names the file and says so
+    for name, content in (("truncated.json", b'{"Records": ['), ("latin1.json", b'{"key": "caf\xe9"}')):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(InvokeError, match=f"{name} is not JSON"):
+            event_document(tmp_path / name)
+    (tmp_path / "good.json").write_text('{"detail-type": "Scheduled Event"}')
+    assert event_document(tmp_path / "good.json") == {"detail-type": "Scheduled Event"}

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,19 +15,22 @@ import typer
 
 from sluice.cli import invoke_command, render
 from sluice.cli.data_commands import contract_app, validate_file
+from sluice.cli.drop_command import drop
+from sluice.cli.errors import CliError, ErrorReportingGroup, RefusedError
 from sluice.cli.model_commands import LIST_COMMAND, models_app
 from sluice.cli.monitoring_commands import drift_app
+from sluice.cli.predict_command import predict
 from sluice.cli.target import (
     JOURNAL_FILE,
-    NoTargetError,
-    Target,
     clear_local_state,
     resolve_target,
     write_local_state,
 )
 
-app = typer.Typer(help="sluice: event-driven, serverless MLOps for AWS — runnable on a laptop.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(help="sluice: event-driven, serverless MLOps for AWS — runnable on a laptop. An error is one "
+                       "line (a JSON object with --json); exit 2: the command cannot run as typed or configured, "
+                       "1: refused.",
+                  cls=ErrorReportingGroup, no_args_is_help=True, pretty_exceptions_enable=False)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The project configuration (TOML).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
@@ -52,45 +52,9 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _known_model(model: str) -> None:
-    """Refuse (exit 2) a model the configuration does not declare, naming the ones it does."""
-    from sluice.config import ConfigError, load_config
-
-    try:
-        load_config().model(model)
-    except ConfigError as error:
-        raise _fail(str(error)) from None
-
-
-def _instances_text(instances: str) -> str:
-    """``--instances``: the JSON itself, or ``@file`` to read it from."""
-    if not instances.startswith("@"):
-        return instances
-    path = Path(instances[1:])
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise _fail(f"cannot read --instances file {path}: {reason}") from None
-
-
-def _json_or_text(body: bytes) -> Any:
-    try:
-        return json.loads(body or b"{}")
-    except ValueError:
-        return {"error": body.decode("utf-8", "replace")[:500]}
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    render.console.print(f"[bold red]error:[/bold red] {message}")
-    return typer.Exit(code)
-
-
-def _target() -> Target:
-    try:
-        return resolve_target()
-    except NoTargetError as error:
-        raise _fail(str(error)) from None
+def _fail(message: str, code: int = 2) -> CliError:
+    """An error for the one error path (sluice.cli.errors) to print as one line."""
+    return CliError(message, exit_code=code)
 
 
 @app.command()
@@ -102,11 +66,7 @@ def demo(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> 
     try:
         summary = run_demo(config, printer)
     except DemoFailedError as error:
-        if as_json:
-            render.print_json({"passed": False, "failed": str(error)})
-        else:
-            render.console.print(f"\n[bold red]demo failed:[/bold red] {error}")
-        raise typer.Exit(1) from None
+        raise RefusedError(f"demo failed: {error}", details={"passed": False, "failed": str(error)}) from None
     if as_json:
         render.print_json({
             "passed": summary.passed, "seconds": round(summary.seconds, 2), "live": summary.live,
@@ -190,42 +150,7 @@ def local(
         clear_local_state()
 
 
-@app.command()
-def drop(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The data file to drop.")],
-    model: Annotated[str, typer.Option("--model", "-m", help="The model the data is for.")],
-    wait: Annotated[bool, typer.Option("--wait", help="Follow the file through validation, training, evaluation "
-                                                      "and release; exit 0 live, 1 rejected or failed, 2 could "
-                                                      "not run (or --timeout passed).")] = False,
-    timeout: Annotated[float, typer.Option(help="With --wait: give up after this many seconds.")] = 1800.0,
-    as_json: JsonOption = False,
-) -> None:
-    """Drop a data file at incoming/<model>/ in the data bucket (the pipeline takes it from there)."""
-    import boto3
-
-    from sluice.cli.follow_command import follow_drop, journal_offset
-
-    target = _target()
-    key = f"incoming/{model}/{file.name}"
-    offset = journal_offset(target)
-    put = boto3.client("s3").put_object(Bucket=target.settings.data_bucket, Key=key, Body=file.read_bytes())
-    uri = f"s3://{target.settings.data_bucket}/{key}"
-    if not wait:
-        render.print_json({"dropped": uri}) if as_json else render.console.print(f"dropped {file} → {uri}")
-        return
-    if not as_json:
-        render.console.print(f"dropped {file} → {uri}")
-    outcome = follow_drop(target, model, key, str(put.get("ETag", "")).strip('"'), offset=offset, timeout_s=timeout,
-                          show=not as_json)
-    if outcome is None:
-        if as_json:
-            render.print_json({"dropped": uri, "outcome": None, "exit_code": 2})
-        raise _fail(f"no outcome after {timeout:g}s (the pipeline may still be working: `sluice models {model}`)")
-    if as_json:
-        render.print_json({"dropped": uri, "outcome": outcome.to_dict()})
-    raise typer.Exit(outcome.exit_code)
-
-
+app.command("drop")(drop)
 app.add_typer(models_app, name="models")
 app.add_typer(drift_app, name="drift")
 app.add_typer(contract_app, name="contract")
@@ -242,14 +167,11 @@ def models(
     """List model versions, their statuses, metrics and aliases."""
     import boto3
 
-    from sluice.config import ConfigError, load_config
+    from sluice.config import load_config
     from sluice.registry import DynamoDBRegistry
 
-    target = _target()
-    try:
-        names = [name] if name else list(load_config(os.environ.get("SLUICE_CONFIG", config)).names)
-    except ConfigError as error:
-        raise _fail(str(error)) from None
+    target = resolve_target()
+    names = [name] if name else list(load_config(os.environ.get("SLUICE_CONFIG", config)).names)
     registry = DynamoDBRegistry(boto3.client("dynamodb"), target.settings.registry_table)
     documents: dict[str, Any] = {}
     for model in names:
@@ -279,7 +201,7 @@ def models_history(
 
     from sluice.registry import DynamoDBRegistry
 
-    target = _target()
+    target = resolve_target()
     registry = DynamoDBRegistry(boto3.client("dynamodb"), target.settings.registry_table)
     entries = registry.history(name)
     active = registry.get_deployment(name)
@@ -294,41 +216,7 @@ def models_history(
                              f"{active.weight:.0%}, next check {active.next_check_at[:19]}")
 
 
-@app.command()
-def predict(
-    model: Annotated[str, typer.Argument(help="The model to ask.")],
-    instances: Annotated[str, typer.Option("--instances", "-i",
-                                           help='JSON list of feature objects, or @file.json.')],
-    as_json: JsonOption = False,
-) -> None:
-    """POST instances to /v1/models/<model>:predict on the live endpoint."""
-    target = _target()
-    if not target.http_url:
-        raise _fail("no endpoint URL: start `sluice local` or set SLUICE_ENDPOINT_URL")
-    _known_model(model)
-    text = _instances_text(instances)
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise _fail(f"--instances is not valid JSON: {error}") from None
-    body = parsed if isinstance(parsed, dict) else {"instances": parsed}
-    request = urllib.request.Request(f"{target.http_url}/v1/models/{model}:predict", method="POST",
-                                     data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            status, document = response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        status, document = error.code, _json_or_text(error.read())
-    except (urllib.error.URLError, OSError) as error:
-        raise _fail(f"cannot reach the endpoint at {target.http_url}: {getattr(error, 'reason', error)} "
-                    "(is `sluice local` running, or SLUICE_ENDPOINT_URL right?)", 1) from None
-    if as_json:
-        render.print_json({"status": status, **document})
-    else:
-        render.console.print(f"HTTP {status}")
-        render.console.print_json(data=document)
-    if status >= 400:
-        raise typer.Exit(1)
+app.command("predict")(predict)
 
 
 @app.command()
@@ -338,11 +226,12 @@ def rollback(
     as_json: JsonOption = False,
 ) -> None:
     """Move live back to the last known-good version now (as the alarm path does)."""
+    from sluice.config import load_config
     from sluice.steps.context import StepContext
     from sluice.steps.rollback import rollback as rollback_step
 
-    _target()
-    _known_model(model)
+    resolve_target()
+    load_config().model(model)  # an undeclared model is a usage error (sluice.cli.errors)
     result = rollback_step(StepContext.from_env(), model, reason=reason, correlation_id=f"cli-{uuid.uuid4()}")
     render.print_json(result) if as_json else render.console.print(render.describe_event(result) or str(result))
     render.console.print(f"outcome: {result['outcome']}") if not as_json else None

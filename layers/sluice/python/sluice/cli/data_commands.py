@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from sluice.cli import render
+from sluice.cli.errors import CliError, UsageError
 
 contract_app = typer.Typer(help="Data contracts: draft one from a sample.", no_args_is_help=True)
 
@@ -35,14 +36,15 @@ def infer(
     from sluice.data.infer_toml import contract_document, contract_toml
 
     if output is not None and output.exists():
-        _fail(f"{output} exists; choose a new file (the draft never overwrites a configuration)")
+        raise UsageError(f"{output} exists; choose a new file (the draft never overwrites a configuration)")
     try:
         with file.open("rb") as handle:
             draft = infer_contract(handle, file.name, target=target)
         text = contract_toml(model, draft, source=file.name)
         load_config_text(text, source="the draft")
     except (DatasetReadError, KeyError, InferError, ConfigError) as error:
-        _fail(f"cannot draft a contract: {error.args[0] if isinstance(error, KeyError) else error}")
+        raise UsageError(f"cannot draft a contract: {error.args[0] if isinstance(error, KeyError) else error}") \
+            from None
     document = {"model": model, **contract_document(draft)}
     if output is None:
         render.print_json(document) if as_json else print(text, end="")
@@ -50,11 +52,6 @@ def infer(
     output.write_text(json.dumps(document, indent=2) + "\n" if as_json else text, encoding="utf-8")
     render.console.print(f"drafted [bold]{escape(model)}[/bold] ({draft.task}, {draft.rows} sample rows) "
                          f"into {escape(str(output))}")
-
-
-def _fail(message: str) -> NoReturn:
-    render.console.print(f"[bold red]error:[/bold red] {escape(message)}")
-    raise typer.Exit(2)
 
 
 ValidatedFile = Annotated[Path, typer.Argument(help="The data file (CSV, TSV, JSON Lines, Parquet; .gz too).",
@@ -100,7 +97,6 @@ def validate_file(
     raise typer.Exit(EXIT_ACCEPTED if verdict.accepted else EXIT_REJECTED)
 
 
-def _could_not_run(message: str) -> typer.Exit:
-    """Print ``message`` as one line on stderr (no traceback) and give the exit of a run that could not happen."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    return typer.Exit(EXIT_COULD_NOT_RUN)
+def _could_not_run(message: str) -> CliError:
+    """The error of a run that could not happen (one line on stderr, exit 2: sluice.cli.errors)."""
+    return CliError(message, exit_code=EXIT_COULD_NOT_RUN)

@@ -23,7 +23,8 @@ from typing import Annotated, Any
 import typer
 
 from sluice.cli import render
-from sluice.cli.target import NoTargetError, resolve_target
+from sluice.cli.errors import UsageError
+from sluice.cli.target import resolve_target
 from sluice.local.host import environment
 from sluice.naming import ResourceNames
 
@@ -81,6 +82,14 @@ def http_request(event: Any) -> HttpRequest:
         raise InvokeError(f"the HTTP event is incomplete: {error}") from error
 
 
+def event_document(path: Path) -> Any:
+    """The event in the JSON file at ``path`` (:class:`InvokeError` if it is not UTF-8 JSON)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise InvokeError(f"{path} is not JSON: {error}") from None
+
+
 def model_in_path(path: str) -> str | None:
     """The model a V1 predict path names: ``/v1/models/<model>:predict``."""
     parts = path.strip("/").split("/")
@@ -134,18 +143,16 @@ def invoke(
     3: ignored)."""
     from sluice.local import LocalCloud
 
+    target = resolve_target(stack)
+    if not target.is_local:
+        raise UsageError("invoke runs handlers in-process against `sluice local`; start it first")
+    cloud = LocalCloud(os.environ["SLUICE_CONFIG"], endpoint_url=target.aws_endpoint)
     try:
-        target = resolve_target(stack)
-        if not target.is_local:
-            raise InvokeError("invoke runs handlers in-process against `sluice local`; start it first")
-        cloud = LocalCloud(os.environ["SLUICE_CONFIG"], endpoint_url=target.aws_endpoint)
         name, model = resolve_function(function, target.settings.names, cloud.config.names)
-        payload = json.loads(event.read_text())
+        payload = event_document(event)
         request = http_request(payload) if name == "predict" else None
-    except (NoTargetError, InvokeError) as error:
-        raise _fail(str(error)) from None
-    except ValueError as error:
-        raise _fail(f"{event} is not JSON: {error}") from None
+    except InvokeError as error:
+        raise UsageError(str(error)) from None
     cloud.start(provision_resources=False)
     try:
         started = time.perf_counter()
@@ -169,7 +176,7 @@ def _run(cloud: Any, name: str, model: str | None, payload: Any, request: HttpRe
         return result
     asked = model_in_path(request.path)
     if model is not None and asked != model:
-        raise _fail(f"the event asks {request.path}, not the endpoint of {model}")
+        raise UsageError(f"the event asks {request.path}, not the endpoint of {model}")
     response = cloud.http(request.method, request.path, request.body, request.headers)
     return {"status": response.status, "body": response.body, "lambda_version": response.lambda_version}
 
@@ -206,8 +213,3 @@ def _show(document: dict[str, Any], *, as_json: bool) -> None:
         render.console.print(f"[yellow]ignored[/yellow]: {document['function']} does not act on this event "
                              f"({document['result'].get('reason', '')})")
     raise typer.Exit(code)
-
-
-def _fail(message: str) -> typer.Exit:
-    render.console.print(f"[bold red]error:[/bold red] {message}")
-    return typer.Exit(2)

@@ -13,7 +13,8 @@ from typer._click.core import Context  # the click typer vendors (its TyperGroup
 from typer.core import TyperGroup
 
 from sluice.cli import render
-from sluice.cli.target import NoTargetError, resolve_target
+from sluice.cli.errors import UsageError
+from sluice.cli.target import resolve_target
 
 LIST_COMMAND = "list"
 CARDS_DIR = Path(".sluice") / "cards"
@@ -49,24 +50,21 @@ def show(
     from sluice.registry import DynamoDBRegistry, RegistryError
     from sluice.storage import ObjectStore, model_artifact_key
 
-    try:
-        target = resolve_target()
-    except NoTargetError as error:
-        raise _fail(str(error)) from None
+    target = resolve_target()
     registry = DynamoDBRegistry(boto3.client("dynamodb"), target.settings.registry_table)
     live = registry.get_alias(name, "live")
     versions = registry.list_versions(name)
     chosen = version or (live.version if live else max((v.version for v in versions), default=None))
     if chosen is None:
-        raise _fail(f"model {name!r} has no versions yet")
+        raise UsageError(f"model {name!r} has no versions yet")
     try:
         record = registry.get_version(name, chosen)
     except RegistryError:
-        raise _fail(f"model {name!r} has no version {chosen}") from None
+        raise UsageError(f"model {name!r} has no version {chosen}") from None
     store = ObjectStore(boto3.client("s3"), target.settings.artifact_bucket)
     key = model_artifact_key(name, chosen, CARD_JSON_FILE)
     if not store.exists(key):
-        raise _fail(f"{name} v{chosen} has no model card yet (it is {record.status.value}; cards are written "
+        raise UsageError(f"{name} v{chosen} has no model card yet (it is {record.status.value}; cards are written "
                     "when a version is evaluated)")
     card: dict[str, Any] = {**store.get_json(key), "status": record.status.value,
                             "live": bool(live and live.version == chosen)}
@@ -146,8 +144,3 @@ def _num(value: Any) -> str:
     if value is None:
         return "—"
     return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    render.console.print(f"[bold red]error:[/bold red] {message}")
-    return typer.Exit(code)

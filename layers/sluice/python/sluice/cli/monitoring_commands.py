@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from sluice.cli import render
-from sluice.cli.target import NoTargetError, resolve_target
+from sluice.cli.errors import RefusedError
+from sluice.cli.target import resolve_target
 
 REPORTS_DIR = Path(".sluice") / "drift"
 LATEST_KEY = "drift/{model}/latest.json"  # sluice.monitoring.report.LATEST (not imported: keeps the CLI light)
@@ -30,17 +31,12 @@ def report(
 
     from sluice.storage import ObjectStore
 
-    try:
-        target = resolve_target()
-    except NoTargetError as error:
-        render.console.print(f"[bold red]error:[/bold red] {error}")
-        raise typer.Exit(2) from None
+    target = resolve_target()
     store = ObjectStore(boto3.client("s3"), target.settings.data_bucket)
     key = LATEST_KEY.format(model=name)
     if not store.exists(key):
-        render.console.print(f"[bold red]error:[/bold red] no drift report for {name!r} yet (detect_drift writes "
-                             f"s3://{store.bucket}/{key} on its schedule)")
-        raise typer.Exit(1)
+        raise RefusedError(f"no drift report for {name!r} yet (detect_drift writes s3://{store.bucket}/{key} on its "
+                      "schedule)")
     document: dict[str, Any] = store.get_json(key)
     html_path = None
     if open_html:

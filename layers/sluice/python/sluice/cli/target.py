@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sluice.cli.errors import UsageError
 from sluice.settings import Settings, SettingsError
 
 STATE_FILE = Path(".sluice") / "local.json"
@@ -17,8 +18,12 @@ JOURNAL_FILE = Path(".sluice") / "timeline.jsonl"
 """The timeline a running `sluice local` appends to (what `sluice drop --wait` follows)."""
 
 
-class NoTargetError(RuntimeError):
-    """Neither a local stack nor an AWS deployment is configured."""
+STATE_KEYS = ("aws_endpoint", "http_url", "config")
+ENV_ENDPOINT_URL = "SLUICE_ENDPOINT_URL"  # the predict endpoint on AWS (a model's Function URL)
+
+
+class NoTargetError(UsageError):
+    """Neither a local stack nor an AWS deployment is configured (or a stack's state file is unreadable)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ def resolve_target(stack: Path | None = None) -> Target:
         return Target(settings=settings, http_url=state["http_url"], aws_endpoint=state["aws_endpoint"],
                       journal=journal)
     try:
-        return Target(settings=Settings.from_env(), http_url=os.environ.get("SLUICE_ENDPOINT_URL"),
+        return Target(settings=Settings.from_env(), http_url=os.environ.get(ENV_ENDPOINT_URL),
                       aws_endpoint=None)
     except SettingsError as error:
         raise NoTargetError(
@@ -94,14 +99,27 @@ def _found_stack() -> dict[str, Any] | None:
 
 
 def _live_state(path: Path) -> dict[str, Any] | None:
+    """The state at ``path`` if its stack answers; None if there is none or it stopped; a corrupt file refused."""
     if not path.is_file():
         return None
-    try:
-        state: dict[str, Any] = json.loads(path.read_text())
-    except ValueError:
-        return None
+    state = read_state(path)
     try:
         urllib.request.urlopen(state["aws_endpoint"] + "/moto-api/", timeout=2).close()
-    except OSError:
+    except (OSError, ValueError):
         return None
     return state
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """A `sluice local` state file, checked: a JSON object with the stack's endpoints and configuration."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise NoTargetError(f"{path} is not a `sluice local` state file ({getattr(error, 'strerror', None) or error})"
+                            "; delete it, or start `sluice local` again") from None
+    missing = [key for key in STATE_KEYS if not isinstance(state, dict) or not isinstance(state.get(key), str)]
+    if missing:
+        raise NoTargetError(f"{path} is not a `sluice local` state file (no {', '.join(missing)}); delete it, "
+                            "or start `sluice local` again")
+    checked: dict[str, Any] = state
+    return checked

@@ -69,6 +69,7 @@ def run_demo(config_path: Path, reporter: DemoReporter) -> DemoSummary:
             first, second = _deliveries(Path(workdir))
             _drop_data(cloud, reporter, first, Path(workdir), check)
             _predict(server.url, reporter, check, number=3, expected_version="1")
+            _explain(server.url, reporter, check)
             _redeliver(cloud, reporter, registry, first, check)
             _new_month(cloud, reporter, registry, second, check)
             _predict(server.url, reporter, check, number=6, expected_version="2")
@@ -119,21 +120,40 @@ def _drop_data(cloud: LocalCloud, reporter: DemoReporter, first_month: Path, wor
           "version 1 of each model passed its gate and went live")
 
 
-def _predict(url: str, reporter: DemoReporter, check: Any, *, number: int, expected_version: str) -> None:
-    reporter.step(number, f"POST /v1/models/{MODEL}:predict over local HTTP")
-    features, truth = samples.instances(samples.BREAST_CANCER, "diagnosis", 4, start=17)
-    request = urllib.request.Request(f"{url}/v1/models/{MODEL}:predict", method="POST",
-                                     data=json.dumps({"instances": features}).encode(),
+def _post(url: str, verb: str, instances: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(f"{url}/v1/models/{MODEL}:{verb}", method="POST",
+                                     data=json.dumps({"instances": instances}).encode(),
                                      headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            status, body = response.status, json.loads(response.read())
+            return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        status, body = error.code, json.loads(error.read() or b"{}")
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _predict(url: str, reporter: DemoReporter, check: Any, *, number: int, expected_version: str) -> None:
+    reporter.step(number, f"POST /v1/models/{MODEL}:predict over local HTTP")
+    features, truth = samples.instances(samples.BREAST_CANCER, "diagnosis", 4, start=17)
+    status, body = _post(url, "predict", features)
     reporter.info(f"HTTP {status}: predictions {body.get('predictions')} (truth {truth}), "
                   f"model_version {body.get('model_version')}")
     check(status == 200 and body.get("model_version") == expected_version,
           f"the endpoint answered with model version {expected_version}")
+
+
+def _explain(url: str, reporter: DemoReporter, check: Any) -> None:
+    """One explanation: why the model said what it said for one case (POST :explain)."""
+    features, _ = samples.instances(samples.BREAST_CANCER, "diagnosis", 1, start=17)
+    status, body = _post(url, "explain", features)
+    explanation = (body.get("explanations") or [{}])[0]
+    contributions = explanation.get("contributions") or {}
+    top = ", ".join(f"{name} {value:+.3f}" for name, value in list(contributions.items())[:3])
+    base, value = explanation.get("base", 0.0), explanation.get("value", 0.0)
+    reporter.info(f"POST :explain → HTTP {status}: {explanation.get('output')} = base {base:.3f} + contributions "
+                  f"({top}, ...) = {value:.3f}")
+    added_up = abs(base + sum(contributions.values()) - value) < 1e-6
+    check(status == 200 and bool(contributions) and added_up,
+          "the endpoint explained a prediction: per-feature contributions that add up to the model's output")
 
 
 def _redeliver(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, first_month: Path,

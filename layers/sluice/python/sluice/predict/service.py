@@ -12,11 +12,12 @@ from typing import Any
 from sluice.endpoint import PinnedModel
 from sluice.predict.bounds import RequestRefused, check_instance_count
 from sluice.predict.capture import CaptureBuffer
+from sluice.predict.explaining import explain_document
 from sluice.predict.http import HttpError, json_response, parse_http_event, parse_json_body
 from sluice.serving import InvalidInstances, Prediction, ServedModel, ValueViolation
 from sluice.serving.reading import capture_kinds, captured_instances
 
-PREDICT_PATH = re.compile(r"^/v1/models/(?P<model>[A-Za-z0-9_.-]+)(?P<verb>:predict)?/?$")
+PREDICT_PATH = re.compile(r"^/v1/models/(?P<model>[A-Za-z0-9_.-]+)(?P<verb>:predict|:explain)?/?$")
 ModelLoader = Callable[[PinnedModel], ServedModel]
 PredictionObserver = Callable[[list[dict[str, Any]], Prediction, ServedModel], None]
 ViolationCounter = Callable[[tuple[ValueViolation, ...]], None]
@@ -86,12 +87,16 @@ class PredictService:
                 raise HttpError(405, f"use GET /v1/models/{self._model_name} for metadata")
             return json_response(200, self._metadata())
         if request.method != "POST":
-            raise HttpError(405, f"use POST for /v1/models/{self._model_name}:predict, not {request.method}")
+            raise HttpError(405, f"use POST for /v1/models/{self._model_name}{match['verb']}, not {request.method}")
         document = parse_json_body(request.body)
         if not isinstance(document, dict) or "instances" not in document:
             raise HttpError(400, 'the body must be a JSON object with "instances": a list of feature objects')
         _refuse_as_http(check_instance_count, document["instances"])
         model = self._loaded()
+        if match["verb"] == ":explain":
+            assert self._pinned is not None
+            return json_response(200, {**explain_document(model, document["instances"]),
+                                       "model_name": self._model_name, "model_version": str(self._pinned.version)})
         try:
             prediction = model.predict(document["instances"])
         except InvalidInstances as error:

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 import numpy as np
 import onnxruntime as ort
 
+from sluice.explain.model import METADATA_KEY as EXPLAINER_KEY
+from sluice.explain.model import Explainer
 from sluice.serving.errors import InvalidInstances, ModelLoadError
 from sluice.serving.instances import read_instances
 from sluice.serving.reading import ValueViolation
@@ -35,6 +37,10 @@ class ServedModel(Protocol):
 
     def predict(self, instances: list[dict[str, Any]]) -> Prediction: ...
 
+    def explainer(self) -> Explainer | None:
+        """Per-prediction explanations of this model (None where the artifact carries none)."""
+        ...
+
 
 class OnnxModel:
     """A loaded model and its signature; build it with :meth:`from_bytes`."""
@@ -46,6 +52,7 @@ class OnnxModel:
         self._output_names = [output.name for output in session.get_outputs()]
         renamed = {spec.name: spec.tensor_name for spec in signature.inputs if spec.tensor is not None}
         self._tensor_names = renamed or None
+        self._explainer: Explainer | None = None
 
     @classmethod
     def from_bytes(cls, onnx_bytes: bytes, signature: ModelSignature) -> OnnxModel:
@@ -68,6 +75,13 @@ class OnnxModel:
     def with_signature(self, signature: ModelSignature) -> OnnxModel:
         """The same loaded model served with another signature (same inputs; e.g. another on_violation)."""
         return OnnxModel(self._session, signature)
+
+    def explainer(self) -> Explainer | None:
+        """The explainer exported with the model (in its metadata), decoded on first use."""
+        if self._explainer is None:
+            text = self._session.get_modelmeta().custom_metadata_map.get(EXPLAINER_KEY)
+            self._explainer = None if text is None else Explainer.from_text(text)
+        return self._explainer
 
     def predict(self, instances: list[dict[str, Any]]) -> Prediction:
         """Predict for a list of feature objects; raise ``InvalidInstances`` if they do not fit."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from sluice.explain.model import Explainer
 from sluice.serving.instances import read_instances
 from sluice.serving.model import Prediction, check_finite
 from sluice.serving.signature import ModelSignature
@@ -31,6 +32,10 @@ class SklearnModel:
     @property
     def signature(self) -> ModelSignature:
         return self._signature
+
+    def explainer(self) -> Explainer | None:
+        """None: the explainer travels in the ONNX artifact, which a fallback version does not serve."""
+        return None
 
     def with_signature(self, signature: ModelSignature) -> SklearnModel:
         """The same pipeline served with another signature (same inputs; e.g. another on_violation)."""

@@ -15,6 +15,7 @@ from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
 from sluice.config.model import ColumnSpec, ModelConfig
 from sluice.contract.values import ValueRules
+from sluice.explain.model import METADATA_KEY as EXPLAINER_KEY
 from sluice.serving import MAX_INSTANCES, InputSpec, ModelLoadError, ModelSignature, OnnxModel
 from sluice.serving.signature import OtherColumn
 from sluice.training.errors import ExportError
@@ -133,6 +134,7 @@ def _convert(result: TrainingResult, model: ModelConfig, signature: ModelSignatu
             "sluice.model": model.name,
             "sluice.family": result.family,
             "sluice.signature": json.dumps(signature.to_dict()),
+            **({EXPLAINER_KEY: result.explainer.to_text()} if result.explainer is not None else {}),
         },
     )
     return bytes(onnx_model.SerializeToString()), signature

@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from sluice.config.model import ModelConfig
+from sluice.explain.build import explainer_or_none
 from sluice.training.errors import TrainingError
 from sluice.training.families import key_params
 from sluice.training.features import feature_frame, target_values
@@ -23,7 +24,8 @@ def refit_on_all(pipeline: Pipeline, frame: pd.DataFrame, model: ModelConfig, *,
     started = time.perf_counter()
     if model.training.time_column is not None:
         frame = frame.sort_values(model.training.time_column, kind="stable")
-    refitted = clone(pipeline).fit(feature_frame(frame, model), target_values(frame, model))
+    features = feature_frame(frame, model)
+    refitted = clone(pipeline).fit(features, target_values(frame, model))
     estimator, gated = refitted.named_steps["estimator"], pipeline.named_steps["estimator"]
     classes = None
     if model.task == "classification":
@@ -35,4 +37,5 @@ def refit_on_all(pipeline: Pipeline, frame: pd.DataFrame, model: ModelConfig, *,
         pipeline=refitted, family=family, params=key_params(family, estimator), cv={}, cv_metric="",
         feature_names=model.contract.feature_names, classes=classes, training_rows=len(frame),
         duration_s=time.perf_counter() - started,
+        explainer=explainer_or_none(refitted, model.contract.feature_names, features),
     )

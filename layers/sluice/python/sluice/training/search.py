@@ -12,6 +12,8 @@ from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 from sklearn.pipeline import Pipeline
 
 from sluice.config.model import ModelConfig
+from sluice.explain.build import explainer_or_none
+from sluice.explain.model import Explainer
 from sluice.training.errors import TrainingError
 from sluice.training.families import build_pipeline, key_params
 from sluice.training.features import feature_frame, target_values
@@ -37,6 +39,8 @@ class TrainingResult:
     """Every search trial: family, hyperparameters, state (complete/pruned), CV scores."""
     search: dict[str, Any] | None = None
     """How the search ran: method, sampler, pruner, budget, trial counts, best trial."""
+    explainer: Explainer | None = None
+    """Per-prediction explanations of ``pipeline`` (exported inside the ONNX artifact); None if not explainable."""
 
 
 def cv_metric_for(model: ModelConfig, labels: pd.Series) -> tuple[str, str]:
@@ -78,6 +82,7 @@ def train_best(train: pd.DataFrame, model: ModelConfig) -> TrainingResult:
         duration_s=time.perf_counter() - started,
         trials=outcome.trials,
         search=outcome.summary,
+        explainer=explainer_or_none(pipeline, model.contract.feature_names, features),
     )
 
 

@@ -15,6 +15,7 @@ from sklearn.metrics import get_scorer
 
 from sluice import progress
 from sluice.config.model import ModelConfig
+from sluice.training.budget import TrainingBudget
 from sluice.training.families import build_pipeline
 from sluice.training.space import defaults, enqueued, suggest
 
@@ -33,31 +34,44 @@ class SearchOutcome:
 
 
 def search(
-    features: pd.DataFrame, labels: pd.Series, model: ModelConfig, folds: Folds, scorer: str, *, lower_is_better: bool
+    features: pd.DataFrame, labels: pd.Series, model: ModelConfig, folds: Folds, scorer: str, *, lower_is_better: bool,
+    budget: TrainingBudget | None = None,
 ) -> SearchOutcome:
     """Cross-validate each family's defaults and, with a tuning budget, search on with Optuna.
 
-    Without a budget every family runs its defaults once (no Optuna). Scores are recorded in the metric's
-    own sign (RMSE positive); ties go to the earlier trial.
+    Without a budget every family runs its defaults once (no Optuna). With one, ``budget`` (by default the
+    tuning's time limit on the wall clock) stops the search where the refit of the best family still fits.
+    Scores are recorded in the metric's own sign (RMSE positive); ties go to the earlier trial.
     """
     started = time.perf_counter()
     sign = -1.0 if lower_is_better else 1.0
-    score = _fold_scorer(features, labels, model, folds, get_scorer(scorer), sign)
     tuning = model.training.tuning
     if not tuning.enabled:
+        score = _fold_scorer(features, labels, model, folds, get_scorer(scorer), sign)
         trials = []
         for number, family in enumerate(model.training.families):
             trials.append(_untuned_trial(number, family, defaults(family, model.task), score))
             _tell(model, trials, len(model.training.families), sign)
         summary: dict[str, Any] = {"method": "defaults", "budget": None}
     else:
-        trials, summary = _optuna_trials(model, score, len(folds), lower_is_better=lower_is_better)
+        budget = budget or TrainingBudget(tuning.search_timeout_s, rows=len(features))
+        records: list[dict[str, Any]] = []
+
+        def best_family() -> str | None:
+            best = _best_trial(records, sign)
+            return None if best is None else str(best["family"])
+
+        score = _fold_scorer(features, labels, model, folds, get_scorer(scorer), sign,
+                             budget=budget, best_family=best_family)
+        trials, summary = _optuna_trials(model, score, len(folds), records, lower_is_better=lower_is_better)
     complete = [trial for trial in trials if trial["state"] == "complete"]
-    best = min(complete, key=lambda t: (sign * -t["value"], t["number"]))
+    best = _best_trial(trials, sign)
+    assert best is not None  # the budget never stops a search before its first complete trial
     summary.update({
         "trials": len(trials),
         "complete": len(complete),
         "pruned": sum(1 for trial in trials if trial["state"] == "pruned"),
+        "stopped": sum(1 for trial in trials if trial["state"] == "stopped"),
         "best_trial": best["number"],
         "duration_s": round(time.perf_counter() - started, 3),
     })
@@ -73,16 +87,34 @@ def search(
 FoldScorer = Callable[[str, dict[str, Any], Callable[[int, float], bool]], list[float]]
 
 
+class BudgetSpentError(Exception):
+    """The training's time budget ends before the next fold (and the refit after it) would."""
+
+    def __init__(self, scores: list[float]) -> None:
+        super().__init__(f"time budget spent after {len(scores)} folds")
+        self.scores = scores
+
+
 def _fold_scorer(
-    features: pd.DataFrame, labels: pd.Series, model: ModelConfig, folds: Folds, scorer: Any, sign: float
+    features: pd.DataFrame, labels: pd.Series, model: ModelConfig, folds: Folds, scorer: Any, sign: float, *,
+    budget: TrainingBudget | None = None, best_family: Callable[[], str | None] = lambda: None,
 ) -> FoldScorer:
-    """``score(family, params, stop)``: fold scores in order; ``stop(step, running mean)`` may end it early."""
+    """``score(family, params, stop)``: fold scores in order; ``stop(step, running mean)`` may end it early.
+
+    With a ``budget``, each fold fit is timed, and a fold that would not leave time to refit the best family
+    so far is not started (``BudgetSpentError`` carries the scores so far).
+    """
 
     def score(family: str, params: dict[str, Any], stop: Callable[[int, float], bool]) -> list[float]:
         scores: list[float] = []
         for step, (fit_rows, score_rows) in enumerate(folds):
+            if budget is not None and not budget.allows_fit(family, len(fit_rows), best_family()):
+                raise BudgetSpentError(scores)
             pipeline = build_pipeline(family, model, params)
+            fit_started = budget.clock() if budget is not None else 0.0
             pipeline.fit(features.iloc[fit_rows], labels.iloc[fit_rows])
+            if budget is not None:
+                budget.record_fit(family, len(fit_rows), budget.clock() - fit_started)
             scores.append(sign * float(scorer(pipeline, features.iloc[score_rows], labels.iloc[score_rows])))
             if stop(step, float(np.mean(scores))):
                 break
@@ -97,8 +129,14 @@ def _untuned_trial(number: int, family: str, params: dict[str, Any], score: Fold
     return _record(number, family, params, scores, "complete", started)
 
 
+def _best_trial(records: list[dict[str, Any]], sign: float) -> dict[str, Any] | None:
+    """The complete trial with the best score (ties: the earlier one); None before any is complete."""
+    complete = [record for record in records if record["state"] == "complete"]
+    return min(complete, key=lambda record: (-sign * record["value"], record["number"])) if complete else None
+
+
 def _optuna_trials(
-    model: ModelConfig, score: FoldScorer, n_folds: int, *, lower_is_better: bool
+    model: ModelConfig, score: FoldScorer, n_folds: int, records: list[dict[str, Any]], *, lower_is_better: bool,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     settings = model.training
     tuning = settings.tuning
@@ -113,7 +151,7 @@ def _optuna_trials(
                                 pruner=pruner, study_name=model.name)
     for family in families:
         study.enqueue_trial(enqueued(family, model.task))
-    records: list[dict[str, Any]] = []
+    stopped = False
 
     def objective(trial: optuna.Trial) -> float:
         started = time.perf_counter()
@@ -124,7 +162,16 @@ def _optuna_trials(
             trial.report(value, step)
             return trial.should_prune()
 
-        scores = score(family, params, stop)
+        try:
+            scores = score(family, params, stop)
+        except BudgetSpentError as spent:
+            nonlocal stopped
+            stopped = True
+            study.stop()
+            if spent.scores:
+                records.append(_record(trial.number, family, params, spent.scores, "stopped", started))
+                _tell(model, records, None, -1.0 if lower_is_better else 1.0)
+            raise optuna.TrialPruned() from None
         pruned = len(scores) < n_folds
         records.append(_record(trial.number, family, params, scores, "pruned" if pruned else "complete", started))
         _tell(model, records, max(tuning.trials, len(families)) if tuning.trials else None,
@@ -140,6 +187,7 @@ def _optuna_trials(
         "sampler": f"TPESampler(seed={settings.seed})",
         "pruner": f"MedianPruner(n_startup_trials={len(families)}, n_warmup_steps=1)" if tuning.pruning else None,
         "budget": {"trials": tuning.trials or None, "timeout_s": tuning.timeout_s},
+        "stopped_by_time_budget": stopped,
     }
     return records, summary
 
