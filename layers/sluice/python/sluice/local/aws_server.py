@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import time
 
@@ -61,6 +62,7 @@ def serve(port: int, parent: int) -> None:
 
     from sluice.local.cloudwatch import install_percentiles
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on `sluice local` stops it, which stops this process
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     install_percentiles()
     ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()

@@ -22,6 +22,7 @@ import contextlib
 import io
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -165,6 +166,7 @@ class ProcessEnvironment:
 
 def serve(connection: Connection, function: str, env: dict[str, str], functions_dir: str) -> None:
     """The worker's loop: load the handler once, then answer ``(event, now, function_name)`` until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on `sluice local` stops the runtime, which stops this
     os.environ.clear()
     os.environ.update(env)
     captured = _CapturedStdout()
