@@ -23,8 +23,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(INSTALLED): pyproject.toml | $(BIN)/python
+# kserve's own REST client (tests/integration/test_kserve_client.py): kserve itself pins pandas<3 and protobuf<7 and
+# pulls its model server's toolchain (grpcio-tools), so it is installed --no-deps, and what `import kserve` needs
+# is installed with its own dependencies.
+KSERVE_CLIENT_DEPS := "cloudevents>=1.6.2,<2" "fastapi>=0.115.3,<1" "starlette>=1.3.1" "uvicorn>=0.30.6,<1" \
+	"httpx>=0.27.2,<1" "opentelemetry-api>=1.30" "grpcio>=1.73,<2" "grpc-interceptor>=0.15.4,<1" \
+	"orjson>=3.11.6,<4" "psutil>=5.9.6" "prometheus-client>=0.20,<1" "timing-asgi>=0.3,<1" "tabulate>=0.9,<1" \
+	"kubernetes>=23.3"
+
+$(INSTALLED): pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[ml,local,infra,dev]"
+	$(BIN)/python -m pip install --quiet --no-deps "kserve==0.21.0"
+	$(BIN)/python -m pip install --quiet $(KSERVE_CLIENT_DEPS)
 	touch $@
 
 $(NODE_INSTALLED): package.json package-lock.json

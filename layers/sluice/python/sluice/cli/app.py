@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import socket
@@ -90,12 +89,14 @@ def local(
     config: ConfigOption = DEFAULT_CONFIG,
     port: Annotated[int, typer.Option(help="HTTP port of the predict endpoint.")] = 8080,
     aws_port: Annotated[int, typer.Option(help="Port of the embedded AWS (moto server).")] = 5566,
+    environments: Annotated[int | None, typer.Option(
+        min=1, help="At most this many predict execution environments (worker processes) at once; more "
+                    "concurrent requests wait for one. Default: $SLUICE_LOCAL_ENVIRONMENTS, else 2 per CPU.")] = None,
 ) -> None:
     """Start the embedded AWS and the predict endpoint; keep running and print events as they flow."""
-    from moto.server import ThreadedMotoServer
-
     from sluice.config import ConfigError, load_config
     from sluice.local import LocalCloud, TimelineEntry
+    from sluice.local.aws_server import AwsServer, AwsServerError
     from sluice.local.http import EndpointServer
     from sluice.local.journal import TimelineJournal
 
@@ -106,9 +107,10 @@ def local(
     for name, number in (("--aws-port", aws_port), ("--port", port)):
         if not _port_free(number):
             raise _fail(f"port {number} ({name}) is in use by another program: stop it or pass {name} N")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
-    moto_server.start()
+    try:  # in its own process: the endpoint's AWS calls and the environments' are served beside the endpoint
+        moto_server = AwsServer(aws_port).start()
+    except AwsServerError as error:
+        raise _fail(f"{error} (is --aws-port {aws_port} free?)", 1) from None
     printer = render.TimelinePrinter()
     journal = TimelineJournal(JOURNAL_FILE.resolve()).reset()
 
@@ -116,7 +118,8 @@ def local(
         printer.event(entry)
         journal.append(entry)  # what `sluice drop --wait` follows from another process
 
-    cloud = LocalCloud(config, endpoint_url=f"http://127.0.0.1:{aws_port}", on_record=record).start()
+    cloud = LocalCloud(config, endpoint_url=f"http://127.0.0.1:{aws_port}", on_record=record,
+                       environments=environments).start()
     server = EndpointServer(cloud, port=port).start()
     write_local_state({"aws_endpoint": f"http://127.0.0.1:{aws_port}", "http_url": server.url,
                        "config": str(config.resolve()), "prefix": cloud.settings.prefix, "pid": os.getpid(),

@@ -2,8 +2,10 @@
 and the percentile statistics moto lacks.
 
 On AWS, Lambda publishes Invocations/Errors/Duration with the ExecutedVersion dimension for every request
-through an alias, and CloudWatch extracts metrics from EMF log lines. moto does neither, so the runtime
-puts the same datapoints (same namespaces, names and dimensions) with ``put_metric_data``.
+through an alias (Throttles for a request refused at the concurrency limit), and CloudWatch extracts metrics from
+EMF log lines. moto does neither, so the runtime puts the same datapoints (same namespaces, names and
+dimensions) with ``put_metric_data``. Every function here is safe to call from many threads at once (one boto3
+client, one ``put_metric_data`` per call, no shared state): the local endpoint serves concurrent requests.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sluice.deployment import signals
+from sluice.naming import LIVE_ALIAS
 
+MAX_METRICS_PER_PUT = 1000  # PutMetricData's limit of metrics per request
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
 
 
@@ -56,16 +60,30 @@ def record_invocation(cloudwatch: Any, function_name: str, version: str, *, dura
     ])
 
 
+def record_throttle(cloudwatch: Any, function_name: str, *, at: float) -> None:
+    """What Lambda publishes for a request refused at the function's concurrency limit (never an invocation)."""
+    dimensions = _dimensions({"FunctionName": function_name, "Resource": f"{function_name}:{LIVE_ALIAS}"})
+    cloudwatch.put_metric_data(Namespace=signals.LAMBDA_NAMESPACE, MetricData=[
+        {"MetricName": "Throttles", "Dimensions": dimensions, "Value": 1.0, "Unit": "Count",
+         "Timestamp": datetime.fromtimestamp(at, tz=UTC)},
+    ])
+
+
 def ingest_emf(cloudwatch: Any, output: str, *, at: float) -> list[str]:
-    """Put the metrics of every EMF line in ``output``; returns the other lines (ordinary log output)."""
+    """Put the metrics of every EMF line in ``output`` (one ``put_metric_data`` per namespace); returns the other
+    lines (ordinary log output)."""
     others = []
+    batches: dict[str, list[dict[str, Any]]] = {}
     for line in output.splitlines():
         document = _emf(line)
         if document is None:
             others.append(line)
             continue
         for namespace, data in _metric_data(document, at):
-            cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
+            batches.setdefault(namespace, []).extend(data)
+    for namespace, data in batches.items():
+        for start in range(0, len(data), MAX_METRICS_PER_PUT):
+            cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start:start + MAX_METRICS_PER_PUT])
     return others
 
 
@@ -93,8 +111,7 @@ def _metric_data(document: dict[str, Any], at: float) -> Iterable[tuple[str, lis
                 if points:
                     data.append({"MetricName": metric["Name"], "Dimensions": dimensions, "Values": points,
                                  "Unit": metric.get("Unit", "None"), "Timestamp": timestamp})
-        for start in range(0, len(data), 20):
-            yield directive["Namespace"], data[start:start + 20]
+        yield directive["Namespace"], data
 
 
 def _dimensions(mapping: dict[str, str]) -> list[dict[str, str]]:

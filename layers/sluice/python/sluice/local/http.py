@@ -4,7 +4,9 @@ Every method reaches the function (which answers a JSON 405 where it does not ap
 stripped from the path (a Function URL routes on ``rawPath``); whatever the server itself refuses (a malformed
 request line, header or ``Content-Length``, a body over the payload limit, a client that stops sending) gets a
 JSON answer with a message, never an HTML page or a dropped connection. ``GET /`` answers liveness in the
-KServe V1 shape (``{"status": "alive"}``); readiness is the function's own ``GET /v1/models/<model>``.
+KServe V1 shape (``{"status": "alive"}``); readiness is the function's own ``GET /v1/models/<model>``
+(``{"name": ..., "ready": true|false}``). Each connection has its own thread, and ``LocalCloud.http`` runs
+concurrent requests in separate execution environments (``sluice.local.environments``).
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +23,17 @@ from sluice.config import ProjectConfig, load_config
 from sluice.endpoint import PinnedModel
 from sluice.local import aws_events
 from sluice.local.captures import deliver_staged
-from sluice.local.cloudwatch import ingest_emf, install_percentiles, record_invocation
+from sluice.local.cloudwatch import ingest_emf, install_percentiles, record_invocation, record_throttle
+from sluice.local.environments import (
+    Environment,
+    EnvironmentKey,
+    EnvironmentPool,
+    InProcessEnvironment,
+    Invocation,
+    ProcessEnvironment,
+    ThrottledError,
+    environment_key,
+)
 from sluice.local.host import FunctionHost, find_functions_dir
 from sluice.local.iam import ADMIN, LocalIam
 from sluice.local.iam_template import function_policies
@@ -34,7 +44,7 @@ from sluice.local.router import WeightedRouter
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.settings import Settings
 from sluice.storage import ObjectStore
-from sluice.wiring import ROUTES, ScheduleTrigger
+from sluice.wiring import FUNCTIONS, ROUTES, ScheduleTrigger
 
 REGION = "us-east-1"
 QUIET_ENV = {
@@ -46,6 +56,17 @@ QUIET_ENV = {
 MAX_DISPATCH_ROUNDS = 200
 # The predict function's EMF (per-version prediction metrics) is read from its output: metrics on for it.
 PREDICT_ENV = {"POWERTOOLS_METRICS_DISABLED": "false"}
+ENVIRONMENTS_ENV = "SLUICE_LOCAL_ENVIRONMENTS"
+"""How many predict execution environments (worker processes) `sluice local` may run at once."""
+
+
+def default_environments() -> int:
+    """$SLUICE_LOCAL_ENVIRONMENTS, else twice the CPU count (one machine is not a Lambda fleet: past the CPUs more
+    processes only cost memory), at least 2."""
+    explicit = os.environ.get(ENVIRONMENTS_ENV, "").strip()
+    if explicit.isdigit() and int(explicit) > 0:
+        return int(explicit)
+    return max(2, 2 * (os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -72,7 +93,7 @@ class LocalCloud:
                  seed: int = 0, clock: Clock = system_clock, quiet: bool = True,
                  endpoint_url: str | None = None, on_record: Callable[[TimelineEntry], None] | None = None,
                  meter: Meter | None = None, iam_template: Mapping[str, Any] | None = None,
-                 iam_enforce: bool = True) -> None:
+                 iam_enforce: bool = True, environments: int | None = None) -> None:
         self.config_path = Path(config_path).resolve()
         self.config: ProjectConfig = load_config(self.config_path)
         self.settings = Settings.local(prefix)
@@ -89,6 +110,10 @@ class LocalCloud:
         self._mock: Any = None
         self._saved_env: dict[str, str] | None = None
         self._host = FunctionHost(self.functions_dir)
+        self._capacity = environments or default_environments()
+        self._environments: EnvironmentPool | None = None
+        self._pool_lock = threading.Lock()
+        self._version_env: dict[tuple[str, str], dict[str, str]] = {}
         self.clients: Any = None
         self.provisioned = Provisioned()
         if iam_template is not None and endpoint_url:
@@ -139,6 +164,10 @@ class LocalCloud:
             yield env
 
     def stop(self) -> None:
+        with self._pool_lock:
+            if self._environments is not None:
+                self._environments.close()
+                self._environments = None
         if self.iam is not None:
             self.iam.stop()
             self.iam = None
@@ -326,7 +355,8 @@ class LocalCloud:
 
     def http(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
              query: str = "") -> EndpointResponse:
-        """Serve one HTTP request as the model's Function URL on alias ``live`` would."""
+        """Serve one HTTP request as the model's Function URL on alias ``live`` would (safe to call from many
+        threads: each concurrent request runs in its own execution environment, see ``local/environments.py``)."""
         model = _model_in_path(path)
         if model is None or model not in self.config.models:
             known = ", ".join(self.config.names)
@@ -334,30 +364,79 @@ class LocalCloud:
         function_name = self.settings.names.predict_function(model)
         alias = self.live_alias(function_name)
         version = "$LATEST" if alias is None else self.router.choose(alias)
-        configuration = self.clients.awslambda.get_function_configuration(FunctionName=function_name,
-                                                                           Qualifier=version)
-        env = {**(configuration.get("Environment") or {}).get("Variables", {}), **PREDICT_ENV}
+        env = self._version_environment(function_name, version)
         pinned = PinnedModel.from_env(env)
         model_version = pinned.version if pinned else None
         event = aws_events.function_url_event(method, path, body, headers or {}, now=self._clock(), query=query)
-        output = io.StringIO()
-        failure: Exception | None = None
-        started = time.perf_counter()
-        with contextlib.redirect_stdout(output), self._identity(f"predict:{model}") as identity:
-            env.update(identity)
+        if self.meter.fails(model, model_version):
+            invocation = Invocation(None, f"{InjectedFailureError.__name__}: {model} v{model_version}: failure "
+                                          "injected by the meter", "", 0.0)
+        else:
             try:
-                self._host.prepare("predict", env=env)  # init (model load) is not part of Duration
-                started = time.perf_counter()
-                if self.meter.fails(model, model_version):
-                    raise InjectedFailureError(f"{model} v{model_version}: failure injected by the meter")
-                response = self._host.invoke("predict", event, env=env, function_name=function_name)
-            except Exception as error:  # the function failed: Lambda's frontend answers 502 and counts an error
-                failure = error
-        duration_ms = self.meter.duration_ms(model, model_version, (time.perf_counter() - started) * 1000)
-        self._play_cloudwatch(function_name, version, output.getvalue(), duration_ms, failure is not None)
-        if failure is not None:
-            return EndpointResponse(502, {"error": f"the function failed: {type(failure).__name__}"}, version)
-        return EndpointResponse(int(response["statusCode"]), json.loads(response["body"]), version)
+                with self._identity(f"predict:{model}") as identity:  # its own IAM user's key when enforced
+                    invocation = self._invoke_endpoint(function_name, {**env, **identity}, event)
+            except ThrottledError as throttled:
+                record_throttle(self.clients.cloudwatch, function_name, at=self._clock())
+                return EndpointResponse(429, {"error": str(throttled), "type": "TooManyRequestsException",
+                                              "reason": "ReservedFunctionConcurrentInvocationLimitExceeded"},
+                                        version)
+        failed = invocation.failure is not None
+        duration_ms = self.meter.duration_ms(model, model_version, invocation.duration_ms)
+        self._play_cloudwatch(function_name, version, invocation.output, duration_ms, failed)
+        if failed or not isinstance(invocation.response, dict):
+            name = (invocation.failure or "InvalidResponse").split(":", 1)[0]
+            return EndpointResponse(502, {"error": f"the function failed: {name}"}, version)
+        return EndpointResponse(int(invocation.response["statusCode"]), json.loads(invocation.response["body"]),
+                                version)
+
+    def _invoke_endpoint(self, function_name: str, env: dict[str, str], event: dict[str, Any]) -> Invocation:
+        """One request in an execution environment of the version (leased from the pool, started if none is
+        idle); ``ThrottledError`` beyond the function's reserved concurrency."""
+        key = environment_key("predict", function_name, env)
+        with self._environment_pool().lease(key, reserved=self._reserved_concurrency(function_name)) as runner:
+            return runner.invoke(event, now=self._clock(), function_name=function_name)
+
+    @property
+    def environments(self) -> EnvironmentPool:
+        """The execution environments of the predict functions (started as requests need them)."""
+        return self._environment_pool()
+
+    def _environment_pool(self) -> EnvironmentPool:
+        with self._pool_lock:
+            if self._environments is None:
+                if self._endpoint_url:  # every environment a worker process reaching the moto server
+                    self._environments = EnvironmentPool(self._start_process, capacity=self._capacity)
+                else:  # in-process moto: one environment per version, in this process
+                    self._environments = EnvironmentPool(self._start_in_process, capacity=64, per_key=1)
+            return self._environments
+
+    def _start_process(self, key: EnvironmentKey) -> Environment:
+        function, _, variables = key
+        return ProcessEnvironment(function, {**self.environment(), **dict(variables)},
+                                  functions_dir=self.functions_dir, timeout_s=FUNCTIONS[function].timeout_s)
+
+    def _start_in_process(self, key: EnvironmentKey) -> Environment:
+        function, _, variables = key
+        return InProcessEnvironment(self._host, function, dict(variables))
+
+    def _version_environment(self, function_name: str, version: str) -> dict[str, str]:
+        """The environment variables of a version (a published version's never change: read once)."""
+        cached = self._version_env.get((function_name, version))
+        if cached is not None:
+            return cached
+        configuration = self.clients.awslambda.get_function_configuration(FunctionName=function_name,
+                                                                           Qualifier=version)
+        env = {**(configuration.get("Environment") or {}).get("Variables", {}), **PREDICT_ENV}
+        if version != "$LATEST":
+            self._version_env[(function_name, version)] = env
+        return env
+
+    def _reserved_concurrency(self, function_name: str) -> int | None:
+        """The function's reserved concurrency (PutFunctionConcurrency), None when it has none: read per request,
+        as Lambda applies it to the next invocation."""
+        value = self.clients.awslambda.get_function_concurrency(FunctionName=function_name).get(
+            "ReservedConcurrentExecutions")
+        return None if value is None else int(value)
 
     def live_alias(self, function_name: str) -> dict[str, Any] | None:
         """Alias ``live`` of a predict function as GetAlias returns it (None before it exists)."""
