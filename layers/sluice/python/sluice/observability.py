@@ -10,4 +10,6 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "sluice")
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "sluice"), service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# X-Ray patches only botocore (sluice's one client library): the default patches every library it finds installed
+# (requests, httpx, SQLAlchemy, sqlite3, ...), importing each one at cold start for calls sluice never makes
+tracer = Tracer(service=SERVICE, patch_modules=("botocore",))

@@ -4,7 +4,9 @@ Every answered request emits the distribution of its predictions (EMF, one value
 serving model version, which a bake check compares across versions. While the model has a shadow release in
 progress, the live function also loads the shadow version (sha256-verified, cached; the release record is
 re-read at most every ``ttl_s``), scores the same instances in-process and records its answers and agreement;
-users only ever get live's answer.
+users only ever get live's answer. The predict service calls ``observe`` after the response
+(``sluice.predict.after``), so the shadow's lookup, load and scoring never delay the user or count in the live
+function's ``Duration``.
 """
 
 from __future__ import annotations

@@ -2,45 +2,31 @@
 
 from __future__ import annotations
 
-from sluice.registry.dynamodb import DynamoDBRegistry
-from sluice.registry.entities import (
-    AliasPointer,
-    AuditEntry,
-    DatasetRecord,
-    Deployment,
-    EndpointChange,
-    ModelVersion,
-    QueuedDeployment,
-    Status,
-)
-from sluice.registry.errors import (
-    ConcurrentUpdateError,
-    DeployLockHeldError,
-    DeploymentInProgressError,
-    IllegalTransitionError,
-    RegistryError,
-    VersionNotFoundError,
-)
-from sluice.registry.store import RegistryStore
-from sluice.registry.transitions import ALLOWED_TRANSITIONS, check_transition
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "ALLOWED_TRANSITIONS",
-    "AliasPointer",
-    "AuditEntry",
-    "ConcurrentUpdateError",
-    "DatasetRecord",
-    "DeployLockHeldError",
-    "Deployment",
-    "DeploymentInProgressError",
-    "DynamoDBRegistry",
-    "EndpointChange",
-    "IllegalTransitionError",
-    "ModelVersion",
-    "QueuedDeployment",
-    "RegistryError",
-    "RegistryStore",
-    "Status",
-    "VersionNotFoundError",
-    "check_transition",
-]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.registry.dynamodb import DynamoDBRegistry
+    from sluice.registry.entities import (
+        AliasPointer,
+        AuditEntry,
+        DatasetRecord,
+        Deployment,
+        EndpointChange,
+        ModelVersion,
+        QueuedDeployment,
+        Status,
+    )
+    from sluice.registry.errors import (
+        ConcurrentUpdateError,
+        DeployLockHeldError,
+        DeploymentInProgressError,
+        IllegalTransitionError,
+        RegistryError,
+        VersionNotFoundError,
+    )
+    from sluice.registry.store import RegistryStore
+    from sluice.registry.transitions import ALLOWED_TRANSITIONS, check_transition
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)
