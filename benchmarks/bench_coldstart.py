@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
 
 from benchmarks._models import breast_cancer
+from benchmarks._moto import moto_server
 from benchmarks.results import write_section
 from sluice.artifacts import MODEL_FILE, SIGNATURE_FILE
 from sluice.serving.integrity import sha256_hex
@@ -61,33 +57,6 @@ started = time.perf_counter()
 import sklearn.ensemble
 print(__import__("json").dumps({"seconds": time.perf_counter() - started}))
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server in its own process; yields its endpoint URL."""
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait()
 
 
 def _environment(endpoint: str, task_root: str, sha256: str) -> dict[str, str]:
