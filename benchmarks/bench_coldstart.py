@@ -47,7 +47,7 @@ report = {"seconds": seconds, "heavy": sorted(name for name in json.loads(sys.ar
 if predict is not None:
     report["model_loaded"] = predict.load_seconds is not None
     report["clients"] = {name: client.created for name, client in (
-        ("s3", app.artifacts._s3), ("dynamodb", app.registry._db),
+        ("s3", app.artifacts._s3), ("dynamodb", app.dynamodb),
         ("firehose", app.capture._sink._client if app.capture else None)) if client is not None}
 print(json.dumps(report))
 """

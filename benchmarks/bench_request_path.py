@@ -59,7 +59,7 @@ class Variant:
 
 def _variant(name: str, live: OnnxModel, *, shadow: OnnxModel | None = None, capture: CaptureBuffer | None = None,
              deferred: bool = True, shadow_log: list[dict[str, Any]] | None = None) -> Variant:
-    telemetry = ReleaseTelemetry(MODEL, LIVE, loader=lambda pinned: shadow if pinned == SHADOW else live,
+    telemetry = ReleaseTelemetry(MODEL, LIVE, loader=lambda pinned: shadow if shadow and pinned == SHADOW else live,
                                  shadow_source=lambda _: SHADOW if shadow is not None else None,
                                  log=None if shadow_log is None else shadow_log.append)
     after = AfterResponse(handover=lambda: None)  # the extension drains it: here, the loop after the timed call

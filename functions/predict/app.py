@@ -1,37 +1,39 @@
 """predict: POST /v1/models/<model>:predict through alias live, served from the pinned model (ONNX; the
 scikit-learn fallback only where the endpoint ships as the ML image, see deployment.endpoint_package).
 
-Slim by design: no pandas, pyarrow or scipy on this import path. AWS clients are made on first use (S3 when the
-pinned model loads at init; DynamoDB for the first shadow lookup and Firehose for the first capture flush, both
-after a response). Release telemetry, shadow scoring and capture run after the response
-(``sluice.predict.after``: on Lambda an internal extension runs them before the environment is frozen).
+Slim by design: no pandas, pyarrow or scipy on this import path, and no boto3 (botocore makes the clients). AWS
+clients are made on first use (S3 when the pinned model loads at init; DynamoDB, and the registry module, at the
+first shadow lookup and Firehose at the first capture flush, both after a response). Release telemetry, shadow
+scoring and capture run after the response (``sluice.predict.after``: on Lambda an internal extension runs them
+before the environment is frozen).
 """
 
 from __future__ import annotations
 
 import os
+from functools import cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sluice.artifacts import load_verified_model
 from sluice.endpoint.pinning import PinnedModel
-from sluice.lazy import LazyClient
+from sluice.lazy import aws_client
 from sluice.observability import logger, metrics, tracer
 from sluice.predict.capture import buffer_from_env
 from sluice.predict.extension import after_response
 from sluice.predict.faults import fault_reporter
 from sluice.predict.release import ReleaseTelemetry, registry_shadow_source
 from sluice.predict.service import PredictService
-from sluice.registry.dynamodb import DynamoDBRegistry
+from sluice.registry.store import RegistryStore
 from sluice.serving.model import ServedModel
 from sluice.serving.reading import ValueViolation
 from sluice.settings import ENV_ARTIFACT_BUCKET, ENV_REGISTRY_TABLE
 from sluice.storage.objects import ObjectStore
 
-artifacts = ObjectStore(LazyClient(lambda: boto3.client("s3")), os.environ[ENV_ARTIFACT_BUCKET])
+artifacts = ObjectStore(aws_client("s3"), os.environ[ENV_ARTIFACT_BUCKET])
+dynamodb = aws_client("dynamodb")
 after = after_response(os.environ)
 
 
@@ -39,9 +41,15 @@ def load_pinned(pinned: PinnedModel) -> ServedModel:
     return load_verified_model(artifacts, pinned.model, pinned.version, pinned.sha256)
 
 
+@cache
+def registry() -> RegistryStore:
+    from sluice.registry.dynamodb import DynamoDBRegistry  # the first shadow lookup, after a response
+
+    return DynamoDBRegistry(dynamodb, os.environ[ENV_REGISTRY_TABLE])
+
+
 pinned_model = PinnedModel.from_env(os.environ)
 # per-version prediction metrics for bake checks, and shadow scoring while a shadow release is in progress
-registry = DynamoDBRegistry(LazyClient(lambda: boto3.client("dynamodb")), os.environ[ENV_REGISTRY_TABLE])
 telemetry = ReleaseTelemetry(
     os.environ["SLUICE_MODEL"], pinned_model, loader=load_pinned, shadow_source=registry_shadow_source(registry),
     log=lambda record: logger.info("shadow prediction", extra=record),
@@ -56,7 +64,7 @@ def count_violations(violations: tuple[ValueViolation, ...]) -> None:
 # a request that fails unexpectedly is answered 500, logged with its request id and counted as ServerFaults
 faults = fault_reporter(os.environ["SLUICE_MODEL"], pinned_model,
                         lambda message, fields, error: logger.error(message, extra=fields, exc_info=error))
-capture = buffer_from_env(os.environ, lambda: boto3.client("firehose"))
+capture = buffer_from_env(os.environ, lambda: aws_client("firehose"))
 if capture is not None:
     after.on_shutdown(capture.flush)
 service = PredictService(os.environ["SLUICE_MODEL"], pinned_model, load_pinned, observer=telemetry.observe,
@@ -67,8 +75,14 @@ service.warm()
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
+def answer(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = service.handle(event)
+    metrics.add_metric(name=f"Responses_{response['statusCode'] // 100}xx", unit=MetricUnit.Count, value=1)
+    return response
+
+
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer, then hand the post-response work over (once Powertools has written the request's metrics, so the
+    two never write to the log at the same time)."""
     with after.invocation():
-        response = service.handle(event)
-        metrics.add_metric(name=f"Responses_{response['statusCode'] // 100}xx", unit=MetricUnit.Count, value=1)
-        return response
+        return answer(event, context)

@@ -20,7 +20,7 @@ import pytest
 from sluice.endpoint import PinnedModel
 from sluice.predict.after import AfterResponse
 from sluice.predict.capture import CaptureBuffer
-from sluice.predict.extension import EXTENSION_NAME, ExtensionsApi, after_response
+from sluice.predict.extension import EXTENSION_NAME, AfterResponseExtension, ExtensionsApi, after_response
 from sluice.predict.release import ReleaseTelemetry
 from sluice.serving import OnnxModel
 from tests.unit import predict_models
@@ -157,6 +157,7 @@ def extensions_api() -> Iterator[FakeExtensionsApi]:
     api = FakeExtensionsApi()
     yield api
     api.server.shutdown()
+    api.events.put({"eventType": "SHUTDOWN"})  # a waiting extension's next call then finds no agent and stops
 
 
 def test_on_lambda_the_extension_runs_the_work_before_asking_for_the_next_event(
@@ -190,6 +191,22 @@ def test_an_extension_that_cannot_register_leaves_the_work_in_the_handler() -> N
     after = after_response({}, api=ExtensionsApi("127.0.0.1:9", transport=refuse))
     ran: list[int] = []
     # WHEN an invocation defers work THEN it still runs, at the invocation's end
+    with after.invocation():
+        after.defer(lambda: ran.append(1))
+    assert ran == [1]
+
+
+def test_when_the_agent_goes_away_the_handler_runs_its_own_work() -> None:
+    # GIVEN an extension whose next-event call fails (the Lambda agent is gone)
+    def transport(request: Any) -> tuple[dict[str, str], bytes]:
+        if request.full_url.endswith("/register"):
+            return {"Lambda-Extension-Identifier": "ext-1"}, b"{}"
+        raise ConnectionResetError("agent gone")
+
+    after = AfterResponse()
+    AfterResponseExtension(after, ExtensionsApi("127.0.0.1:9", transport=transport)).start().join(SAFETY_S)
+    ran: list[int] = []
+    # WHEN an invocation defers work THEN it runs at the invocation's end instead of waiting for the extension
     with after.invocation():
         after.defer(lambda: ran.append(1))
     assert ran == [1]

@@ -11,6 +11,7 @@ modules. A public name must differ from every submodule's name (the import syste
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import sys
 import threading
@@ -73,3 +74,24 @@ class LazyClient:
                 if self._client is None:
                     self._client = self._factory()
         return getattr(self._client, name)
+
+
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _botocore_session() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+def aws_client(service: str) -> LazyClient:
+    """A lazy client of ``service`` made by botocore alone: importing boto3 (s3transfer, the resource layer) costs
+    cold start and adds nothing a client call needs. Region, credentials and endpoint come from the environment."""
+
+    def make() -> Any:
+        with _SESSION_LOCK:  # a botocore session is not safe to create clients from two threads at once
+            return _botocore_session().create_client(service)
+
+    return LazyClient(make)

@@ -81,6 +81,14 @@ class AfterResponseExtension:
         return thread
 
     def _serve(self, identifier: str) -> None:
+        try:
+            self._loop(identifier)
+        except Exception as error:  # the agent went away: the handler drains its own work from now on
+            log.warning("post-response extension stopped (%s); post-response work runs in the handler", error)
+            self._after.set_handover(None)
+            self._after.run_pending()
+
+    def _loop(self, identifier: str) -> None:
         while True:
             event = self._api.next_event(identifier)
             if event.get("eventType") != "INVOKE":

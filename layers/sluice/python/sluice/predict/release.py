@@ -151,10 +151,12 @@ class ReleaseTelemetry:
             self._log({"model": self._model_name, **record})
 
 
-def registry_shadow_source(registry: Any) -> ShadowSource:
-    """The shadow version of a model's release in progress, with its registered sha256 (None otherwise)."""
+def registry_shadow_source(registry_of: Callable[[], Any]) -> ShadowSource:
+    """The shadow version of a model's release in progress, with its registered sha256 (None otherwise); the
+    registry is made by ``registry_of`` at the first lookup (after a response)."""
 
     def lookup(model: str) -> PinnedModel | None:
+        registry = registry_of()
         deployment = registry.get_deployment(model)
         if deployment is None or deployment.strategy != "shadow":
             return None
