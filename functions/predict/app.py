@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sluice.artifacts import load_verified_model
 from sluice.endpoint.pinning import PinnedModel
 from sluice.lazy import aws_client
-from sluice.observability import logger, metrics, tracer
+from sluice.observability import logger, metrics
 from sluice.predict.capture import buffer_from_env
 from sluice.predict.extension import after_response
 from sluice.predict.faults import fault_reporter
@@ -72,9 +72,10 @@ service = PredictService(os.environ["SLUICE_MODEL"], pinned_model, load_pinned, 
 service.warm()
 
 
+# traced by Lambda's active tracing (its Init and Invocation segments), not the X-Ray SDK: the request path is
+# in-process compute, and the SDK's import is a noticeable share of the cold start
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def answer(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = service.handle(event)
     metrics.add_metric(name=f"Responses_{response['statusCode'] // 100}xx", unit=MetricUnit.Count, value=1)

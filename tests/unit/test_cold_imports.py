@@ -23,7 +23,7 @@ TOOLING = ("sluice.local", "sluice.cli", "sluice.demo", "moto", "typer")
 # what each handler must not load at import (its init): the ML stack where it does not train, pandas and pyarrow
 # where it reads no tables, onnxruntime where it serves nothing
 NOT_IMPORTED: dict[str, tuple[str, ...]] = {
-    "predict": (*ML, "pandas", "pyarrow", "scipy", "boto3"),  # botocore makes its clients
+    "predict": (*ML, "pandas", "pyarrow", "scipy", "boto3", "aws_xray_sdk"),  # botocore makes its clients
     "deploy_model": (*ML, "pandas", "pyarrow", "scipy", "numpy", "onnxruntime"),
     "rollback_model": (*ML, "pandas", "pyarrow", "scipy", "numpy", "onnxruntime"),
     "validate_dataset": (*ML, "pandas", "scipy", "onnxruntime"),
