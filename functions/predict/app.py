@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,11 +26,13 @@ from sluice.predict.extension import after_response
 from sluice.predict.faults import fault_reporter
 from sluice.predict.release import ReleaseTelemetry, registry_shadow_source
 from sluice.predict.service import PredictService
-from sluice.registry.store import RegistryStore
 from sluice.serving.model import ServedModel
 from sluice.serving.reading import ValueViolation
 from sluice.settings import ENV_ARTIFACT_BUCKET, ENV_REGISTRY_TABLE
 from sluice.storage.objects import ObjectStore
+
+if TYPE_CHECKING:
+    from sluice.registry.store import RegistryStore
 
 artifacts = ObjectStore(aws_client("s3"), os.environ[ENV_ARTIFACT_BUCKET])
 dynamodb = aws_client("dynamodb")
