@@ -18,6 +18,11 @@ PACKAGE_EXCLUDES: tuple[str, ...] = (
     ".sluice", ".mypy_cache", ".ruff_cache", ".pytest_cache", "**/__pycache__", "**/*.pyc",
 )
 
+# Library packages that run only on a laptop (embedded local AWS, the `sluice` command, the demo): never shipped
+# to Lambda, neither in the sluice layer nor in the image (functions/Dockerfile removes the same folders).
+# tests/infra/test_layer_split.py proves no function's import graph reaches one of them.
+TOOLING_PACKAGES: tuple[str, ...] = ("cli", "demo", "local", "smoke")
+
 
 # glibc of the Lambda OS under each Python runtime: python3.11 and older run on Amazon Linux 2, newer on AL2023.
 RUNTIME_GLIBC: dict[str, tuple[int, int]] = {
@@ -86,7 +91,8 @@ class BuildInputs:
 
 
 def stage_sluice_layer(inputs: BuildInputs) -> Path:
-    """Stage the ``sluice`` layer: ``python/sluice`` (no demo/ or smoke/, no caches) and ``sluice.toml`` at its root.
+    """Stage the ``sluice`` layer: ``python/sluice`` (without the tooling packages and caches) and ``sluice.toml``
+    at its root.
 
     The folder is named after its content, so staging is idempotent and safe to run concurrently.
     """
@@ -119,7 +125,7 @@ def _layer_files(inputs: BuildInputs) -> Iterator[tuple[str, Path]]:
     library = inputs.library_dir
     for path in sorted(library.rglob("*")):
         relative = path.relative_to(library)
-        if not path.is_file() or relative.parts[0] in ("demo", "smoke"):
+        if not path.is_file() or relative.parts[0] in TOOLING_PACKAGES:
             continue
         if "__pycache__" in relative.parts or path.suffix == ".pyc":
             continue

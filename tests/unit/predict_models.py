@@ -58,6 +58,17 @@ def train(task: str) -> OnnxModel:
     return OnnxModel.from_bytes(exported.onnx_bytes, exported.signature)
 
 
+class ListSink:
+    """A capture sink that keeps every record, decoded."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def send(self, records: list[bytes]) -> int:
+        self.records.extend(json.loads(record) for record in records)
+        return 0
+
+
 def service(model: Any, **options: Any) -> PredictService:
     return PredictService(MODEL, PinnedModel(MODEL, 1, "0" * 64), lambda _: model, **options)
 

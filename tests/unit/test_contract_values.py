@@ -8,8 +8,8 @@ import pytest
 
 from sluice.config import ColumnSpec, DataContract
 from sluice.contract.values import MISSING, WHITESPACE, ValueRules, Violation, read_value
-from sluice.data import normalize
 from sluice.data.convert import convert
+from sluice.data.normalize import normalize
 
 
 def test_trimming_removes_exactly_the_characters_arrow_trims():

@@ -17,6 +17,7 @@ from sluice.evaluation.predictions import predict_instances
 from sluice.predict import CaptureBuffer, PredictService
 from sluice.serving import InvalidInstances, ModelSignature, OnnxModel, answering_violations, build_inputs
 from sluice.training import export_onnx, split_holdout, train_best
+from tests.unit.predict_models import ListSink
 
 
 def shop_config(on_violation: str = "reject") -> ModelConfig:
@@ -119,15 +120,6 @@ def test_a_request_that_breaks_the_contract_is_refused_naming_instance_column_an
 def _event(instances: list[dict[str, Any]]) -> dict[str, Any]:
     return {"rawPath": "/v1/models/shop:predict", "requestContext": {"http": {"method": "POST"}},
             "body": json.dumps({"instances": instances})}
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def send(self, records: list[bytes]) -> int:
-        self.records.extend(json.loads(record) for record in records)
-        return 0
 
 
 def service_of(model: OnnxModel) -> tuple[PredictService, ListSink, list[int]]:

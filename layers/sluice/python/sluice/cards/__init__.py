@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from sluice.cards.document import CARD_SCHEMA, build_card
-from sluice.cards.html import render_html
+from typing import TYPE_CHECKING
 
-__all__ = ["CARD_SCHEMA", "build_card", "render_html"]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.cards.document import CARD_SCHEMA, build_card
+    from sluice.cards.html import render_html
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

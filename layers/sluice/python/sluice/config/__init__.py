@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-from sluice.config.deployment import DeploymentSettings, ReleaseChecks
-from sluice.config.errors import ConfigError
-from sluice.config.loader import load_config, load_config_text
-from sluice.config.model import (
-    BootstrapSettings,
-    ColumnSpec,
-    DataContract,
-    EvaluationGates,
-    ModelConfig,
-    ProjectConfig,
-    SliceGate,
-    TimestampSpec,
-    TrainingSettings,
-    TuningSettings,
-)
-from sluice.config.monitoring import MonitoringSettings
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "BootstrapSettings",
-    "ColumnSpec",
-    "ConfigError",
-    "DataContract",
-    "DeploymentSettings",
-    "EvaluationGates",
-    "ModelConfig",
-    "MonitoringSettings",
-    "ProjectConfig",
-    "ReleaseChecks",
-    "SliceGate",
-    "TimestampSpec",
-    "TrainingSettings",
-    "TuningSettings",
-    "load_config",
-    "load_config_text",
-]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.config.deployment import DeploymentSettings, ReleaseChecks
+    from sluice.config.errors import ConfigError
+    from sluice.config.loader import load_config, load_config_text
+    from sluice.config.model import (
+        BootstrapSettings,
+        ColumnSpec,
+        DataContract,
+        EvaluationGates,
+        ModelConfig,
+        ProjectConfig,
+        SliceGate,
+        TimestampSpec,
+        TrainingSettings,
+        TuningSettings,
+    )
+    from sluice.config.monitoring import MonitoringSettings
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-from sluice.data.batches import BatchStream, needs_seek, open_batches
-from sluice.data.errors import ContractViolationError, DataError, DatasetReadError
-from sluice.data.formats import FileKind, Format, detect_kind
-from sluice.data.intake import Verdict, check_file
-from sluice.data.normalize import normalize, normalize_batch, normalized_schema
-from sluice.data.parquet_io import from_parquet_bytes, to_parquet_bytes
-from sluice.data.payload import DEFAULT_MAX_DECOMPRESSED_BYTES
-from sluice.data.reader import read_dataset
-from sluice.data.report import Example, Issue, Rule, Severity, ValidationReport
-from sluice.data.validator import ContractValidator, contract_columns, validate
-from sluice.data.versioning import DataVersionHasher, contract_version, data_version
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "DEFAULT_MAX_DECOMPRESSED_BYTES",
-    "BatchStream",
-    "ContractValidator",
-    "ContractViolationError",
-    "DataError",
-    "DataVersionHasher",
-    "DatasetReadError",
-    "Example",
-    "FileKind",
-    "Format",
-    "Issue",
-    "Rule",
-    "Severity",
-    "ValidationReport",
-    "Verdict",
-    "check_file",
-    "contract_columns",
-    "contract_version",
-    "data_version",
-    "detect_kind",
-    "from_parquet_bytes",
-    "needs_seek",
-    "normalize",
-    "normalize_batch",
-    "normalized_schema",
-    "open_batches",
-    "read_dataset",
-    "to_parquet_bytes",
-    "validate",
-]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.data.batches import BatchStream, needs_seek, open_batches
+    from sluice.data.errors import ContractViolationError, DataError, DatasetReadError
+    from sluice.data.formats import FileKind, Format, detect_kind
+    from sluice.data.intake import Verdict, check_file
+    from sluice.data.normalize import normalize_batch, normalized_schema
+    from sluice.data.parquet_io import from_parquet_bytes, to_parquet_bytes
+    from sluice.data.payload import DEFAULT_MAX_DECOMPRESSED_BYTES
+    from sluice.data.reader import read_dataset
+    from sluice.data.report import Example, Issue, Rule, Severity, ValidationReport
+    from sluice.data.validator import ContractValidator, contract_columns, validate
+    from sluice.data.versioning import DataVersionHasher, contract_version, data_version
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

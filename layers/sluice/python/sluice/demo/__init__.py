@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from sluice.demo.story import DemoFailedError, DemoReporter, DemoSummary, run_demo
+from typing import TYPE_CHECKING
 
-__all__ = ["DemoFailedError", "DemoReporter", "DemoSummary", "run_demo"]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.demo.story import DemoFailedError, DemoReporter, DemoSummary, run_demo
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from sluice.events.publisher import EventPublisher, PublishedEvent
-from sluice.events.types import DetailType
+from typing import TYPE_CHECKING
 
-__all__ = ["DetailType", "EventPublisher", "PublishedEvent"]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.events.publisher import EventPublisher, PublishedEvent
+    from sluice.events.types import DetailType
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sluice.local.metering import Behaviour, InjectedFailureError, MeasuredMeter, Meter, ScriptedMeter
-from sluice.local.runtime import LocalCloud, TimelineEntry
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "Behaviour", "InjectedFailureError", "LocalCloud", "MeasuredMeter", "Meter", "ScriptedMeter", "TimelineEntry",
-]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.local.metering import Behaviour, InjectedFailureError, MeasuredMeter, Meter, ScriptedMeter
+    from sluice.local.runtime import LocalCloud, TimelineEntry
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from sluice.monitoring.baseline import BASELINE_FILE, Baseline, CategoricalProfile, NumericProfile, build_baseline
-from sluice.monitoring.drift import DriftResult, FeatureDrift, detect_drift
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "BASELINE_FILE",
-    "Baseline",
-    "CategoricalProfile",
-    "DriftResult",
-    "FeatureDrift",
-    "NumericProfile",
-    "build_baseline",
-    "detect_drift",
-]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.monitoring.baseline import BASELINE_FILE, Baseline, CategoricalProfile, NumericProfile, build_baseline
+    from sluice.monitoring.drift import DriftResult, FeatureDrift, detect_drift
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

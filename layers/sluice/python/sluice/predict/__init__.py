@@ -5,17 +5,13 @@ Imports neither pandas, pyarrow nor scipy: the predict package stays slim and st
 
 from __future__ import annotations
 
-from sluice.predict.capture import CaptureBuffer, FirehoseSink, buffer_from_env
-from sluice.predict.http import HttpError, HttpRequest, json_response, parse_http_event
-from sluice.predict.service import PredictService
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "CaptureBuffer",
-    "FirehoseSink",
-    "HttpError",
-    "HttpRequest",
-    "PredictService",
-    "buffer_from_env",
-    "json_response",
-    "parse_http_event",
-]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.predict.capture import CaptureBuffer, FirehoseSink, buffer_from_env
+    from sluice.predict.http import HttpError, HttpRequest, json_response, parse_http_event
+    from sluice.predict.service import PredictService
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

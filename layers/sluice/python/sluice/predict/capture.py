@@ -5,8 +5,10 @@ timestamp, features as the model read them plus the id and timestamp columns sen
 and the contract violations of a request answered with ``on_violation = "flag"``). Records are buffered per
 container and shipped as one ``PutRecordBatch`` to the model's Firehose delivery stream every ``batch``
 records or ``max_age_s`` seconds, whichever comes first; Firehose converts them to Parquet under
-``captures/<model>/date=YYYY-MM-DD/``. Capture is best effort: a failed batch is logged and dropped, never
-turned into a failed prediction, and a container reclaimed by Lambda loses at most its unsent buffer.
+``captures/<model>/date=YYYY-MM-DD/``. Recording and flushing run after the response (the predict service defers
+them, ``sluice.predict.after``); the Firehose client is created on the first flush, and what is still buffered
+is flushed when Lambda shuts the environment down (SIGTERM). Capture is best effort: a failed batch is logged and
+dropped, never turned into a failed prediction; only a crash loses the unsent buffer.
 Slim: standard library and boto3 only.
 """
 
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from sluice.lazy import LazyClient
 from sluice.naming import capture_field
 
 ENV_CAPTURE_STREAM = "SLUICE_CAPTURE_STREAM"
@@ -135,10 +138,11 @@ def _typed(value: Any, kind: str) -> Any:
 
 
 def buffer_from_env(environ: Mapping[str, str], firehose_client_factory: Callable[[], Any]) -> CaptureBuffer | None:
-    """The capture buffer of a predict function, or None when capture is off (no stream or rate 0)."""
+    """The capture buffer of a predict function, or None when capture is off (no stream or rate 0); the client
+    is made on the first flush."""
     stream = environ.get(ENV_CAPTURE_STREAM)
     rate = float(environ.get(ENV_CAPTURE_RATE, "0") or 0)
     if not stream or rate <= 0:
         return None
     batch = int(environ.get(ENV_CAPTURE_BATCH, DEFAULT_BATCH))
-    return CaptureBuffer(FirehoseSink(firehose_client_factory(), stream), rate=rate, batch=batch)
+    return CaptureBuffer(FirehoseSink(LazyClient(firehose_client_factory), stream), rate=rate, batch=batch)

@@ -4,7 +4,9 @@ Every answered request emits the distribution of its predictions (EMF, one value
 serving model version, which a bake check compares across versions. While the model has a shadow release in
 progress, the live function also loads the shadow version (sha256-verified, cached; the release record is
 re-read at most every ``ttl_s``), scores the same instances in-process and records its answers and agreement;
-users only ever get live's answer.
+users only ever get live's answer. The predict service calls ``observe`` after the response
+(``sluice.predict.after``), so the shadow's lookup, load and scoring never delay the user or count in the live
+function's ``Duration``.
 """
 
 from __future__ import annotations
@@ -149,10 +151,12 @@ class ReleaseTelemetry:
             self._log({"model": self._model_name, **record})
 
 
-def registry_shadow_source(registry: Any) -> ShadowSource:
-    """The shadow version of a model's release in progress, with its registered sha256 (None otherwise)."""
+def registry_shadow_source(registry_of: Callable[[], Any]) -> ShadowSource:
+    """The shadow version of a model's release in progress, with its registered sha256 (None otherwise); the
+    registry is made by ``registry_of`` at the first lookup (after a response)."""
 
     def lookup(model: str) -> PinnedModel | None:
+        registry = registry_of()
         deployment = registry.get_deployment(model)
         if deployment is None or deployment.strategy != "shadow":
             return None

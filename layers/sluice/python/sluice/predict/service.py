@@ -6,7 +6,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sluice.endpoint import PinnedModel
@@ -23,6 +23,8 @@ PredictionObserver = Callable[[list[dict[str, Any]], Prediction, ServedModel], N
 ViolationCounter = Callable[[tuple[ValueViolation, ...]], None]
 FaultReporter = Callable[[str, BaseException], None]
 """Told of every unexpected failure inside a request: (request id, the exception)."""
+Defer = Callable[[Callable[[], None]], None]
+"""Runs a task after the response (``AfterResponse.defer``); the default runs it at once."""
 
 _log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
@@ -33,8 +35,10 @@ class PredictService:
 
     def __init__(self, model_name: str, pinned: PinnedModel | None, loader: ModelLoader, *,
                  capture: CaptureBuffer | None = None, observer: PredictionObserver | None = None,
-                 on_fault: FaultReporter | None = None, on_violations: ViolationCounter | None = None) -> None:
+                 on_fault: FaultReporter | None = None, on_violations: ViolationCounter | None = None,
+                 defer: Defer | None = None) -> None:
         self._model_name = model_name
+        self._defer: Defer = defer or _now
         self.on_fault = on_fault or _log_fault
         self.observer = observer
         self.on_violations = on_violations
@@ -111,14 +115,16 @@ class PredictService:
             response["violations"] = violations
             if self.on_violations is not None:
                 self.on_violations(prediction.violations)
-        if self.observer is not None:
-            self.observer(document["instances"], prediction, model)
         response["request_id"] = request_id = _request_id(event)
-        if self.capture is not None and self.capture.sampled():
-            self.capture.record(request_id=request_id, model_version=response["model_version"],
-                                instances=captured_instances(document["instances"], model.signature),
-                                outputs=prediction.outputs, probabilities=prediction.probabilities,
-                                kinds=capture_kinds(model.signature), violations=violations)
+        # after the response: release telemetry (incl. shadow scoring) and the capture never delay the answer
+        instances = document["instances"]
+        if self.observer is not None:
+            observer = self.observer
+            self._defer(lambda: observer(instances, prediction, model))
+        capture = self.capture
+        if capture is not None and capture.sampled():
+            version = response["model_version"]
+            self._defer(lambda: _capture(capture, request_id, version, instances, prediction, model, violations))
         return json_response(200, response)
 
     def _metadata(self) -> dict[str, Any]:
@@ -136,6 +142,18 @@ class PredictService:
         self.warm()
         assert self._model is not None
         return self._model
+
+
+def _now(task: Callable[[], None]) -> None:
+    task()
+
+
+def _capture(capture: CaptureBuffer, request_id: str, version: str, instances: list[dict[str, Any]],
+             prediction: Prediction, model: ServedModel, violations: Sequence[dict[str, Any]]) -> None:
+    capture.record(request_id=request_id, model_version=version,
+                   instances=captured_instances(instances, model.signature), outputs=prediction.outputs,
+                   probabilities=prediction.probabilities, kinds=capture_kinds(model.signature),
+                   violations=violations)
 
 
 def _request_id(event: Any) -> str:

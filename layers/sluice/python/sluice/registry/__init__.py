@@ -2,67 +2,43 @@
 
 from __future__ import annotations
 
-from sluice.registry.dynamodb import DynamoDBRegistry
-from sluice.registry.entities import (
-    AliasPointer,
-    AuditEntry,
-    DatasetRecord,
-    Deployment,
-    EndpointChange,
-    Lease,
-    LeaseGrant,
-    ModelVersion,
-    QueuedDeployment,
-    Status,
-)
-from sluice.registry.errors import (
-    ConcurrentUpdateError,
-    DeployLockHeldError,
-    DeploymentInProgressError,
-    IllegalTransitionError,
-    LeaseHeldError,
-    RegistryError,
-    VersionNotFoundError,
-)
-from sluice.registry.memory import InMemoryRegistry
-from sluice.registry.store import (
-    AliasStore,
-    AuditLog,
-    DatasetStore,
-    LeaseStore,
-    RegistryStore,
-    ReleaseStore,
-    VersionStore,
-)
-from sluice.registry.transitions import ALLOWED_TRANSITIONS, check_transition
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "ALLOWED_TRANSITIONS",
-    "AliasPointer",
-    "AliasStore",
-    "AuditEntry",
-    "AuditLog",
-    "ConcurrentUpdateError",
-    "DatasetRecord",
-    "DatasetStore",
-    "DeployLockHeldError",
-    "Deployment",
-    "DeploymentInProgressError",
-    "DynamoDBRegistry",
-    "EndpointChange",
-    "IllegalTransitionError",
-    "InMemoryRegistry",
-    "Lease",
-    "LeaseGrant",
-    "LeaseHeldError",
-    "LeaseStore",
-    "ModelVersion",
-    "QueuedDeployment",
-    "RegistryError",
-    "RegistryStore",
-    "ReleaseStore",
-    "Status",
-    "VersionNotFoundError",
-    "VersionStore",
-    "check_transition",
-]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.registry.dynamodb import DynamoDBRegistry
+    from sluice.registry.entities import (
+        AliasPointer,
+        AuditEntry,
+        DatasetRecord,
+        Deployment,
+        EndpointChange,
+        Lease,
+        LeaseGrant,
+        ModelVersion,
+        QueuedDeployment,
+        Status,
+    )
+    from sluice.registry.errors import (
+        ConcurrentUpdateError,
+        DeployLockHeldError,
+        DeploymentInProgressError,
+        IllegalTransitionError,
+        LeaseHeldError,
+        RegistryError,
+        VersionNotFoundError,
+    )
+    from sluice.registry.memory import InMemoryRegistry
+    from sluice.registry.store import (
+        AliasStore,
+        AuditLog,
+        DatasetStore,
+        LeaseStore,
+        RegistryStore,
+        ReleaseStore,
+        VersionStore,
+    )
+    from sluice.registry.transitions import ALLOWED_TRANSITIONS, check_transition
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

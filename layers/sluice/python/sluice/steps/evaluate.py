@@ -14,7 +14,6 @@ from sluice.evaluation import HoldoutReport, decide, report_holdout
 from sluice.events import DetailType
 from sluice.registry import Status
 from sluice.steps.context import StepContext
-from sluice.steps.refit import refit_approved
 from sluice.steps.training_data import lineage_data_keys, load_split
 from sluice.storage import model_artifact_key
 
@@ -45,8 +44,12 @@ def evaluate_candidate(ctx: StepContext, model_name: str, version: int, *, corre
                       live_slices=live_report.slices if live_report else None, serving=serving)
     status = Status.APPROVED if decision.approved else Status.REJECTED
     live_version = live_alias.version if live_alias else None
-    refit = (refit_approved(ctx, model, candidate, pd.concat([train, holdout], ignore_index=True), holdout)
-             if decision.approved and model.training.refit_on_all else None)
+    refit = None
+    if decision.approved and model.training.refit_on_all:
+        # imported here: the refit exports ONNX (skl2onnx), which an evaluation without refit never loads
+        from sluice.steps.refit import refit_approved
+
+        refit = refit_approved(ctx, model, candidate, pd.concat([train, holdout], ignore_index=True), holdout)
     ctx.artifacts.put_json(model_artifact_key(model_name, version, EVALUATION_FILE), {
         "model": model_name, "version": version, "holdout_rows": len(holdout), "metrics": metrics,
         "intervals": report.intervals, "slices": report.slices, "live_version": live_version,

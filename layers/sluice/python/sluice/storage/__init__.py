@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from sluice.storage.keys import (
-    IncomingObject,
-    accepted_data_key,
-    accepted_manifest_key,
-    model_artifact_key,
-    model_prefix,
-    parse_incoming_key,
-    rejected_prefix,
-)
-from sluice.storage.objects import ObjectStore
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "IncomingObject",
-    "ObjectStore",
-    "accepted_data_key",
-    "accepted_manifest_key",
-    "model_artifact_key",
-    "model_prefix",
-    "parse_incoming_key",
-    "rejected_prefix",
-]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.storage.keys import (
+        IncomingObject,
+        accepted_data_key,
+        accepted_manifest_key,
+        model_artifact_key,
+        model_prefix,
+        parse_incoming_key,
+        rejected_prefix,
+    )
+    from sluice.storage.objects import ObjectStore
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

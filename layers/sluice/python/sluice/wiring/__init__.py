@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-from sluice.wiring.functions import FUNCTIONS, FunctionSpec, Packaging, packaging_for
-from sluice.wiring.routes import (
-    DRIFT_SCHEDULE_KIND,
-    QUALITY_ALARM_KIND,
-    RETRAIN_SCHEDULE_KIND,
-    ROUTES,
-    AlarmTrigger,
-    BusEventTrigger,
-    ObjectCreatedTrigger,
-    PatternContext,
-    Route,
-    ScheduleTrigger,
-    routes_for,
-)
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "DRIFT_SCHEDULE_KIND",
-    "FUNCTIONS",
-    "QUALITY_ALARM_KIND",
-    "RETRAIN_SCHEDULE_KIND",
-    "ROUTES",
-    "AlarmTrigger",
-    "BusEventTrigger",
-    "FunctionSpec",
-    "ObjectCreatedTrigger",
-    "Packaging",
-    "PatternContext",
-    "Route",
-    "ScheduleTrigger",
-    "packaging_for",
-    "routes_for",
-]
+from sluice.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sluice.wiring.functions import FUNCTIONS, FunctionSpec, Packaging, packaging_for
+    from sluice.wiring.routes import (
+        DRIFT_SCHEDULE_KIND,
+        QUALITY_ALARM_KIND,
+        RETRAIN_SCHEDULE_KIND,
+        ROUTES,
+        AlarmTrigger,
+        BusEventTrigger,
+        ObjectCreatedTrigger,
+        PatternContext,
+        Route,
+        ScheduleTrigger,
+        routes_for,
+    )
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)
