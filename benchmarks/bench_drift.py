@@ -1,5 +1,7 @@
-"""Drift detection: sluice vs Evidently's data drift preset (same data, methods, thresholds, process and run),
-plus the cost of capture on a warm prediction.
+"""Drift detection: sluice vs Evidently's data drift preset (same data, methods, thresholds, process and run).
+
+The cost of capturing the traffic drift detection reads is measured on the request path, where it is paid:
+benchmarks/bench_request_path.py.
 
 Data: 20 numeric + 5 categorical columns, reference and current of 100,000 rows each, then 1,000,000 each
 (generated under build/bench/). 12 of the 25 columns drift, by amounts from tiny to large, so verdicts are tested
@@ -16,9 +18,6 @@ used by a data-integrity test, not by drift, so it is restored as a shim before 
 from __future__ import annotations
 
 import gc
-import json
-import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -38,7 +37,6 @@ SIZES = (100_000, 1_000_000)
 PAIRS = (("psi", "chisquare"), ("wasserstein", "jensenshannon"), ("ks", "psi"))
 THRESHOLDS = {"psi": 0.1, "wasserstein": 0.1, "ks": 0.05, "chisquare": 0.05, "jensenshannon": 0.1}
 P_VALUES = {"ks", "chisquare"}
-CAPTURE_REQUESTS = 3000
 
 
 def make_data(rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -115,60 +113,6 @@ def evidently_run(reference: pd.DataFrame, current: pd.DataFrame, num: str, cat:
     return verdicts, seconds
 
 
-def capture_overhead() -> dict[str, float]:
-    """p50 (and p90/p99) of a warm one-instance prediction, with and without capture (rate 1, batch 100)."""
-    os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"})
-    import boto3
-    from moto import mock_aws
-
-    from sluice.config import load_config
-    from sluice.endpoint import PinnedModel
-    from sluice.local.aws_events import function_url_event
-    from sluice.predict import CaptureBuffer, FirehoseSink, PredictService
-    from sluice.serving import OnnxModel
-    from sluice.training import export_onnx, instances_from_frame, split_holdout, train_best
-
-    config = load_config(Path(__file__).resolve().parents[1] / "sluice.toml").model("breast-cancer")
-    frame = pd.read_csv(Path(__file__).resolve().parents[1] / "layers/sluice/python/sluice/demo/data/breast_cancer.csv")
-    train, holdout = split_holdout(frame, config)
-    exported = export_onnx(train_best(train, config), config, holdout)
-    model = OnnxModel.from_bytes(exported.onnx_bytes, exported.signature)
-    pinned = PinnedModel(model="breast-cancer", version=1, sha256="0" * 64)
-    instances = instances_from_frame(holdout, config)
-    with mock_aws():
-        client = boto3.client("firehose")
-        boto3.client("s3").create_bucket(Bucket="bench")
-        client.create_delivery_stream(DeliveryStreamName="bench", ExtendedS3DestinationConfiguration={
-            "RoleARN": "arn:aws:iam::123456789012:role/x", "BucketARN": "arn:aws:s3:::bench", "Prefix": "c/"})
-        plain = PredictService("breast-cancer", pinned, lambda _: model)
-        captured = PredictService("breast-cancer", pinned, lambda _: model,
-                                  capture=CaptureBuffer(FirehoseSink(client, "bench"), rate=1.0, batch=100))
-        events = [function_url_event("POST", "/v1/models/breast-cancer:predict",
-                                     json.dumps({"instances": [instances[i % len(instances)]]}).encode(), {},
-                                     now=time.time()) for i in range(CAPTURE_REQUESTS)]
-        timings: dict[str, list[float]] = {"without": [], "with": []}
-        for service in (plain, captured):
-            for event in events[:200]:
-                service.handle(event)  # warm
-        for index, event in enumerate(events):  # interleaved, so drift in machine load hits both alike
-            for name, service in (("without", plain), ("with", captured)) if index % 2 else (
-                    ("with", captured), ("without", plain)):
-                started = time.perf_counter()
-                response = service.handle(event)
-                timings[name].append(time.perf_counter() - started)
-                assert response["statusCode"] == 200
-        assert captured.capture is not None and captured.capture.sent > 0
-    out = {}
-    for name, values in timings.items():
-        values.sort()
-        out[f"{name}_p50_ms"] = statistics.median(values) * 1000
-        out[f"{name}_p90_ms"] = values[int(0.9 * len(values))] * 1000
-        out[f"{name}_p99_ms"] = values[int(0.99 * len(values))] * 1000
-    out["added_p50_ms"] = out["with_p50_ms"] - out["without_p50_ms"]
-    return out
-
-
 def main() -> None:
     import pandas.core.dtypes.common as common
 
@@ -192,8 +136,6 @@ def main() -> None:
             print(f"{rows:>9} {num}/{cat}: evidently {seconds:.2f}s, sluice {full:.3f}s (drift only "
                   f"{drift_only:.3f}s) = {seconds / full:.1f}x ({seconds / drift_only:.1f}x); agreement "
                   f"{agree:.0%} {disagree}", flush=True)
-    capture = capture_overhead()
-    print(json.dumps(capture, indent=1))
     table = ["| rows (ref + cur) | methods (num / cat) | Evidently s | sluice s (baseline + check + report) | "
              "speed-up | sluice s (check + report vs stored baseline) | speed-up | verdict agreement | "
              "drifted (sluice / Evidently) |",
@@ -210,16 +152,8 @@ def main() -> None:
             "Evidently does every run, which is timed over `Report.run` without HTML), and the check and report "
             "alone against the stored baseline (what the scheduled detect_drift does). Evidently 0.7 needs a one-line "
             "shim on pandas 3 (`infer_dtype_from_object`, used only by a data-integrity test, not by drift).\n\n"
-            + "\n".join(table) + "\n\n"
-            f"Capture on a warm one-instance prediction (ONNX logistic regression, PredictService.handle, "
-            f"{CAPTURE_REQUESTS} requests each, interleaved; capture rate 1.0, PutRecordBatch every 100 records to "
-            "Firehose on moto, in process):\n\n| | p50 ms | p90 ms | p99 ms |\n|---|---|---|---|\n"
-            f"| without capture | {capture['without_p50_ms']:.3f} | {capture['without_p90_ms']:.3f} | "
-            f"{capture['without_p99_ms']:.3f} |\n| with capture | {capture['with_p50_ms']:.3f} | "
-            f"{capture['with_p90_ms']:.3f} | {capture['with_p99_ms']:.3f} |\n\n"
-            f"Capture adds {capture['added_p50_ms']:.3f} ms at p50 (the batch flush, one request in 100, shows at "
-            "p99).")
-    write_section("drift", "Drift detection vs Evidently, and capture overhead",
+            + "\n".join(table) + "\n\nCapture's cost on the request path: the request-path section.")
+    write_section("drift", "Drift detection vs Evidently",
                   "python -m benchmarks.bench_drift", body)
 
 
