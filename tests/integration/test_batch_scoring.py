@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -14,6 +12,7 @@ import pytest
 from sluice.demo import samples
 from sluice.registry import DynamoDBRegistry
 from tests.conftest import CONFIG, REPO, trials_only
+from tests.integration.scoring import outputs, to_score
 
 
 @pytest.fixture(scope="module")
@@ -31,26 +30,6 @@ def scored_stack(tmp_path_factory: pytest.TempPathFactory) -> Any:
     cloud.run_until_idle()
     yield cloud, folder
     cloud.stop()
-
-
-def to_score(folder: Path, name: str, *, broken: dict[int, str] | None = None) -> tuple[Path, list[dict[str, str]]]:
-    """40 rows of the demo data as a client exports them (target column included), some mean_radius broken."""
-    rows = samples.read_rows(samples.BREAST_CANCER)[300:340]
-    for index, value in (broken or {}).items():
-        rows[index]["mean_radius"] = value
-    path = folder / name
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buffer.getvalue())
-    return path, rows
-
-
-def outputs(cloud: Any, model: str) -> dict[str, bytes]:
-    listed = cloud.clients.s3.list_objects_v2(Bucket=cloud.settings.data_bucket, Prefix=f"scored/{model}/")
-    return {item["Key"]: cloud.clients.s3.get_object(Bucket=cloud.settings.data_bucket, Key=item["Key"])["Body"]
-            .read() for item in listed.get("Contents", [])}
 
 
 def test_a_dropped_file_is_scored_by_live_and_bad_rows_are_reported_not_lost(scored_stack):
@@ -128,29 +107,3 @@ def s3_event(cloud: Any, key: str, etag: str) -> dict[str, Any]:
     event["detail"]["object"].update({"key": key, "etag": etag})
     return event
 
-
-CANARY = {"strategy": "canary", "canary_weight": 0.2, "bake_minutes": 10, "checks": {"min_requests": 5}}
-
-
-@pytest.mark.parametrize(("batch_version", "expected"), [("live", 1), ("release", 2)])
-def test_a_file_scored_during_a_release_uses_the_version_the_config_names(stack: Any, trained: Any,
-                                                                          batch_version: str, expected: int) -> None:
-    from tests.integration.releases import MODEL, approved, deploy, live_with
-
-    # GIVEN v1 live and v2 a 20 % canary, and [serving] batch_version set (written before score_batch first runs:
-    # a function reads the configuration when its container starts)
-    cloud = stack(breast_cancer=CANARY)
-    text = cloud.config_path.read_text()
-    assert 'on_violation = "flag"' in text
-    cloud.config_path.write_text(text.replace('on_violation = "flag"',
-                                              f'on_violation = "flag"\nbatch_version = "{batch_version}"'))
-    live_with(cloud, trained[MODEL])
-    assert deploy(cloud, MODEL, approved(cloud, trained[MODEL]))["outcome"] == "release_started"
-    folder = cloud.config_path.parent
-    path, _ = to_score(folder, f"during-{batch_version}.csv")
-    # WHEN a file is dropped to score (no version in its key) while the release is in progress
-    cloud.clients.s3.upload_file(str(path), cloud.settings.data_bucket, f"score/{MODEL}/{path.name}")
-    cloud.run_until_idle()
-    # THEN it is scored by the version the configuration names: live's (v1) or the release's (v2)
-    written = [key for key in outputs(cloud, MODEL) if f"/during-{batch_version}-" in key]
-    assert any(key.endswith(f"/v{expected}/predictions.parquet") for key in written), written
