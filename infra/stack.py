@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Duration, Stack, Tags
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -24,6 +23,8 @@ from sluice.config import ProjectConfig
 from sluice.naming import ResourceNames
 from sluice.settings import Settings
 from sluice.wiring import PatternContext
+from sluice.wiring.alarms import stage_alarms
+from sluice.wiring.functions import reserved_concurrency
 
 
 class SluiceStack(Stack):
@@ -80,11 +81,12 @@ class SluiceStack(Stack):
             removal_policy=stage.removal_policy,
             capture_rates={name: model.monitoring.capture_rate for name, model in config.models.items()},
             endpoint_packages={name: model.deployment.endpoint_package for name, model in config.models.items()},
-            reserve_concurrency=reserve_concurrency,
+            reserved_concurrency=reserved_concurrency(config, reserve_training=reserve_concurrency),
         )
         self.captures = CaptureStreams(self, "Captures", config=config, names=self.names,
                                        data_bucket=self.storage.data_bucket)
         self.dashboards = Dashboards(self, "Dashboards", config=config, names=self.names)
+        self.alarms = stage_alarms(config, self.names)
         self.endpoints = Endpoints(
             self,
             "Endpoints",
@@ -92,9 +94,10 @@ class SluiceStack(Stack):
             names=self.names,
             log_retention=stage.log_retention,
             removal_policy=stage.removal_policy,
+            alarms={model: self.alarms.of_model(model) for model in config.models},
         )
-        self.release_alarms = ReleaseAlarms(self, "ReleaseAlarms", config=config, endpoints=self.endpoints,
-                                            names=self.names, topic=self.notifications.topic)
+        self.release_alarms = ReleaseAlarms(self, "ReleaseAlarms", alarms=self.alarms, endpoints=self.endpoints,
+                                            topic=self.notifications.topic)
         for function in ("deploy_model", "rollback_model"):
             self.notifications.grant_publish(self.functions.by_name[function])
         self.pattern_context = PatternContext(data_bucket=self.storage.data_bucket.bucket_name, names=self.names)
@@ -106,9 +109,8 @@ class SluiceStack(Stack):
             bus=self.events.bus,
             function=self._route_target,
             removal_policy=stage.removal_policy,
+            topic=self.notifications.topic,  # a parked event is seen before SQS drops it (14 days)
         )
-        for alarm in self.wiring.dead_letter_alarms.values():  # a parked event is seen before SQS drops it (14 days)
-            alarm.add_alarm_action(cw_actions.SnsAction(self.notifications.topic))
         Tags.of(self).add("project", "sluice")
         Tags.of(self).add("stage", stage.name)
 

@@ -16,11 +16,15 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.components.alarms import metric_alarm
 from sluice.config import ProjectConfig
 from sluice.wiring import ROUTES, PatternContext, Route, ScheduleTrigger
+from sluice.wiring.alarms import dead_letter_alarm
+from sluice.wiring.queues import DEAD_LETTER_RETENTION_DAYS
 
 # Event pattern keys (as AWS spells them) → aws_events.EventPattern fields.
 _PATTERN_FIELDS = {
@@ -72,17 +76,18 @@ class Wiring(Construct):
         routes: tuple[Route, ...] = ROUTES,
         retry_attempts: int = 4,
         max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
+        topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._function = function
         self._removal_policy = removal_policy
         self._retry_attempts = retry_attempts
         self._max_event_age = max_event_age
-        # not "<prefix>-…": the rollback route matches every alarm named like that (endpoint_alarm_prefix)
-        self._alarm_prefix = f"dead-letters-{context.names.prefix}-"
+        self._names = context.names
+        self._topic = topic
         self.rules: list[events.Rule] = []
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
-        self.dead_letter_alarms: dict[str, cloudwatch.Alarm] = {}
+        self.dead_letter_alarms: dict[str, cloudwatch.IAlarm] = {}
         declared: set[tuple[str, str, str]] = set()
         for route in routes:
             if isinstance(route.trigger, ScheduleTrigger):
@@ -136,7 +141,7 @@ class Wiring(Construct):
                 f"{_camel(function)}DeadLetters",
                 encryption=sqs.QueueEncryption.SQS_MANAGED,
                 enforce_ssl=True,
-                retention_period=Duration.days(14),
+                retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
                 removal_policy=self._removal_policy,
             )
             target.configure_async_invoke(
@@ -148,21 +153,10 @@ class Wiring(Construct):
             self.dead_letter_alarms[function] = self._depth_alarm(function, queue)
         return queue
 
-    def _depth_alarm(self, function: str, queue: sqs.Queue) -> cloudwatch.Alarm:
+    def _depth_alarm(self, function: str, queue: sqs.Queue) -> cloudwatch.IAlarm:
         """ALARM as soon as one event is parked: something was lost to ``function`` and needs a redrive."""
-        return cloudwatch.Alarm(
-            self,
-            f"{_camel(function)}DeadLettersAlarm",
-            alarm_name=f"{self._alarm_prefix}{function.replace('_', '-')}",
-            alarm_description=f"Events {function} could not process are waiting in its dead-letter queue",
-            metric=queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        return metric_alarm(self, f"{_camel(function)}DeadLettersAlarm", dead_letter_alarm(function, self._names),
+                            topic=self._topic, queue_names=lambda _: queue.queue_name)
 
 
 def _camel(name: str) -> str:

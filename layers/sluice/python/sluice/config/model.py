@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sluice.config.deployment import DeploymentSettings
 from sluice.config.errors import ConfigError
 from sluice.config.monitoring import MonitoringSettings
+from sluice.config.stack import StackSettings
 from sluice.naming import LONGEST_STAGE_PREFIX, ResourceNames, capture_field
 
 Task = Literal["classification", "regression"]
@@ -179,6 +180,9 @@ class ServingSettings:
     the violations listed in the response, the capture and a metric."""
 
     on_violation: OnViolation = "reject"
+    max_concurrency: int | None = None
+    """The most requests the predict function serves at once (Lambda reserved concurrency: a cap, reserved out
+    of the account's quota); None: no cap and nothing reserved (works at the default quota of 10)."""
 
 
 @dataclass(frozen=True)
@@ -253,6 +257,7 @@ class ProjectConfig:
     """All models of one deployment."""
 
     models: dict[str, ModelConfig]
+    stack: StackSettings = field(default_factory=StackSettings)
 
     def model(self, name: str) -> ModelConfig:
         try:

@@ -5,20 +5,24 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sluice.config import ProjectConfig
+from sluice.config import ModelConfig, ProjectConfig
 from sluice.local.captures import staging_prefix
 from sluice.local.notifications import provision_notifications
 from sluice.naming import EVENT_SOURCE
 from sluice.predict.capture import ENV_CAPTURE_BATCH, ENV_CAPTURE_RATE, ENV_CAPTURE_STREAM
 from sluice.settings import Settings
-from sluice.wiring import FUNCTIONS, RETRAIN_SCHEDULE_KIND, ROUTES, PatternContext, Route, ScheduleTrigger
-from sluice.wiring.alarms import ENDPOINT_ALARMS
+from sluice.wiring import FUNCTIONS, RETRAIN_SCHEDULE_KIND, ROUTES, PatternContext, Route, ScheduleTrigger, capture
+from sluice.wiring.alarms import AlarmSpec, MetricStat, QueueName, dead_letter_functions, stage_alarms
+from sluice.wiring.queues import DEAD_LETTER_RETENTION_DAYS
+from sluice.wiring.tables import TABLES, Key
 
 OBSERVER = "observer"
+DEAD_LETTER_RETENTION_S = DEAD_LETTER_RETENTION_DAYS * 24 * 3600
 
 
 @dataclass
@@ -33,6 +37,9 @@ class Provisioned:
     schedules: dict[tuple[str, str], str] = field(default_factory=dict)
     """Every schedule rule: (route name, model) → rule ARN."""
     alarms: dict[str, list[str]] = field(default_factory=dict)
+    """The metric alarms of each model."""
+    dead_letter_queues: dict[str, str] = field(default_factory=dict)
+    """function → URL of its dead-letter queue."""
 
 
 def provision(clients: Any, settings: Settings, config: ProjectConfig, functions_dir: Path) -> Provisioned:
@@ -57,13 +64,16 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
         provisioned.route_queues[route.name] = queue_url
     provisioned.observer_queue = _observer(clients, settings)
     provisioned.notifications_queue = provision_notifications(clients, settings)
+    provisioned.dead_letter_queues = _dead_letter_queues(clients.sqs, settings)
     role_arn = _role(clients.iam, settings)
+    clients.glue.create_database(DatabaseInput={"Name": capture.capture_database_name(settings.prefix)})
     for model in config.names:
         _capture_stream(clients.firehose, settings, model, role_arn)
-        capture = {ENV_CAPTURE_STREAM: settings.names.capture_stream(model),
-                   ENV_CAPTURE_RATE: str(config.model(model).monitoring.capture_rate), ENV_CAPTURE_BATCH: "1"}
-        _predict_function(clients.awslambda, settings, model, role_arn, functions_dir, capture)
-        provisioned.alarms[model] = _alarms(clients.cloudwatch, settings, model)
+        _capture_table(clients.glue, settings, config.model(model))
+        capture_env = {ENV_CAPTURE_STREAM: settings.names.capture_stream(model),
+                       ENV_CAPTURE_RATE: str(config.model(model).monitoring.capture_rate), ENV_CAPTURE_BATCH: "1"}
+        _predict_function(clients.awslambda, settings, model, role_arn, functions_dir, capture_env)
+    provisioned.alarms = _alarms(clients, settings, config, provisioned.dead_letter_queues)
     return provisioned
 
 
@@ -86,19 +96,50 @@ def _storage(s3: Any, settings: Settings) -> None:
 
 
 def _tables(dynamodb: Any, settings: Settings) -> None:
-    dynamodb.create_table(
-        TableName=settings.registry_table, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    )
-    dynamodb.create_table(
-        TableName=settings.idempotency_table, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
-    dynamodb.update_time_to_live(TableName=settings.idempotency_table,
-                                 TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"})
+    """The manifest's tables (sluice.wiring.tables): keys, indexes, TTL."""
+    for spec in TABLES:
+        name = spec.table_name(settings)
+        indexes = [{"IndexName": index.name, "Projection": {"ProjectionType": "ALL"}, "KeySchema": _key_schema(
+            index.partition_key, index.sort_key)} for index in spec.indexes]
+        dynamodb.create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": kind}
+                                  for key, kind in spec.attributes().items()],
+            KeySchema=_key_schema(spec.partition_key, spec.sort_key),
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+        )
+        if spec.ttl_attribute:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": spec.ttl_attribute})
+
+
+def _key_schema(partition: Key, sort: Key | None) -> list[dict[str, str]]:
+    keys = [{"AttributeName": partition.name, "KeyType": "HASH"}]
+    return keys if sort is None else [*keys, {"AttributeName": sort.name, "KeyType": "RANGE"}]
+
+
+def dead_letter_queue_name(settings: Settings, function: str) -> str:
+    """The dead-letter queue of a function (on AWS its name is generated; the alarms find it either way)."""
+    return f"{settings.prefix}-dead-letters-{function.replace('_', '-')}"
+
+
+def _dead_letter_queues(sqs: Any, settings: Settings) -> dict[str, str]:
+    """A dead-letter queue per function a route starts, kept 14 days as on AWS."""
+    return {function: sqs.create_queue(QueueName=dead_letter_queue_name(settings, function),
+                                       Attributes={"MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_S)})["QueueUrl"]
+            for function in dead_letter_functions()}
+
+
+def _capture_table(glue: Any, settings: Settings, model: ModelConfig) -> None:
+    """The Glue table Firehose converts captures with on AWS (sluice.wiring.capture), registered the same way."""
+    glue.create_table(DatabaseName=capture.capture_database_name(settings.prefix), TableInput={
+        "Name": capture.capture_table_name(model.name), "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "parquet"},
+        "PartitionKeys": [{"Name": name, "Type": kind} for name, kind in capture.PARTITION_KEYS],
+        "StorageDescriptor": {
+            "Columns": [{"Name": name, "Type": kind} for name, kind in capture.capture_columns(model)],
+            "Location": f"s3://{settings.data_bucket}/captures/{model.name}/"},
+    })
 
 
 def _queue(sqs: Any, name: str) -> tuple[str, str]:
@@ -164,21 +205,52 @@ def _predict_function(awslambda: Any, settings: Settings, model: str, role_arn: 
     )
 
 
-def _alarms(cloudwatch: Any, settings: Settings, model: str) -> list[str]:
-    """The model's endpoint alarms as CDK defines them (sluice.wiring.alarms)."""
-    function = settings.names.predict_function(model)
-    names = []
-    for alarm in ENDPOINT_ALARMS:
-        name = settings.names.endpoint_alarm(model, alarm.kind)
-        statistic: dict[str, Any] = ({"ExtendedStatistic": alarm.statistic} if alarm.percentile
-                                     else {"Statistic": alarm.statistic})
-        cloudwatch.put_metric_alarm(
-            AlarmName=name, Namespace=alarm.namespace, MetricName=alarm.metric, Period=alarm.period_s,
-            EvaluationPeriods=alarm.evaluation_periods, DatapointsToAlarm=alarm.datapoints_to_alarm,
-            Threshold=alarm.threshold,
-            ComparisonOperator=alarm.comparison,
-            Dimensions=[{"Name": key, "Value": value} for key, value in alarm.dimensions(function, model).items()],
-            TreatMissingData="notBreaching", **statistic,
-        )
-        names.append(name)
-    return names
+def _alarms(clients: Any, settings: Settings, config: ProjectConfig, dead_letter_queues: dict[str, str]
+            ) -> dict[str, list[str]]:
+    """Every alarm of the manifest (sluice.wiring.alarms), as CDK defines them; returns model → alarm names."""
+    alarms = stage_alarms(config, settings.names)
+    topic = [settings.notifications_topic] if settings.notifications_topic else []
+
+    def queue_name(ref: QueueName) -> str:
+        return dead_letter_queues[ref.function].rsplit("/", 1)[-1]
+
+    for spec in alarms.metric_alarms:
+        clients.cloudwatch.put_metric_alarm(**alarm_request(spec, queue_name),
+                                            **({"AlarmActions": topic, "OKActions": topic} if spec.notifies else {}))
+    for composite in alarms.composites:
+        clients.cloudwatch.put_composite_alarm(
+            AlarmName=composite.name, AlarmDescription=composite.description,
+            AlarmRule=" OR ".join(f'ALARM("{member}")' for member in composite.members),
+            **({"AlarmActions": topic, "OKActions": topic} if composite.notifies else {}))
+    by_model: dict[str, list[str]] = {model: [] for model in config.names}
+    for spec in alarms.metric_alarms:
+        if spec.model is not None:
+            by_model[spec.model].append(spec.name)
+    return by_model
+
+
+def alarm_request(spec: AlarmSpec, queue_name: Callable[[QueueName], str]) -> dict[str, Any]:
+    """PutMetricAlarm's parameters for ``spec`` (the same fields AWS::CloudWatch::Alarm declares)."""
+
+    def metric(stat: MetricStat) -> dict[str, Any]:
+        return {"Namespace": stat.namespace, "MetricName": stat.metric, "Dimensions": [
+            {"Name": key, "Value": value if isinstance(value, str) else queue_name(value)}
+            for key, value in stat.dimensions]}
+
+    request: dict[str, Any] = {
+        "AlarmName": spec.name, "AlarmDescription": spec.description, "Threshold": spec.threshold,
+        "ComparisonOperator": spec.comparison, "EvaluationPeriods": spec.evaluation_periods,
+        "DatapointsToAlarm": spec.datapoints_to_alarm, "TreatMissingData": spec.treat_missing_data}
+    if spec.expression is None:
+        stat = spec.metrics[0]
+        statistic = {"ExtendedStatistic": stat.statistic} if stat.percentile else {"Statistic": stat.statistic}
+        return {**request, **metric(stat), "Period": stat.period_s, **statistic}
+    queries = [{"Id": stat.id, "ReturnData": spec.band,
+                "MetricStat": {"Metric": metric(stat), "Period": stat.period_s, "Stat": stat.statistic}}
+               for stat in spec.metrics]
+    expression_id = "band" if spec.band else "value"
+    queries.append({"Id": expression_id, "Expression": spec.expression, "ReturnData": True})
+    if spec.band:
+        request["ThresholdMetricId"] = expression_id
+        del request["Threshold"]
+    return {**request, "Metrics": queries}

@@ -22,6 +22,7 @@ from sluice.clock import Clock, system_clock
 from sluice.config import ProjectConfig, load_config
 from sluice.endpoint import PinnedModel
 from sluice.local import aws_events
+from sluice.local.alarm_state import AlarmChange, evaluate_alarms, install_composite_alarms, set_state
 from sluice.local.captures import deliver_staged
 from sluice.local.cloudwatch import ingest_emf, install_percentiles, record_invocation
 from sluice.local.host import FunctionHost, find_functions_dir
@@ -106,8 +107,10 @@ class LocalCloud:
             cloudwatch=boto3.client("cloudwatch", region_name=REGION),
             sns=boto3.client("sns", region_name=REGION),
             firehose=boto3.client("firehose", region_name=REGION),
+            glue=boto3.client("glue", region_name=REGION),
         )
         install_percentiles()
+        install_composite_alarms()
         if provision_resources:
             self.provisioned = provision(self.clients, self.settings, self.config, self.functions_dir)
         else:
@@ -201,19 +204,19 @@ class LocalCloud:
 
     def set_alarm(self, model: str, kind: str = "errors", *, state: str = "ALARM",
                   reason: str = "Threshold Crossed: 1 datapoint was greater than or equal to the threshold") -> None:
-        """Put an endpoint alarm in ``state`` and emit the state change EventBridge would (moto emits none)."""
+        """Force an endpoint alarm into ``state`` and emit the state change EventBridge would (moto emits none)."""
         name = self.settings.names.endpoint_alarm(model, kind)
-        alarm = self.clients.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
-        previous = alarm.get("StateValue", "OK")
-        self.clients.cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
-        detail = aws_events.alarm_state_change_detail(
-            name, state=state, previous=previous, reason=reason, now=self._clock(),
-            metric=alarm["MetricName"], function_name=self.settings.names.predict_function(model),
-            period_s=int(alarm.get("Period") or 60), datapoints=int(alarm.get("EvaluationPeriods") or 1))
-        self.clients.events.put_events(Entries=[{
-            "Source": "aws.cloudwatch", "DetailType": "CloudWatch Alarm State Change",
-            "Resources": [alarm["AlarmArn"]], "Detail": json.dumps(detail),
-        }])
+        (alarm,) = self.clients.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        set_state(self.clients, alarm, state, reason, now=self._clock())
+
+    def evaluate_alarms(self) -> list[AlarmChange]:
+        """Evaluate every alarm on the metrics recorded so far, as CloudWatch does each minute (moto never does);
+        a change emits its state change event and notifies, as on AWS. `sluice local` calls it every minute."""
+        changes = evaluate_alarms(self.clients, now=self._clock())
+        for change in changes:
+            self.record("alarm", change.name, {"state": change.state, "previous": change.previous,
+                                                "reason": change.reason})
+        return changes
 
     # -- dispatch ---------------------------------------------------------------------------------
 

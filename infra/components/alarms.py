@@ -1,0 +1,98 @@
+"""CloudWatch alarms from the manifest (sluice.wiring.alarms): one construct per AlarmSpec, nothing decided here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from sluice.wiring.alarms import AlarmSpec, CompositeSpec, MetricStat, QueueName
+
+QueueNames = Callable[[QueueName], str]
+"""Resolves a dead-letter queue reference to the queue's (generated) name."""
+
+_COMPARISONS = {
+    "GreaterThanOrEqualToThreshold": cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    "GreaterThanThreshold": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    "LessThanThreshold": cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+}
+_MISSING = {"notBreaching": cloudwatch.TreatMissingData.NOT_BREACHING,
+            "breaching": cloudwatch.TreatMissingData.BREACHING,
+            "ignore": cloudwatch.TreatMissingData.IGNORE,
+            "missing": cloudwatch.TreatMissingData.MISSING}
+
+
+def _no_queues(ref: QueueName) -> str:
+    raise ValueError(f"an alarm needs the dead-letter queue of {ref.function}, and none was given")
+
+
+def _dimensions(stat: MetricStat, queue_names: QueueNames) -> dict[str, str]:
+    return {key: value if isinstance(value, str) else queue_names(value) for key, value in stat.dimensions}
+
+
+def _metric(stat: MetricStat, queue_names: QueueNames) -> cloudwatch.Metric:
+    return cloudwatch.Metric(namespace=stat.namespace, metric_name=stat.metric,
+                             dimensions_map=_dimensions(stat, queue_names), statistic=stat.statistic,
+                             period=Duration.seconds(stat.period_s))
+
+
+def metric_alarm(scope: Construct, construct_id: str, spec: AlarmSpec, *, topic: sns.ITopic | None = None,
+                 queue_names: QueueNames = _no_queues) -> cloudwatch.IAlarm:
+    """The alarm ``spec`` declares; a notifying alarm publishes ALARM and OK to ``topic``."""
+    if spec.band:
+        alarm: cloudwatch.IAlarm = _band_alarm(scope, construct_id, spec, queue_names)
+    else:
+        metric: cloudwatch.IMetric = (
+            _metric(spec.metrics[0], queue_names) if spec.expression is None else cloudwatch.MathExpression(
+                expression=spec.expression, period=Duration.seconds(spec.period_s),
+                using_metrics={stat.id: _metric(stat, queue_names) for stat in spec.metrics}))
+        alarm = cloudwatch.Alarm(
+            scope, construct_id, alarm_name=spec.name, alarm_description=spec.description, metric=metric,
+            threshold=spec.threshold, evaluation_periods=spec.evaluation_periods,
+            datapoints_to_alarm=spec.datapoints_to_alarm, comparison_operator=_COMPARISONS[spec.comparison],
+            treat_missing_data=_MISSING[spec.treat_missing_data])
+    if spec.notifies:
+        if topic is None or not isinstance(alarm, cloudwatch.Alarm):
+            raise ValueError(f"{spec.name} notifies: it needs a topic (and a threshold alarm)")
+        alarm.add_alarm_action(actions.SnsAction(topic))
+        alarm.add_ok_action(actions.SnsAction(topic))
+    return alarm
+
+
+def _band_alarm(scope: Construct, construct_id: str, spec: AlarmSpec, queue_names: QueueNames) -> cloudwatch.IAlarm:
+    """An anomaly-detection alarm: the value (``metrics[0]``) against the band ``spec.expression`` computes."""
+    stat = spec.metrics[0]
+    metric = cloudwatch.CfnAlarm.MetricProperty(
+        namespace=stat.namespace, metric_name=stat.metric,
+        dimensions=[cloudwatch.CfnAlarm.DimensionProperty(name=key, value=value)
+                    for key, value in _dimensions(stat, queue_names).items()])
+    alarm = cloudwatch.CfnAlarm(
+        scope, construct_id, alarm_name=spec.name, alarm_description=spec.description,
+        comparison_operator=spec.comparison, evaluation_periods=spec.evaluation_periods,
+        datapoints_to_alarm=spec.datapoints_to_alarm, threshold_metric_id="band",
+        treat_missing_data=spec.treat_missing_data,
+        metrics=[
+            cloudwatch.CfnAlarm.MetricDataQueryProperty(
+                id=stat.id, return_data=True,
+                metric_stat=cloudwatch.CfnAlarm.MetricStatProperty(metric=metric, period=stat.period_s,
+                                                                   stat=stat.statistic)),
+            cloudwatch.CfnAlarm.MetricDataQueryProperty(id="band", return_data=True, expression=spec.expression),
+        ],
+    )
+    return cloudwatch.Alarm.from_alarm_arn(scope, f"{construct_id}Ref", alarm.attr_arn)
+
+
+def composite_alarm(scope: Construct, construct_id: str, spec: CompositeSpec, members: dict[str, cloudwatch.IAlarm],
+                    *, topic: sns.ITopic) -> cloudwatch.CompositeAlarm:
+    """ALARM while any member is; notifies ``topic`` on ALARM and OK."""
+    composite = cloudwatch.CompositeAlarm(
+        scope, construct_id, composite_alarm_name=spec.name, alarm_description=spec.description,
+        alarm_rule=cloudwatch.AlarmRule.any_of(*(members[name] for name in spec.members)))
+    if spec.notifies:
+        composite.add_alarm_action(actions.SnsAction(topic))
+        composite.add_ok_action(actions.SnsAction(topic))
+    return composite
