@@ -1,0 +1,235 @@
+"""One manifest, two worlds: what the synthesized template declares is what the local stack provisions on moto,
+resource by resource (alarms, composite alarms, tables, queues, rules, buckets, the capture schema).
+
+Both sides are read back as deployed (the template's JSON; the local stack through the AWS APIs), reduced to what
+AWS acts on, and compared whole: a resource declared on one side only fails, except the few listed below with the
+reason each exists on one side only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sluice.local.provision import dead_letter_queue_name, observer_queue_name, route_queue_name
+from sluice.local.runtime import LocalCloud
+from sluice.wiring import ROUTES, ScheduleTrigger
+from sluice.wiring.alarms import dead_letter_functions
+from tests.infra.conftest import REPO, Synth, function_of
+
+PREFIX = "sluice-dev"  # the dev stage's prefix: both sides derive the same names from it
+DATA_BUCKET = "<data bucket>"
+AWS_ONLY_BUCKETS = {"access-logs"}  # S3 server access logs: moto does not deliver them
+# The local stack's own plumbing, not part of the deployment it imitates:
+# moto's EventBridge cannot invoke Lambda, so each route's target is a queue the runtime drains; an observer queue
+# feeds the timeline; the notifications topic's subscriber queue shows notifications.
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalCloud]:
+    cloud = LocalCloud(REPO / "sluice.toml", prefix=PREFIX)
+    cloud.start()
+    try:
+        yield cloud
+    finally:
+        cloud.stop()
+
+
+def _dead_letter_ids(synth: Synth) -> dict[str, str]:
+    """Logical id of each dead-letter queue → the function it belongs to."""
+    return {synth.stack.get_logical_id(queue.node.default_child): function  # type: ignore[arg-type]
+            for function, queue in synth.stack.wiring.dead_letter_queues.items()}
+
+
+def _dimension_value(value: Any, queues: dict[str, str]) -> str:
+    if isinstance(value, dict):  # {"Fn::GetAtt": [queue, "QueueName"]}: resolved to the function it serves
+        (logical_id, attribute) = value["Fn::GetAtt"]
+        assert attribute == "QueueName"
+        return f"dead-letters of {queues[logical_id]}"
+    return str(value)
+
+
+def _metric(namespace: str, name: str, dimensions: list[dict[str, Any]], stat: str, period: int,
+            queues: dict[str, str]) -> tuple[Any, ...]:
+    dims = tuple(sorted((d["Name"], _dimension_value(d["Value"], queues)) for d in dimensions))
+    return namespace, name, dims, stat, int(period)
+
+
+def _alarm_shape(alarm: dict[str, Any], queues: dict[str, str]) -> dict[str, Any]:
+    """What CloudWatch evaluates and does: metrics, math, threshold, comparison, datapoints, missing data, actions."""
+    queries = alarm.get("Metrics") or []
+    if queries:
+        metrics = {query["Id"]: _metric(query["MetricStat"]["Metric"]["Namespace"],
+                                        query["MetricStat"]["Metric"]["MetricName"],
+                                        query["MetricStat"]["Metric"].get("Dimensions", []),
+                                        query["MetricStat"]["Stat"], query["MetricStat"]["Period"], queues)
+                   for query in queries if "MetricStat" in query}
+        (expression,) = [query["Expression"] for query in queries if "Expression" in query]
+    else:
+        stat = alarm.get("ExtendedStatistic") or alarm["Statistic"]
+        metrics = {"": _metric(alarm["Namespace"], alarm["MetricName"], alarm.get("Dimensions", []), stat,
+                               alarm["Period"], queues)}
+        expression = None
+    return {"metrics": metrics, "expression": expression, "threshold": alarm.get("Threshold"),
+            "band": alarm.get("ThresholdMetricId") is not None, "comparison": alarm["ComparisonOperator"],
+            "periods": (int(alarm["EvaluationPeriods"]), int(alarm.get("DatapointsToAlarm") or 0)),
+            "missing": alarm.get("TreatMissingData"), "notifies": bool(alarm.get("AlarmActions")),
+            "notifies_ok": bool(alarm.get("OKActions"))}
+
+
+def test_every_alarm_is_on_both_sides_with_the_same_metrics_math_threshold_and_actions(
+        synth: Synth, local: LocalCloud) -> None:
+    queues = _dead_letter_ids(synth)
+    # GIVEN the template's alarms and the local stack's, read back as provisioned
+    declared = {props["Properties"]["AlarmName"]: _alarm_shape(props["Properties"], queues)
+                for props in synth.of_type("AWS::CloudWatch::Alarm").values()}
+    local_queues = {dead_letter_queue_name(local.settings, f): f for f in dead_letter_functions()}
+    provisioned = {alarm["AlarmName"]: _alarm_shape(alarm, {}) for alarm in local.clients.cloudwatch.describe_alarms(
+        AlarmTypes=["MetricAlarm"])["MetricAlarms"]}
+    for shape in provisioned.values():  # local queue names → the function they serve, as for the template
+        shape["metrics"] = {key: (ns, name, tuple((k, f"dead-letters of {local_queues[v]}" if v in local_queues
+                                                   else v) for k, v in dims), stat, period)
+                            for key, (ns, name, dims, stat, period) in shape["metrics"].items()}
+    # THEN both hold the same alarms (every one of them: endpoint, release, throttle, dead-letter), each the same
+    assert sorted(declared) == sorted(provisioned)
+    for name in declared:
+        assert declared[name] == provisioned[name], name
+    kinds = {name.rsplit("-", 1)[-1] for name in declared}
+    assert {"errors", "faults", "p99", "shift", "accuracy"} <= kinds
+    assert any(name.startswith("throttles-") for name in declared)
+    assert any(name.startswith("dead-letters-") for name in declared)
+
+
+def test_every_composite_alarm_has_the_same_members_and_notifies_on_both_sides(
+        synth: Synth, local: LocalCloud) -> None:
+    names = {logical_id: props["Properties"]["AlarmName"]
+             for logical_id, props in synth.of_type("AWS::CloudWatch::Alarm").items()}
+
+    def members(rule: Any) -> set[str]:
+        text = json.dumps(rule)
+        return {name for logical_id, name in names.items() if f'"{logical_id}", "Arn"' in text}
+
+    declared = {props["Properties"]["AlarmName"]: (members(props["Properties"]["AlarmRule"]),
+                                                   bool(props["Properties"].get("AlarmActions")))
+                for props in synth.of_type("AWS::CloudWatch::CompositeAlarm").values()}
+    provisioned = {alarm["AlarmName"]: (set(alarm["AlarmRule"].split('"')[1::2]), bool(alarm.get("AlarmActions")))
+                   for alarm in local.clients.cloudwatch.describe_alarms(
+                       AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]}
+    assert declared == provisioned
+    assert all(members and notifies for members, notifies in declared.values())
+
+
+def test_every_table_has_the_same_keys_indexes_and_ttl(synth: Synth, local: LocalCloud) -> None:
+    roles = {"StateRegistry": "registry", "StateIdempotency": "idempotency"}
+
+    def shape(keys: list[dict[str, str]], attributes: list[dict[str, str]], ttl: str | None,
+              indexes: list[dict[str, Any]]) -> tuple[Any, ...]:
+        return (tuple((k["AttributeName"], k["KeyType"]) for k in keys),
+                sorted((a["AttributeName"], a["AttributeType"]) for a in attributes), ttl,
+                sorted((i["IndexName"], tuple((k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]))
+                       for i in indexes))
+
+    declared = {}
+    for logical_id, props in synth.of_type("AWS::DynamoDB::Table").items():
+        (role,) = [role for head, role in roles.items() if logical_id.startswith(head)]
+        p = props["Properties"]
+        declared[role] = shape(p["KeySchema"], p["AttributeDefinitions"],
+                               p.get("TimeToLiveSpecification", {}).get("AttributeName"),
+                               p.get("GlobalSecondaryIndexes", []))
+    provisioned = {}
+    for role in roles.values():
+        name = getattr(local.settings, f"{role}_table")
+        table = local.clients.dynamodb.describe_table(TableName=name)["Table"]
+        ttl = local.clients.dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        provisioned[role] = shape(table["KeySchema"], table["AttributeDefinitions"],
+                                  ttl.get("AttributeName") if ttl.get("TimeToLiveStatus") == "ENABLED" else None,
+                                  table.get("GlobalSecondaryIndexes", []))
+    assert declared == provisioned
+    assert declared["idempotency"][2] == "expiration"
+
+
+def test_every_queue_is_a_dead_letter_queue_of_the_same_function_kept_as_long(
+        synth: Synth, local: LocalCloud) -> None:
+    queues = _dead_letter_ids(synth)
+    declared = {queues[logical_id]: int(props["Properties"]["MessageRetentionPeriod"])
+                for logical_id, props in synth.of_type("AWS::SQS::Queue").items()}
+    provisioned = {function: int(local.clients.sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])["Attributes"]["MessageRetentionPeriod"])
+        for function, url in local.provisioned.dead_letter_queues.items()}
+    assert declared == provisioned
+    # AND the local stack's other queues are its own plumbing (route targets, observer, notifications)
+    plumbing = {route_queue_name(local.settings, route) for route in ROUTES} | {
+        observer_queue_name(local.settings), f"{local.settings.names.notifications_topic}-local"}
+    urls = local.clients.sqs.list_queues()["QueueUrls"]
+    others = {url.rsplit("/", 1)[-1] for url in urls} - {
+        url.rsplit("/", 1)[-1] for url in local.provisioned.dead_letter_queues.values()}
+    assert others <= plumbing
+
+
+def test_every_rule_has_the_same_pattern_or_schedule_and_starts_the_same_function(
+        synth: Synth, local: LocalCloud) -> None:
+    data_ref = {"Ref": synth.stack.get_logical_id(synth.stack.storage.data_bucket.node.default_child)}  # type: ignore[arg-type]
+
+    def pattern(text: str) -> str:
+        return text.replace(json.dumps(data_ref), json.dumps(DATA_BUCKET)).replace(
+            json.dumps(local.settings.data_bucket), json.dumps(DATA_BUCKET))
+
+    declared = set()
+    for props in synth.of_type("AWS::Events::Rule").values():
+        p = props["Properties"]
+        (target,) = p["Targets"]
+        bus = "sluice" if "EventBusName" in p else "default"
+        trigger = p.get("ScheduleExpression") or pattern(json.dumps(p["EventPattern"], sort_keys=True))
+        declared.add((bus, p.get("Name"), trigger, function_of(synth, target["Arn"])))
+    by_queue = {route_queue_name(local.settings, route): route.function for route in ROUTES}
+    schedules = {route.trigger.kind: route.function for route in ROUTES if isinstance(route.trigger, ScheduleTrigger)}
+    provisioned = set()
+    for bus, bus_name in (("default", "default"), ("sluice", local.settings.event_bus)):
+        for rule in local.clients.events.list_rules(EventBusName=bus_name)["Rules"]:
+            if rule["Name"] == observer_queue_name(local.settings):
+                continue  # the runtime's timeline (local plumbing)
+            if "ScheduleExpression" in rule:  # moto never fires schedules: the runtime fires them as their route says
+                (kind,) = [k for k in schedules if local.settings.names.model_of_schedule_rule(k, rule["Name"])
+                           in local.config.models]
+                provisioned.add((bus, rule["Name"], rule["ScheduleExpression"], schedules[kind]))
+                continue
+            (target,) = local.clients.events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus_name)["Targets"]
+            text = json.dumps(json.loads(rule["EventPattern"]), sort_keys=True)
+            provisioned.add((bus, None, pattern(text), by_queue[target["Arn"].rsplit(":", 1)[-1]]))
+    assert declared == provisioned
+
+
+def test_the_buckets_are_versioned_and_the_data_bucket_tells_eventbridge_on_both_sides(
+        synth: Synth, local: LocalCloud) -> None:
+    roles = {"StorageData": "data", "StorageArtifacts": "artifacts", "StorageAccessLogs": "access-logs"}
+    declared = {}
+    for logical_id, props in synth.of_type("AWS::S3::Bucket").items():
+        (role,) = [role for head, role in roles.items() if logical_id.startswith(head)]
+        p = props["Properties"]
+        declared[role] = (p.get("VersioningConfiguration", {}).get("Status"),
+                          bool(p.get("NotificationConfiguration", {}).get("EventBridgeConfiguration")))
+    # (moto's GetBucketNotificationConfiguration omits EventBridgeConfiguration: an upload shows what it does)
+    queue = local.provisioned.route_queues["dataset-dropped"]
+    provisioned = {}
+    for role, bucket in (("data", local.settings.data_bucket), ("artifacts", local.settings.artifact_bucket)):
+        local.clients.s3.put_object(Bucket=bucket, Key="incoming/probe/manifest-test.csv", Body=b"a\n1\n")
+        messages = local.clients.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        for message in messages:
+            local.clients.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        provisioned[role] = (local.clients.s3.get_bucket_versioning(Bucket=bucket).get("Status"), bool(messages))
+    assert {role: shape for role, shape in declared.items() if role not in AWS_ONLY_BUCKETS} == provisioned
+    assert provisioned["data"] == ("Enabled", True)
+
+
+def test_the_capture_tables_have_the_same_columns(synth: Synth, local: LocalCloud) -> None:
+    declared = {props["Properties"]["TableInput"]["Name"]: (
+        props["Properties"]["DatabaseName"], props["Properties"]["TableInput"]["StorageDescriptor"]["Columns"],
+        props["Properties"]["TableInput"]["PartitionKeys"]) for props in synth.of_type("AWS::Glue::Table").values()}
+    provisioned = {}
+    for name, (database, _, _) in declared.items():
+        table = local.clients.glue.get_table(DatabaseName=database, Name=name)["Table"]
+        provisioned[name] = (database, table["StorageDescriptor"]["Columns"], table["PartitionKeys"])
+    assert declared == provisioned and len(declared) == len(local.config.models)
