@@ -16,15 +16,23 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.components.alarms import metric_alarm
 from sluice.config import ProjectConfig
+from sluice.events.dead_letters import ENV_DEAD_LETTER_QUEUE
 from sluice.wiring import ROUTES, PatternContext, Route, ScheduleTrigger
 from sluice.wiring.alarms import dead_letter_alarm
-from sluice.wiring.queues import DEAD_LETTER_RETENTION_DAYS
+from sluice.wiring.queues import (
+    BUFFER_BATCH_SIZE,
+    BUFFER_MAX_RECEIVES,
+    DEAD_LETTER_RETENTION_DAYS,
+    buffer_visibility_s,
+    buffered_routes,
+)
 
 # Event pattern keys (as AWS spells them) → aws_events.EventPattern fields.
 _PATTERN_FIELDS = {
@@ -60,7 +68,11 @@ class Wiring(Construct):
     """One rule per route (per model for schedules), each with retries and a dead-letter queue.
 
     Failed deliveries and failed asynchronous invocations of a function land in that function's
-    queue in ``dead_letter_queues``; a message in a queue sets its alarm in ``dead_letter_alarms``.
+    queue in ``dead_letter_queues``; a message in a queue sets its alarm in ``dead_letter_alarms``. The function
+    parks events it refuses there itself (``SLUICE_DEAD_LETTER_QUEUE``: once, with the reason). With
+    ``[stack] buffer_drops`` the buffered route's rule targets an SQS queue (``buffer_queues``) the function
+    consumes in batches with partial batch failure; a message failing ``BUFFER_MAX_RECEIVES`` times moves to
+    the function's dead-letter queue.
     """
 
     def __init__(
@@ -88,6 +100,8 @@ class Wiring(Construct):
         self.rules: list[events.Rule] = []
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         self.dead_letter_alarms: dict[str, cloudwatch.IAlarm] = {}
+        self.buffer_queues: dict[str, sqs.Queue] = {}
+        self._buffered = buffered_routes(config)
         declared: set[tuple[str, str, str]] = set()
         for route in routes:
             if isinstance(route.trigger, ScheduleTrigger):
@@ -125,6 +139,14 @@ class Wiring(Construct):
     def _rule(self, construct_id: str, route: Route, **rule_props: Any) -> events.Rule:
         target = self._function(route.function)
         rule = events.Rule(self, construct_id, **rule_props)
+        if route.name in self._buffered:
+            rule.add_target(targets.SqsQueue(
+                self._buffer(route, target),
+                dead_letter_queue=self._dead_letter_queue(route.function, target),
+                retry_attempts=self._retry_attempts,
+                max_event_age=self._max_event_age,
+            ))
+            return rule
         rule.add_target(targets.LambdaFunction(
             target,
             dead_letter_queue=self._dead_letter_queue(route.function, target),
@@ -132,6 +154,23 @@ class Wiring(Construct):
             max_event_age=self._max_event_age,
         ))
         return rule
+
+    def _buffer(self, route: Route, target: lambda_.IFunction) -> sqs.Queue:
+        """The queue between the rule and the function, consumed in batches with partial batch failure."""
+        buffer = sqs.Queue(
+            self,
+            f"{_camel(route.name)}Buffer",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(buffer_visibility_s(route.function)),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self._dead_letter_queue(route.function, target),
+                                                  max_receive_count=BUFFER_MAX_RECEIVES),
+            removal_policy=self._removal_policy,
+        )
+        target.add_event_source(event_sources.SqsEventSource(
+            buffer, batch_size=BUFFER_BATCH_SIZE, report_batch_item_failures=True))
+        self.buffer_queues[route.name] = buffer
+        return buffer
 
     def _dead_letter_queue(self, function: str, target: lambda_.IFunction) -> sqs.Queue:
         queue = self.dead_letter_queues.get(function)
@@ -149,6 +188,8 @@ class Wiring(Construct):
                 retry_attempts=ASYNC_RETRY_ATTEMPTS,
                 max_event_age=self._max_event_age,
             )
+            if isinstance(target, lambda_.Function):  # where the function parks what it refuses
+                target.add_environment(ENV_DEAD_LETTER_QUEUE, queue.queue_url)
             self.dead_letter_queues[function] = queue
             self.dead_letter_alarms[function] = self._depth_alarm(function, queue)
         return queue

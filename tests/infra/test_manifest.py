@@ -10,15 +10,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
 
-from sluice.local.provision import dead_letter_queue_name, observer_queue_name, route_queue_name
+from infra.assets import BuildInputs
+from infra.stack import SluiceStack
+from infra.stages import stage_named
+from sluice.config import load_config
+from sluice.local.provision import (
+    buffer_queue_name,
+    dead_letter_queue_name,
+    observer_queue_name,
+    route_queue_name,
+)
 from sluice.local.runtime import LocalCloud
 from sluice.wiring import ROUTES, ScheduleTrigger
 from sluice.wiring.alarms import dead_letter_functions
-from tests.infra.conftest import REPO, Synth, function_of
+from tests.infra.conftest import REPO, Synth, cdk_context, fake_serving_deps, function_of
 
 PREFIX = "sluice-dev"  # the dev stage's prefix: both sides derive the same names from it
 DATA_BUCKET = "<data bucket>"
@@ -28,9 +40,39 @@ AWS_ONLY_BUCKETS = {"access-logs"}  # S3 server access logs: moto does not deliv
 # feeds the timeline; the notifications topic's subscriber queue shows notifications.
 
 
+OPTIONS = {
+    "defaults": "",
+    # every option the manifest turns into resources: the drop buffer, reserved and capped concurrency
+    "options": "[stack]\nbuffer_drops = true\nrollback_reserved_concurrency = 5\n",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(OPTIONS))
+def config_file(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """sluice.toml as it is, or with every stack option on (and predict capped for one model)."""
+    text = (REPO / "sluice.toml").read_text()
+    if request.param == "options":
+        table = "[models.breast-cancer.serving]\n"
+        text = text.replace(table, f"{table}max_concurrency = 20\n")
+    path = tmp_path_factory.mktemp(request.param) / "sluice.toml"
+    path.write_text(OPTIONS[request.param] + text)
+    return path
+
+
 @pytest.fixture(scope="module")
-def local() -> Iterator[LocalCloud]:
-    cloud = LocalCloud(REPO / "sluice.toml", prefix=PREFIX)
+def synth(config_file: Path) -> Synth:
+    """The dev stack of ``config_file`` (the stack's own configuration; the layer keeps the repository's)."""
+    tmp = config_file.parent
+    inputs = BuildInputs(serving_deps_dir=fake_serving_deps(tmp / "serving-deps"), staging_dir=tmp / "staging")
+    app = App(outdir=str(tmp / "cdk.out"), context=cdk_context())
+    stage = stage_named("dev")
+    stack = SluiceStack(app, stage.stack_name, stage=stage, config=load_config(config_file), inputs=inputs)
+    return Synth(stack=stack, template=Template.from_stack(stack))
+
+
+@pytest.fixture(scope="module")
+def local(config_file: Path) -> Iterator[LocalCloud]:
+    cloud = LocalCloud(config_file, prefix=PREFIX)
     cloud.start()
     try:
         yield cloud
@@ -42,6 +84,12 @@ def _dead_letter_ids(synth: Synth) -> dict[str, str]:
     """Logical id of each dead-letter queue → the function it belongs to."""
     return {synth.stack.get_logical_id(queue.node.default_child): function  # type: ignore[arg-type]
             for function, queue in synth.stack.wiring.dead_letter_queues.items()}
+
+
+def _buffer_ids(synth: Synth) -> dict[str, str]:
+    """Logical id of each buffer queue → the route it buffers."""
+    return {synth.stack.get_logical_id(queue.node.default_child): route  # type: ignore[arg-type]
+            for route, queue in synth.stack.wiring.buffer_queues.items()}
 
 
 def _dimension_value(value: Any, queues: dict[str, str]) -> str:
@@ -151,22 +199,48 @@ def test_every_table_has_the_same_keys_indexes_and_ttl(synth: Synth, local: Loca
     assert declared["idempotency"][2] == "expiration"
 
 
-def test_every_queue_is_a_dead_letter_queue_of_the_same_function_kept_as_long(
+def test_every_queue_is_a_dead_letter_queue_or_a_buffer_kept_and_redriven_alike(
         synth: Synth, local: LocalCloud) -> None:
-    queues = _dead_letter_ids(synth)
-    declared = {queues[logical_id]: int(props["Properties"]["MessageRetentionPeriod"])
-                for logical_id, props in synth.of_type("AWS::SQS::Queue").items()}
-    provisioned = {function: int(local.clients.sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])["Attributes"]["MessageRetentionPeriod"])
-        for function, url in local.provisioned.dead_letter_queues.items()}
+    dead_letters, buffers = _dead_letter_ids(synth), _buffer_ids(synth)
+    declared = {}
+    for logical_id, props in synth.of_type("AWS::SQS::Queue").items():
+        p = props["Properties"]
+        if logical_id in dead_letters:
+            declared[f"dead-letters of {dead_letters[logical_id]}"] = (int(p["MessageRetentionPeriod"]), None, None)
+            continue
+        redrive = p["RedrivePolicy"]
+        declared[f"buffer of {buffers[logical_id]}"] = (
+            None, int(p["VisibilityTimeout"]),
+            (dead_letters[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]], int(redrive["maxReceiveCount"])))
+    by_arn = {}
+    provisioned = {}
+    for function, url in local.provisioned.dead_letter_queues.items():
+        attributes = local.clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        by_arn[attributes["QueueArn"]] = function
+        provisioned[f"dead-letters of {function}"] = (int(attributes["MessageRetentionPeriod"]), None, None)
+    for route in local.provisioned.buffered:
+        attributes = local.clients.sqs.get_queue_attributes(QueueUrl=local.provisioned.route_queues[route],
+                                                            AttributeNames=["All"])["Attributes"]
+        redrive = json.loads(attributes["RedrivePolicy"])
+        provisioned[f"buffer of {route}"] = (None, int(attributes["VisibilityTimeout"]),
+                                             (by_arn[redrive["deadLetterTargetArn"]], int(redrive["maxReceiveCount"])))
     assert declared == provisioned
     # AND the local stack's other queues are its own plumbing (route targets, observer, notifications)
     plumbing = {route_queue_name(local.settings, route) for route in ROUTES} | {
         observer_queue_name(local.settings), f"{local.settings.names.notifications_topic}-local"}
-    urls = local.clients.sqs.list_queues()["QueueUrls"]
-    others = {url.rsplit("/", 1)[-1] for url in urls} - {
-        url.rsplit("/", 1)[-1] for url in local.provisioned.dead_letter_queues.values()}
+    manifest = {url.rsplit("/", 1)[-1] for url in local.provisioned.dead_letter_queues.values()} | {
+        buffer_queue_name(local.settings, route) for route in ROUTES if route.name in local.provisioned.buffered}
+    others = {url.rsplit("/", 1)[-1] for url in local.clients.sqs.list_queues()["QueueUrls"]} - manifest
     assert others <= plumbing
+
+
+def test_a_buffered_route_is_consumed_in_batches_with_partial_failure(synth: Synth, local: LocalCloud) -> None:
+    mappings = [props["Properties"] for props in synth.of_type("AWS::Lambda::EventSourceMapping").values()]
+    assert len(mappings) == len(local.provisioned.buffered) == len(synth.stack.wiring.buffer_queues)
+    assert bool(mappings) == local.config.stack.buffer_drops
+    for mapping in mappings:
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["EventSourceArn"]["Fn::GetAtt"][0] in _buffer_ids(synth)
 
 
 def test_every_rule_has_the_same_pattern_or_schedule_and_starts_the_same_function(
@@ -177,14 +251,21 @@ def test_every_rule_has_the_same_pattern_or_schedule_and_starts_the_same_functio
         return text.replace(json.dumps(data_ref), json.dumps(DATA_BUCKET)).replace(
             json.dumps(local.settings.data_bucket), json.dumps(DATA_BUCKET))
 
+    buffers = _buffer_ids(synth)
+
+    def target_of(arn: Any) -> str:
+        logical_id = arn["Fn::GetAtt"][0]
+        return f"buffer of {buffers[logical_id]}" if logical_id in buffers else function_of(synth, arn)
+
     declared = set()
     for props in synth.of_type("AWS::Events::Rule").values():
         p = props["Properties"]
         (target,) = p["Targets"]
         bus = "sluice" if "EventBusName" in p else "default"
         trigger = p.get("ScheduleExpression") or pattern(json.dumps(p["EventPattern"], sort_keys=True))
-        declared.add((bus, p.get("Name"), trigger, function_of(synth, target["Arn"])))
-    by_queue = {route_queue_name(local.settings, route): route.function for route in ROUTES}
+        declared.add((bus, p.get("Name"), trigger, target_of(target["Arn"])))
+    by_queue = {route_queue_name(local.settings, route): route.function for route in ROUTES} | {
+        buffer_queue_name(local.settings, route): f"buffer of {route.name}" for route in ROUTES}
     schedules = {route.trigger.kind: route.function for route in ROUTES if isinstance(route.trigger, ScheduleTrigger)}
     provisioned = set()
     for bus, bus_name in (("default", "default"), ("sluice", local.settings.event_bus)):
@@ -200,6 +281,18 @@ def test_every_rule_has_the_same_pattern_or_schedule_and_starts_the_same_functio
             text = json.dumps(json.loads(rule["EventPattern"]), sort_keys=True)
             provisioned.add((bus, None, pattern(text), by_queue[target["Arn"].rsplit(":", 1)[-1]]))
     assert declared == provisioned
+
+
+def test_reserved_concurrency_is_what_the_configuration_asks_for(synth: Synth, local: LocalCloud) -> None:
+    reserved = {props["Properties"]["FunctionName"]: props["Properties"].get("ReservedConcurrentExecutions")
+                for props in synth.of_type("AWS::Lambda::Function").values()
+                if "SLUICE_PREFIX" in props["Properties"].get("Environment", {}).get("Variables", {})}
+    names = local.settings.names
+    expected = {name: None for name in reserved}
+    if local.config.stack.rollback_reserved_concurrency:
+        expected[f"{PREFIX}-rollback-model"] = 5
+        expected[names.predict_function("breast-cancer")] = 20
+    assert reserved == expected
 
 
 def test_the_buckets_are_versioned_and_the_data_bucket_tells_eventbridge_on_both_sides(

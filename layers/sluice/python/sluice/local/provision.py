@@ -18,7 +18,12 @@ from sluice.predict.capture import ENV_CAPTURE_BATCH, ENV_CAPTURE_RATE, ENV_CAPT
 from sluice.settings import Settings
 from sluice.wiring import FUNCTIONS, RETRAIN_SCHEDULE_KIND, ROUTES, PatternContext, Route, ScheduleTrigger, capture
 from sluice.wiring.alarms import AlarmSpec, MetricStat, QueueName, dead_letter_functions, stage_alarms
-from sluice.wiring.queues import DEAD_LETTER_RETENTION_DAYS
+from sluice.wiring.queues import (
+    BUFFER_MAX_RECEIVES,
+    DEAD_LETTER_RETENTION_DAYS,
+    buffer_visibility_s,
+    buffered_routes,
+)
 from sluice.wiring.tables import TABLES, Key
 
 OBSERVER = "observer"
@@ -40,6 +45,8 @@ class Provisioned:
     """The metric alarms of each model."""
     dead_letter_queues: dict[str, str] = field(default_factory=dict)
     """function → URL of its dead-letter queue."""
+    buffered: set[str] = field(default_factory=set)
+    """Routes whose queue in ``route_queues`` is a buffer the function consumes in batches (not a stand-in)."""
 
 
 def provision(clients: Any, settings: Settings, config: ProjectConfig, functions_dir: Path) -> Provisioned:
@@ -47,7 +54,8 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
     _storage(clients.s3, settings)
     _tables(clients.dynamodb, settings)
     clients.events.create_event_bus(Name=settings.event_bus)
-    provisioned = Provisioned()
+    provisioned = Provisioned(buffered=set(buffered_routes(config)))
+    provisioned.dead_letter_queues = _dead_letter_queues(clients.sqs, settings)
     ctx = PatternContext(data_bucket=settings.data_bucket, names=settings.names)
     for route in ROUTES:
         if isinstance(route.trigger, ScheduleTrigger):
@@ -56,7 +64,10 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
                 if route.trigger.kind == RETRAIN_SCHEDULE_KIND:
                     provisioned.schedule_rules[model] = arn
             continue
-        queue_url, queue_arn = _queue(clients.sqs, route_queue_name(settings, route))
+        if route.name in provisioned.buffered:  # the rule targets the buffer queue, as on AWS
+            queue_url, queue_arn = _buffer(clients.sqs, settings, route, provisioned.dead_letter_queues[route.function])
+        else:  # a stand-in for the Lambda target: the runtime drains it into the function
+            queue_url, queue_arn = _queue(clients.sqs, route_queue_name(settings, route))
         bus = settings.event_bus if route.on_sluice_bus else "default"
         rule = f"{settings.prefix}-{route.name}"
         clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(route.trigger.pattern(ctx)))
@@ -64,7 +75,6 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
         provisioned.route_queues[route.name] = queue_url
     provisioned.observer_queue = _observer(clients, settings)
     provisioned.notifications_queue = provision_notifications(clients, settings)
-    provisioned.dead_letter_queues = _dead_letter_queues(clients.sqs, settings)
     role_arn = _role(clients.iam, settings)
     clients.glue.create_database(DatabaseInput={"Name": capture.capture_database_name(settings.prefix)})
     for model in config.names:
@@ -80,6 +90,22 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
 def route_queue_name(settings: Settings, route: Route) -> str:
     """The SQS queue standing in for a route's Lambda target (moto's EventBridge cannot invoke Lambda)."""
     return f"{settings.prefix}-route-{route.name}"
+
+
+def buffer_queue_name(settings: Settings, route: Route) -> str:
+    return f"{settings.prefix}-{route.name}-buffer"
+
+
+def _buffer(sqs: Any, settings: Settings, route: Route, dead_letter_url: str) -> tuple[str, str]:
+    """The buffer queue of a route: redrives to the function's dead-letter queue, as the CDK queue does."""
+    dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url,
+                                               AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url: str = sqs.create_queue(QueueName=buffer_queue_name(settings, route), Attributes={
+        "VisibilityTimeout": str(buffer_visibility_s(route.function)),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_letter_arn,
+                                     "maxReceiveCount": BUFFER_MAX_RECEIVES})})["QueueUrl"]
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
 
 
 def observer_queue_name(settings: Settings) -> str:

@@ -21,6 +21,7 @@ from sluice import progress
 from sluice.clock import Clock, system_clock
 from sluice.config import ProjectConfig, load_config
 from sluice.endpoint import PinnedModel
+from sluice.events.dead_letters import ENV_DEAD_LETTER_QUEUE
 from sluice.local import aws_events
 from sluice.local.alarm_state import AlarmChange, evaluate_alarms, install_composite_alarms, set_state
 from sluice.local.captures import deliver_staged
@@ -28,12 +29,21 @@ from sluice.local.cloudwatch import ingest_emf, install_percentiles, record_invo
 from sluice.local.host import FunctionHost, find_functions_dir
 from sluice.local.metering import InjectedFailureError, Meter, meter_from_env
 from sluice.local.notifications import notification_queue_url, read_notification
-from sluice.local.provision import Provisioned, observer_queue_name, provision, route_queue_name
+from sluice.local.provision import (
+    Provisioned,
+    buffer_queue_name,
+    dead_letter_queue_name,
+    observer_queue_name,
+    provision,
+    route_queue_name,
+)
 from sluice.local.router import WeightedRouter
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.settings import Settings
 from sluice.storage import ObjectStore
 from sluice.wiring import ROUTES, ScheduleTrigger
+from sluice.wiring.alarms import dead_letter_functions
+from sluice.wiring.queues import BUFFER_BATCH_SIZE, buffered_routes
 
 REGION = "us-east-1"
 QUIET_ENV = {
@@ -229,13 +239,18 @@ class LocalCloud:
 
         try:
             with progress.listening(progressed):  # e.g. each training trial, as it finishes
-                result = self._host.invoke(function, event)
+                result = self._host.invoke(function, event, env=self._function_env(function))
         except Exception as error:
             self.record("error", function, {"error": f"{type(error).__name__}: {error}"})
             raise
         outcome = result if isinstance(result, dict) else {"result": result}
         self.record("invoke", function, {**outcome, "seconds": round(time.perf_counter() - started, 3)})
         return result
+
+    def _function_env(self, function: str) -> dict[str, str]:
+        """What CDK sets on this function beyond the shared settings: where it parks events it refuses."""
+        url = self.provisioned.dead_letter_queues.get(function)
+        return {ENV_DEAD_LETTER_QUEUE: url} if url else {}
 
     def run_until_idle(self, *, raise_errors: bool = True) -> int:
         """Deliver queued events to their functions until nothing is left; returns how many ran."""
@@ -246,6 +261,10 @@ class LocalCloud:
             for route in ROUTES:
                 url = self.provisioned.route_queues.get(route.name)
                 if url is None:
+                    continue
+                if route.name in self.provisioned.buffered:
+                    polled = self._poll_buffer(route.function, url, raise_errors=raise_errors)
+                    moved, delivered = moved + polled, delivered + polled
                     continue
                 for message in self._receive(url):
                     event = json.loads(message["Body"])
@@ -264,6 +283,33 @@ class LocalCloud:
             if moved == 0:
                 return delivered
         raise RuntimeError(f"events still flowing after {MAX_DISPATCH_ROUNDS} rounds")
+
+    def _poll_buffer(self, function: str, url: str, *, raise_errors: bool) -> int:
+        """Play Lambda's SQS event source mapping once: a batch to the function; delete what it processed, and
+        make what it reported (``batchItemFailures``) or everything, if it raised, visible again at once (the
+        queue's maxReceiveCount then moves a message that keeps failing to the dead-letter queue)."""
+        messages: list[dict[str, Any]] = self.clients.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=BUFFER_BATCH_SIZE, WaitTimeSeconds=0,
+            AttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return 0
+        arn = self.clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        failed = {message["MessageId"] for message in messages}
+        try:
+            result = self.invoke(function, aws_events.sqs_batch_event(messages, queue_arn=arn, region=REGION))
+            failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
+        except Exception:
+            if raise_errors:
+                raise
+        finally:
+            for message in messages:
+                if message["MessageId"] in failed:
+                    self.clients.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                                               VisibilityTimeout=0)
+                else:
+                    self.clients.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            self._drain_observer()
+        return len(messages)
 
     def _drain_observer(self) -> int:
         seen = self._drain_notifications()
@@ -361,11 +407,15 @@ class LocalCloud:
     def _discover(self) -> Provisioned:
         """Find resources provisioned by another process (e.g. `sluice local`)."""
         found = Provisioned()
+        found.buffered = set(buffered_routes(self.config))
         for route in ROUTES:
             if isinstance(route.trigger, ScheduleTrigger):
                 continue
-            found.route_queues[route.name] = self.clients.sqs.get_queue_url(
-                QueueName=route_queue_name(self.settings, route))["QueueUrl"]
+            name = (buffer_queue_name if route.name in found.buffered else route_queue_name)(self.settings, route)
+            found.route_queues[route.name] = self.clients.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        found.dead_letter_queues = {function: self.clients.sqs.get_queue_url(
+            QueueName=dead_letter_queue_name(self.settings, function))["QueueUrl"]
+            for function in dead_letter_functions()}
         found.observer_queue = self.clients.sqs.get_queue_url(QueueName=observer_queue_name(self.settings))["QueueUrl"]
         found.notifications_queue = notification_queue_url(self.clients, self.settings)
         for route in ROUTES:
