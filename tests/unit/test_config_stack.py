@@ -6,19 +6,9 @@ import pytest
 
 from sluice.config import ConfigError, load_config_text
 from sluice.wiring.functions import reserved_concurrency
+from tests.unit.test_config import MINIMAL
 
-MODEL = """
-[models.churn]
-task = "classification"
-[models.churn.training]
-families = ["logistic_regression"]
-[models.churn.contract]
-target = "churned"
-target_values = ["Yes", "No"]
-positive = "Yes"
-[[models.churn.contract.columns]]
-name = "tenure"
-"""
+MODEL = MINIMAL
 
 
 def test_by_default_nothing_is_reserved_and_drops_are_not_buffered() -> None:
