@@ -21,6 +21,7 @@ from infra.assets import BuildInputs
 from infra.stack import SluiceStack
 from infra.stages import stage_named
 from sluice.config import load_config
+from sluice.events.dead_letters import ENV_DEAD_LETTER_QUEUE
 from sluice.local.provision import (
     buffer_queue_name,
     dead_letter_queue_name,
@@ -326,3 +327,22 @@ def test_the_capture_tables_have_the_same_columns(synth: Synth, local: LocalClou
         table = local.clients.glue.get_table(DatabaseName=database, Name=name)["Table"]
         provisioned[name] = (database, table["StorageDescriptor"]["Columns"], table["PartitionKeys"])
     assert declared == provisioned and len(declared) == len(local.config.models)
+
+
+def test_every_routed_function_parks_what_it_refuses_in_its_own_dead_letter_queue(
+        synth: Synth, local: LocalCloud) -> None:
+    queues = {function: synth.stack.get_logical_id(queue.node.default_child)  # type: ignore[arg-type]
+              for function, queue in synth.stack.wiring.dead_letter_queues.items()}
+    policies = list(synth.of_type("AWS::IAM::Policy").values())
+    for function, queue_id in queues.items():
+        fn = synth.stack.functions.by_name[function]
+        props = synth.resources[synth.stack.get_logical_id(fn.node.default_child)]["Properties"]  # type: ignore[arg-type]
+        # THEN the function knows its queue (on AWS: the URL, a Ref; locally: the same variable) ...
+        assert props["Environment"]["Variables"][ENV_DEAD_LETTER_QUEUE] == {"Ref": queue_id}
+        assert local._function_env(function) == {ENV_DEAD_LETTER_QUEUE: local.provisioned.dead_letter_queues[function]}
+        # ... and its role may send to it
+        role = props["Role"]["Fn::GetAtt"][0]
+        statements = [statement for policy in policies if {"Ref": role} in policy["Properties"]["Roles"]
+                      for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+        assert any("sqs:SendMessage" in statement["Action"] and statement["Resource"] == {
+            "Fn::GetAtt": [queue_id, "Arn"]} for statement in statements), function
