@@ -210,7 +210,7 @@ class LocalCloud:
     def deliver_captures(self) -> int:
         """Do what Firehose does between the stream and S3: staged capture batches → partitioned Parquet."""
         store = ObjectStore(self.clients.s3, self.settings.data_bucket)
-        return sum(deliver_staged(store, model) for model in self.config.names)
+        return sum(deliver_staged(store, self.config.model(model)) for model in self.config.names)
 
     def set_alarm(self, model: str, kind: str = "errors", *, state: str = "ALARM",
                   reason: str = "Threshold Crossed: 1 datapoint was greater than or equal to the threshold") -> None:
