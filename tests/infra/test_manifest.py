@@ -18,6 +18,7 @@ from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from infra.assets import BuildInputs
+from infra.nag_suppressions import acknowledge_nag_findings, nag_packs
 from infra.stack import SluiceStack
 from infra.stages import stage_named
 from sluice.config import load_config
@@ -68,6 +69,7 @@ def synth(config_file: Path) -> Synth:
     app = App(outdir=str(tmp / "cdk.out"), context=cdk_context())
     stage = stage_named("dev")
     stack = SluiceStack(app, stage.stack_name, stage=stage, config=load_config(config_file), inputs=inputs)
+    acknowledge_nag_findings(stack)  # as infra/app.py builds it
     return Synth(stack=stack, template=Template.from_stack(stack))
 
 
@@ -346,3 +348,9 @@ def test_every_routed_function_parks_what_it_refuses_in_its_own_dead_letter_queu
                       for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
         assert any("sqs:SendMessage" in statement["Action"] and statement["Resource"] == {
             "Fn::GetAtt": [queue_id, "Arn"]} for statement in statements), function
+
+
+def test_the_stack_with_its_options_passes_cdk_nag_as_the_default_does(synth: Synth) -> None:
+    for pack in nag_packs():
+        report = pack.validate_scope(synth.stack)
+        assert [(v.rule_name, [r.construct_path for r in v.violating_resources]) for v in report.violations] == []
