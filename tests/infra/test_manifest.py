@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Template
+from cfnlint.api import ManualArgs, lint
 
 from infra.assets import BuildInputs
-from infra.nag_suppressions import acknowledge_nag_findings, nag_packs
+from infra.nag_suppressions import CFN_LINT_IGNORED, acknowledge_nag_findings, nag_packs
 from infra.stack import SluiceStack
 from infra.stages import stage_named
 from sluice.config import load_config
@@ -350,7 +351,10 @@ def test_every_routed_function_parks_what_it_refuses_in_its_own_dead_letter_queu
             "Fn::GetAtt": [queue_id, "Arn"]} for statement in statements), function
 
 
-def test_the_stack_with_its_options_passes_cdk_nag_as_the_default_does(synth: Synth) -> None:
+def test_the_stack_with_its_options_passes_cdk_nag_and_cfn_lint_as_the_default_does(synth: Synth) -> None:
     for pack in nag_packs():
         report = pack.validate_scope(synth.stack)
         assert [(v.rule_name, [r.construct_path for r in v.violating_resources]) for v in report.violations] == []
+    config = ManualArgs(regions=["us-east-1", "eu-west-1"], ignore_checks=sorted(CFN_LINT_IGNORED))
+    matches = lint(json.dumps(synth.template.to_json()), config=config)
+    assert [f"{match.rule.id} {match.message}" for match in matches] == []
