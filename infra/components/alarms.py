@@ -41,48 +41,48 @@ def _metric(stat: MetricStat, queue_names: QueueNames) -> cloudwatch.Metric:
 
 
 def metric_alarm(scope: Construct, construct_id: str, spec: AlarmSpec, *, topic: sns.ITopic | None = None,
-                 queue_names: QueueNames = _no_queues) -> cloudwatch.IAlarm:
-    """The alarm ``spec`` declares; a notifying alarm publishes ALARM and OK to ``topic``."""
-    if spec.band:
-        alarm: cloudwatch.IAlarm = _band_alarm(scope, construct_id, spec, queue_names)
-    else:
-        metric: cloudwatch.IMetric = (
-            _metric(spec.metrics[0], queue_names) if spec.expression is None else cloudwatch.MathExpression(
-                expression=spec.expression, period=Duration.seconds(spec.period_s),
-                using_metrics={stat.id: _metric(stat, queue_names) for stat in spec.metrics}))
-        alarm = cloudwatch.Alarm(
-            scope, construct_id, alarm_name=spec.name, alarm_description=spec.description, metric=metric,
-            threshold=spec.threshold, evaluation_periods=spec.evaluation_periods,
-            datapoints_to_alarm=spec.datapoints_to_alarm, comparison_operator=_COMPARISONS[spec.comparison],
-            treat_missing_data=_MISSING[spec.treat_missing_data])
+                 queue_names: QueueNames = _no_queues, level1: bool = False) -> cloudwatch.IAlarm:
+    """The alarm ``spec`` declares; a notifying alarm publishes ALARM and OK to ``topic``. ``level1`` declares it
+    as a bare CfnAlarm (the construct an alarm already deployed that way has, so its logical id stays)."""
+    if level1:
+        if spec.notifies:
+            raise ValueError(f"{spec.name} notifies: declare it as a threshold alarm (level1=False)")
+        return _cfn_alarm(scope, construct_id, spec, queue_names)
+    metric: cloudwatch.IMetric = (
+        _metric(spec.metrics[0], queue_names) if spec.expression is None else cloudwatch.MathExpression(
+            expression=spec.expression, period=Duration.seconds(spec.period_s),
+            using_metrics={stat.id: _metric(stat, queue_names) for stat in spec.metrics}))
+    alarm = cloudwatch.Alarm(
+        scope, construct_id, alarm_name=spec.name, alarm_description=spec.description, metric=metric,
+        threshold=spec.threshold, evaluation_periods=spec.evaluation_periods,
+        datapoints_to_alarm=spec.datapoints_to_alarm, comparison_operator=_COMPARISONS[spec.comparison],
+        treat_missing_data=_MISSING[spec.treat_missing_data])
     if spec.notifies and topic is not None:  # (tests/infra/test_manifest.py: every notifying alarm has its topic)
-        if not isinstance(alarm, cloudwatch.Alarm):
-            raise ValueError(f"{spec.name} notifies: only a threshold alarm takes actions here")
         alarm.add_alarm_action(actions.SnsAction(topic))
         alarm.add_ok_action(actions.SnsAction(topic))
     return alarm
 
 
-def _band_alarm(scope: Construct, construct_id: str, spec: AlarmSpec, queue_names: QueueNames) -> cloudwatch.IAlarm:
-    """An anomaly-detection alarm: the value (``metrics[0]``) against the band ``spec.expression`` computes."""
-    stat = spec.metrics[0]
-    metric = cloudwatch.CfnAlarm.MetricProperty(
-        namespace=stat.namespace, metric_name=stat.metric,
-        dimensions=[cloudwatch.CfnAlarm.DimensionProperty(name=key, value=value)
-                    for key, value in _dimensions(stat, queue_names).items()])
+def _cfn_alarm(scope: Construct, construct_id: str, spec: AlarmSpec, queue_names: QueueNames) -> cloudwatch.IAlarm:
+    def query(stat: MetricStat) -> cloudwatch.CfnAlarm.MetricDataQueryProperty:
+        metric = cloudwatch.CfnAlarm.MetricProperty(
+            namespace=stat.namespace, metric_name=stat.metric,
+            dimensions=[cloudwatch.CfnAlarm.DimensionProperty(name=key, value=value)
+                        for key, value in _dimensions(stat, queue_names).items()])
+        return cloudwatch.CfnAlarm.MetricDataQueryProperty(
+            id=stat.id, return_data=spec.expression is None,
+            metric_stat=cloudwatch.CfnAlarm.MetricStatProperty(metric=metric, period=stat.period_s,
+                                                               stat=stat.statistic))
+
+    queries = [query(stat) for stat in spec.metrics]
+    if spec.expression is not None:
+        queries.append(cloudwatch.CfnAlarm.MetricDataQueryProperty(id="value", return_data=True,
+                                                                   expression=spec.expression))
     alarm = cloudwatch.CfnAlarm(
         scope, construct_id, alarm_name=spec.name, alarm_description=spec.description,
         comparison_operator=spec.comparison, evaluation_periods=spec.evaluation_periods,
-        datapoints_to_alarm=spec.datapoints_to_alarm, threshold_metric_id="band",
-        treat_missing_data=spec.treat_missing_data,
-        metrics=[
-            cloudwatch.CfnAlarm.MetricDataQueryProperty(
-                id=stat.id, return_data=True,
-                metric_stat=cloudwatch.CfnAlarm.MetricStatProperty(metric=metric, period=stat.period_s,
-                                                                   stat=stat.statistic)),
-            cloudwatch.CfnAlarm.MetricDataQueryProperty(id="band", return_data=True, expression=spec.expression),
-        ],
-    )
+        datapoints_to_alarm=spec.datapoints_to_alarm, threshold=spec.threshold,
+        treat_missing_data=spec.treat_missing_data, metrics=queries)
     return cloudwatch.Alarm.from_alarm_arn(scope, f"{construct_id}Ref", alarm.attr_arn)
 
 

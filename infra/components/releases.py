@@ -18,7 +18,7 @@ from constructs import Construct
 
 from infra.components.alarms import composite_alarm, metric_alarm
 from infra.components.endpoint import Endpoints
-from sluice.wiring.alarms import StageAlarms
+from sluice.wiring.alarms import SHIFT_KIND, StageAlarms
 
 
 class Notifications(Construct):
@@ -59,9 +59,9 @@ class ReleaseAlarms(Construct):
                 spec.name: endpoint.alarms[spec.kind] for spec in alarms.of_model(composite.model)
                 if spec.kind in endpoint.alarms}
             for spec in alarms.of_model(composite.model):
-                if spec.name not in by_name:
+                if spec.name not in by_name:  # the shift alarm keeps the bare CfnAlarm (and logical id) it had
                     by_name[spec.name] = metric_alarm(self, f"{_camel(composite.model)}{_camel(spec.kind)}", spec,
-                                                      topic=topic)
+                                                      topic=topic, level1=spec.kind == SHIFT_KIND)
             self.health[composite.model] = composite_alarm(self, f"{_camel(composite.model)}Health", composite,
                                                            by_name, topic=topic)
             self.alarms[composite.model] = [by_name[name] for name in composite.members]

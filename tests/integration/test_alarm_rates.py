@@ -1,5 +1,6 @@
 """Alarms for an incident, played by the local stack as CloudWatch evaluates them: an error *rate* over enough
-requests rolls back, one failed request at night does not; throttling notifies and never rolls back.
+requests rolls back, one failed request at night does not; throttling notifies and never rolls back; predictions
+unlike the live version's own training baseline roll back only when its inputs did not drift.
 
 The local runtime records what Lambda publishes for each request (Invocations, Errors per alias ``live``) and
 evaluates each alarm as provisioned from the manifest (metric math, DatapointsToAlarm, TreatMissingData):
@@ -101,3 +102,34 @@ def test_throttling_notifies_and_never_rolls_back(stack: Any, trained: Any) -> N
     assert any(name in subject for subject in notifications(cloud))
     assert _rollbacks(cloud) == []
     assert registry_of(cloud).get_alias(MODEL, "live").version == v2  # type: ignore[union-attr]
+
+
+def _drift_metrics(cloud: Any, *, prediction_drift: float, drifted_share: float) -> None:
+    """What detect_drift publishes (EMF, dimensions {model}) after comparing live traffic with its baseline."""
+    at = datetime.fromtimestamp(cloud.now(), tz=UTC)
+    cloud.clients.cloudwatch.put_metric_data(Namespace=signals.NAMESPACE, MetricData=[
+        {"MetricName": name, "Dimensions": [{"Name": "model", "Value": MODEL}], "Value": value, "Timestamp": at}
+        for name, value in (("PredictionDriftScore", prediction_drift), ("DriftedFeatureShare", drifted_share))])
+
+
+def test_predictions_unlike_the_live_versions_own_baseline_roll_back_only_when_its_inputs_did_not_drift(
+        stack: Any, trained: Any) -> None:
+    # GIVEN v2 live (breast-cancer: prediction drift by jensenshannon, threshold 0.1; drift share 0.3)
+    cloud = stack()
+    v2 = _released_v2(cloud, trained)
+    shift = cloud.settings.names.endpoint_alarm(MODEL, "prediction-shift")
+    # WHEN detect_drift finds its predictions far from its own baseline, but because most inputs drifted
+    _drift_metrics(cloud, prediction_drift=0.4, drifted_share=0.6)
+    cloud.evaluate_alarms()
+    cloud.run_until_idle()
+    # THEN that is drift, not a broken version: no ALARM, nothing rolled back
+    assert _state(cloud, shift) == "OK" and _rollbacks(cloud) == []
+    # WHEN an hour later its predictions are as far off while its inputs are as in training
+    cloud.advance(60)
+    _drift_metrics(cloud, prediction_drift=0.4, drifted_share=0.0)
+    cloud.evaluate_alarms()
+    cloud.run_until_idle()
+    # THEN the version serves unlike it was trained: the alarm rolls it back
+    assert _state(cloud, shift) == "ALARM"
+    assert registry_of(cloud).get_version(MODEL, v2).status is Status.ROLLED_BACK
+    assert registry_of(cloud).get_alias(MODEL, "live").version == 1  # type: ignore[union-attr]

@@ -271,12 +271,8 @@ def alarm_request(spec: AlarmSpec, queue_name: Callable[[QueueName], str]) -> di
         stat = spec.metrics[0]
         statistic = {"ExtendedStatistic": stat.statistic} if stat.percentile else {"Statistic": stat.statistic}
         return {**request, **metric(stat), "Period": stat.period_s, **statistic}
-    queries = [{"Id": stat.id, "ReturnData": spec.band,
+    queries = [{"Id": stat.id, "ReturnData": False,
                 "MetricStat": {"Metric": metric(stat), "Period": stat.period_s, "Stat": stat.statistic}}
                for stat in spec.metrics]
-    expression_id = "band" if spec.band else "value"
-    queries.append({"Id": expression_id, "Expression": spec.expression, "ReturnData": True})
-    if spec.band:
-        request["ThresholdMetricId"] = expression_id
-        del request["Threshold"]
+    queries.append({"Id": "value", "Expression": spec.expression, "ReturnData": True})
     return {**request, "Metrics": queries}

@@ -4,7 +4,8 @@ Per model (named ``<prefix>-<model>-<kind>``: an ALARM reaches rollback_model th
 - ``errors``, ``server-faults``: the *rate* of failed requests of alias ``live`` (metric math), only over periods
   with at least ``MIN_REQUESTS`` requests, so one failed request at night rolls nothing back;
 - ``latency-p99``: p99 Duration of ``live``;
-- ``prediction-shift``: the mean prediction leaves its anomaly band (classification and regression);
+- ``prediction-shift``: the live version's predictions drifted from its own training baseline while its inputs did
+  not (from detect_drift's metrics; see ``prediction_shift``);
 - ``live-accuracy`` (classification): live accuracy from feedback below the accuracy floor;
 - ``health``: a composite of all of them, the one that notifies.
 Outside the rollback prefix (an ALARM notifies, never rolls back):
@@ -18,7 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from sluice.config.monitoring import P_VALUE_METHODS
 from sluice.deployment import signals
+from sluice.monitoring.metrics import DRIFTED_FEATURE_SHARE, PREDICTION_DRIFT
 from sluice.naming import LIVE_ALIAS, ResourceNames
 from sluice.wiring.routes import QUALITY_ALARM_KIND, ROUTES
 
@@ -34,8 +37,7 @@ MAX_ERROR_RATE_PERCENT = 5.0
 MAX_THROTTLE_RATE_PERCENT = 5.0
 LATENCY_P99_MS = 1000.0
 DEFAULT_ACCURACY_FLOOR = 0.8
-ANOMALY_BAND_STDDEVS = 3
-SHIFT_PERIOD_S = 300
+SHIFT_PERIOD_S = 3600
 SHIFT_KIND = "prediction-shift"
 HEALTH_KIND = "health"
 THROTTLES_KIND = "throttles"
@@ -86,8 +88,6 @@ class AlarmSpec:
     model: str | None = None
     notifies: bool = False
     """The alarm's own actions publish to the notifications topic (ALARM and OK)."""
-    band: bool = False
-    """``expression`` is an anomaly-detection band the value (``metrics[0]``) is compared with."""
     treat_missing_data: str = "notBreaching"
 
     @property
@@ -97,7 +97,7 @@ class AlarmSpec:
     @property
     def metric(self) -> MetricStat:
         """The single metric of a plain alarm (metric math alarms have several)."""
-        if self.expression is not None and not self.band:
+        if self.expression is not None:
             raise ValueError(f"{self.name} is a metric math alarm; read .metrics and .expression")
         return self.metrics[0]
 
@@ -152,12 +152,7 @@ def endpoint_alarms(model: ModelConfig, names: ResourceNames) -> tuple[AlarmSpec
                   f"p99 Duration of {function}:{LIVE_ALIAS} above {LATENCY_P99_MS:g} ms; {rolls_back}",
                   (MetricStat("latency", signals.LAMBDA_NAMESPACE, "Duration", _alias(function), "p99", 60),),
                   LATENCY_P99_MS, "GreaterThanThreshold", 3, 2, model=model.name),
-        AlarmSpec(names.endpoint_alarm(model.name, SHIFT_KIND), SHIFT_KIND,
-                  f"The prediction distribution of {model.name} shifted; {rolls_back}",
-                  (MetricStat("score", signals.NAMESPACE, signals.PREDICTION_SCORE, model_dims, "Average",
-                              SHIFT_PERIOD_S),),
-                  0, "LessThanLowerOrGreaterThanUpperThreshold", 3, 2,
-                  expression=f"ANOMALY_DETECTION_BAND(score, {ANOMALY_BAND_STDDEVS})", model=model.name, band=True),
+        prediction_shift(model, names),
     ]
     if model.task == "classification":
         floor = model.gates.min_metrics.get("accuracy", DEFAULT_ACCURACY_FLOOR)
@@ -180,6 +175,29 @@ def endpoint_alarms(model: ModelConfig, names: ResourceNames) -> tuple[AlarmSpec
                     "100 * throttles / (FILL(invocations, 0) + throttles), 0)"),
         model=model.name, notifies=True))
     return tuple(alarms)
+
+
+def prediction_shift(model: ModelConfig, names: ResourceNames) -> AlarmSpec:
+    """The live version predicts unlike its own training baseline although its inputs did not drift.
+
+    detect_drift compares the live version's captured traffic with that version's training baseline and publishes
+    the prediction drift (the model's drift method and threshold) and the share of drifted features. Drift of the
+    predictions without drift of the inputs is a version serving differently from how it was trained (skew, a
+    broken artifact): roll it back. Drifted inputs are drift (detect_drift retrains); and a retrain on drifted data
+    is judged against its own baseline, so it is never rolled back for predicting unlike the versions before it.
+    """
+    monitoring = model.monitoring
+    method = monitoring.categorical_method if model.task == "classification" else monitoring.numeric_method
+    p_value = method in P_VALUE_METHODS  # a p-value drifts *below* its threshold
+    dims = (("model", model.name),)
+    metrics = (MetricStat("score", signals.NAMESPACE, PREDICTION_DRIFT, dims, "Maximum", SHIFT_PERIOD_S),
+               MetricStat("inputs", signals.NAMESPACE, DRIFTED_FEATURE_SHARE, dims, "Maximum", SHIFT_PERIOD_S))
+    return AlarmSpec(
+        names.endpoint_alarm(model.name, SHIFT_KIND), SHIFT_KIND,
+        f"The predictions of {model.name}'s live version drifted from its own training baseline ({method}) while "
+        f"fewer than {monitoring.drift_share:g} of its inputs did; ALARM rolls {model.name} back",
+        metrics, monitoring.threshold(method), "LessThanThreshold" if p_value else "GreaterThanOrEqualToThreshold",
+        1, 1, expression=f"IF(inputs < {monitoring.drift_share:g}, score, {1 if p_value else 0})", model=model.name)
 
 
 def health_alarm(model: str, names: ResourceNames, alarms: Iterable[AlarmSpec]) -> CompositeSpec:
