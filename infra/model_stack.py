@@ -34,6 +34,8 @@ from sluice.config import ProjectConfig
 from sluice.naming import ResourceNames
 from sluice.settings import Settings
 from sluice.wiring import FUNCTIONS, ROUTES, PatternContext, ScheduleTrigger
+from sluice.wiring.alarms import stage_alarms
+from sluice.wiring.functions import reserved_concurrency
 
 PER_MODEL_FUNCTIONS = {name: spec for name, spec in FUNCTIONS.items() if spec.per_model}
 SCHEDULED_FUNCTIONS = tuple(dict.fromkeys(route.function for route in ROUTES
@@ -101,17 +103,18 @@ class ModelStack(NestedStack):
             log_retention=stage.log_retention, removal_policy=stage.removal_policy, specs=PER_MODEL_FUNCTIONS,
             capture_rates={name: model.monitoring.capture_rate for name, model in config.models.items()},
             endpoint_packages={name: model.deployment.endpoint_package for name, model in config.models.items()},
-            reserve_concurrency=stage.reserve_concurrency, layers=layers,
-            traced_models=[name for name, model in config.models.items() if model.serving.trace],
+            reserved_concurrency=reserved_concurrency(config, reserve_training=stage.reserve_concurrency),
+            layers=layers, traced_models=[name for name, model in config.models.items() if model.serving.trace],
         )
         self.data_bucket, self.artifact_bucket = data_bucket, artifact_bucket
         self.captures = CaptureStreams(self, "Captures", config=config, names=names, data_bucket=data_bucket)
         self.dashboards = Dashboards(self, "Dashboards", config=config, names=names)
+        self.alarms = stage_alarms(config, names)
         self.endpoints = Endpoints(self, "Endpoints", functions=self.functions.predict, names=names,
-                                   log_retention=stage.log_retention, removal_policy=stage.removal_policy)
-        self.release_alarms = ReleaseAlarms(self, "ReleaseAlarms", config=config, endpoints=self.endpoints,
-                                            names=names, topic=sns.Topic.from_topic_arn(self, "Topic",
-                                                                                        value["TopicArn"]))
+                                   log_retention=stage.log_retention, removal_policy=stage.removal_policy,
+                                   alarms={model: self.alarms.of_model(model) for model in config.models})
+        self.release_alarms = ReleaseAlarms(self, "ReleaseAlarms", alarms=self.alarms, endpoints=self.endpoints,
+                                            topic=sns.Topic.from_topic_arn(self, "Topic", value["TopicArn"]))
         self.schedules = ScheduleRules(
             self, "Schedules", config=config,
             context=PatternContext(data_bucket=value["DataBucketName"], names=names),

@@ -19,7 +19,7 @@ from constructs import IConstruct
 from infra.components.functions import PYTHON_VERSION, RUNTIME, Functions
 from infra.components.permissions import access_for
 from sluice.naming import ResourceNames
-from sluice.wiring import routes_for
+from sluice.wiring import ROUTES, routes_for
 
 if TYPE_CHECKING:
     from infra.stack import SluiceStack
@@ -65,6 +65,11 @@ PROVIDER_REASON = (
     "CDK's AwsCustomResource provider: CloudFormation invokes it synchronously, once, to create alias live; "
     "CloudFormation reports its failure, and the construct offers no tracing option."
 )
+BUFFER_REASON = (
+    "An SQS event source mapping takes no on-failure destination (Lambda supports them for stream and Kafka "
+    "sources); a buffered message that keeps failing moves to the function's dead-letter queue through the buffer "
+    "queue's redrive policy (maxReceiveCount), alarmed on depth."
+)
 CFN_LINT_IGNORED: dict[str, str] = {
     "W3005": "CDK declares DependsOn on a function's role next to the GetAtt of it (aws-lambda Function); "
     "the redundant dependency is harmless and not removable from the L2 construct.",
@@ -89,6 +94,12 @@ def acknowledge_nag_findings(stack: SluiceStack) -> None:
     for queue in stack.wiring.dead_letter_queues.values():
         _acknowledge(queue, "AwsSolutions-SQS3", DEAD_LETTER_REASON)
         _acknowledge(queue, "Serverless-SQSRedrivePolicy", DEAD_LETTER_REASON)
+    for route in ROUTES:  # [stack] buffer_drops: the event source mapping of the buffered route's function
+        if route.name not in stack.wiring.buffer_queues:
+            continue
+        for child in stack.functions.by_name[route.function].node.children:
+            if child.node.id.startswith("SqsEventSource"):
+                _acknowledge(child, "Serverless-LambdaEventSourceMappingDestination", BUFFER_REASON)
 
 
 def _acknowledge_functions(functions: Functions, names: ResourceNames, data_bucket: s3.IBucket,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack, Tags
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -25,6 +24,8 @@ from sluice.config.layout import model_groups
 from sluice.naming import ResourceNames
 from sluice.settings import Settings
 from sluice.wiring import FUNCTIONS, PatternContext
+from sluice.wiring.functions import reserved_concurrency
+from sluice.wiring.queues import buffered_routes
 
 SHARED_FUNCTIONS = {name: spec for name, spec in FUNCTIONS.items() if not spec.per_model}
 
@@ -86,7 +87,7 @@ class SluiceStack(Stack):
             log_retention=stage.log_retention,
             removal_policy=stage.removal_policy,
             specs=SHARED_FUNCTIONS,
-            reserve_concurrency=reserve_concurrency,
+            reserved_concurrency=reserved_concurrency(config, reserve_training=reserve_concurrency),
             traced_models=[name for name, model in config.models.items() if model.serving.trace],
         )
         for function in ("deploy_model", "rollback_model"):
@@ -100,9 +101,9 @@ class SluiceStack(Stack):
             bus=self.events.bus,
             function=self._route_target,
             removal_policy=stage.removal_policy,
+            topic=self.notifications.topic,  # a parked event is seen before SQS drops it (14 days)
+            buffered=buffered_routes(config),
         )
-        for alarm in self.wiring.dead_letter_alarms.values():  # a parked event is seen before SQS drops it (14 days)
-            alarm.add_alarm_action(cw_actions.SnsAction(self.notifications.topic))
         self.model_stacks = self._model_stacks(config, inputs, reserve_concurrency=reserve_concurrency)
         Tags.of(self).add("project", "sluice")
         Tags.of(self).add("stage", stage.name)

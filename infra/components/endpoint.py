@@ -7,9 +7,9 @@ move, weights included, belongs to deploy_model and rollback_model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import CfnOutput, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -17,15 +17,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from infra.components.alarms import metric_alarm
 from sluice.naming import LIVE_ALIAS, ResourceNames
-from sluice.wiring.alarms import ENDPOINT_ALARMS
+from sluice.wiring.alarms import ENDPOINT_KINDS, AlarmSpec
 
 FUNCTION_URL_AUTH = "AWS_IAM"  # never public
 ALIAS_DESCRIPTION = "Owned by the sluice runtime (deploy_model, rollback_model); never by CloudFormation"
-_COMPARISONS = {
-    "GreaterThanOrEqualToThreshold": cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    "GreaterThanThreshold": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-}
 
 
 class Endpoint(Construct):
@@ -42,6 +39,7 @@ class Endpoint(Construct):
         names: ResourceNames,
         alias_provider_role: iam.IRole,
         alias_provider_logs: logs.ILogGroup,
+        alarms: Sequence[AlarmSpec] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.model = model
@@ -81,23 +79,8 @@ class Endpoint(Construct):
             value=self.url.attr_function_url,
             description=f"Predict endpoint of {model} (alias {LIVE_ALIAS}, IAM auth): POST /v1/models/{model}:predict",
         )
-        self.alarms: dict[str, cloudwatch.Alarm] = {
-            alarm.kind: cloudwatch.Alarm(
-                self,
-                f"{_construct_id(alarm.kind)}Alarm",
-                alarm_name=names.endpoint_alarm(model, alarm.kind),
-                alarm_description=f"{alarm.statistic} {alarm.metric} of {function_name}:{LIVE_ALIAS}; "
-                                  f"ALARM rolls {model} back",
-                metric=cloudwatch.Metric(namespace=alarm.namespace, metric_name=alarm.metric,
-                                         dimensions_map=alarm.dimensions(function_name, model),
-                                         statistic=alarm.statistic, period=Duration.seconds(alarm.period_s)),
-                threshold=alarm.threshold,
-                evaluation_periods=alarm.evaluation_periods,
-                datapoints_to_alarm=alarm.datapoints_to_alarm,
-                comparison_operator=_COMPARISONS[alarm.comparison],
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-            for alarm in ENDPOINT_ALARMS
+        self.alarms: dict[str, cloudwatch.IAlarm] = {
+            spec.kind: metric_alarm(self, f"{_construct_id(spec.kind)}Alarm", spec) for spec in alarms
         }
 
 
@@ -116,6 +99,7 @@ class Endpoints(Construct):
         names: ResourceNames,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
+        alarms: Mapping[str, Sequence[AlarmSpec]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alias_provider_logs = logs.LogGroup(
@@ -138,6 +122,7 @@ class Endpoints(Construct):
                 names=names,
                 alias_provider_role=self.alias_provider_role,
                 alias_provider_logs=self.alias_provider_logs,
+                alarms=[spec for spec in (alarms or {}).get(model, ()) if spec.kind in ENDPOINT_KINDS],
             )
             for model, function in sorted(functions.items())
         }

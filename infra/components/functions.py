@@ -80,7 +80,7 @@ class Functions(Construct):
         specs: Mapping[str, FunctionSpec] = FUNCTIONS,
         capture_rates: Mapping[str, float] | None = None,
         endpoint_packages: Mapping[str, str] | None = None,
-        reserve_concurrency: bool = False,
+        reserved_concurrency: Mapping[tuple[str, str | None], int] | None = None,
         traced_models: Collection[str] = (),
         layers: ZipLayers | None = None,
     ) -> None:
@@ -89,7 +89,7 @@ class Functions(Construct):
         self._names = names
         self._capture_rates = dict(capture_rates or {})
         self._endpoint_packages = dict(endpoint_packages or {})
-        self._reserve_concurrency = reserve_concurrency  # opt-in: quota 10 cannot reserve any
+        self._reserved = dict(reserved_concurrency or {})  # none by default: quota 10 cannot reserve any
         self._traced_models = frozenset(traced_models)  # predictions are traced only where [serving] trace = true
         self._inputs = inputs
         self._settings_env = settings.to_env()
@@ -205,7 +205,7 @@ class Functions(Construct):
             "log_group": log_group,
             "role": role,
             "architecture": ARCHITECTURE,
-            "reserved_concurrent_executions": spec.reserved_concurrency if self._reserve_concurrency else None,
+            "reserved_concurrent_executions": self._reserved.get((spec.name, model)),
             "ephemeral_storage_size": Size.mebibytes(spec.ephemeral_mb),
         }
         endpoint_package = None if model is None else self._endpoint_packages.get(model)

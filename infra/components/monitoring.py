@@ -25,28 +25,18 @@ from sluice.monitoring.metrics import (
     NAMESPACE,
     PREDICTION_DRIFT,
 )
-from sluice.naming import LIVE_ALIAS, ResourceNames, capture_field
+from sluice.naming import LIVE_ALIAS, ResourceNames
+from sluice.wiring import capture
 
 CAPTURES = "captures"
 CAPTURE_ERRORS = "capture-errors"
-GLUE_TYPES = {"float": "double", "int": "double", "string": "string", "bool": "string"}
 BUFFER_MB = 128  # record format conversion needs at least 64 MB
 BUFFER_INTERVAL = Duration.minutes(5)
 
 
 def capture_columns(model: ModelConfig) -> list[glue.CfnTable.ColumnProperty]:
-    """The Glue schema of a capture record (see sluice.predict.capture)."""
-    features = ",".join(f"{capture_field(c.name)}:{GLUE_TYPES[c.type]}" for c in model.contract.columns)
-    prediction = "string" if model.task == "classification" else "double"
-    return [glue.CfnTable.ColumnProperty(name=name, type=kind) for name, kind in (
-        ("request_id", "string"), ("instance", "int"), ("model_version", "string"), ("captured_at", "bigint"),
-        ("prediction", prediction), ("probabilities", "string"), ("features", f"struct<{features}>"),
-        ("violations", "string"))]
-
-
-def capture_database_name(names: ResourceNames) -> str:
-    """The Glue database of a stage's capture tables."""
-    return f"{names.prefix}_captures".replace("-", "_")
+    """The Glue schema of a capture record, as the manifest declares it (sluice.wiring.capture)."""
+    return [glue.CfnTable.ColumnProperty(name=name, type=kind) for name, kind in capture.capture_columns(model)]
 
 
 class CaptureDatabase(Construct):
@@ -54,7 +44,7 @@ class CaptureDatabase(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, names: ResourceNames) -> None:
         super().__init__(scope, construct_id)
-        self.database_name = capture_database_name(names)
+        self.database_name = capture.capture_database_name(names.prefix)
         self.database = glue.CfnDatabase(self, "Database", catalog_id=Stack.of(self).account,
                                          database_input=glue.CfnDatabase.DatabaseInputProperty(
                                              name=self.database_name,
@@ -68,18 +58,19 @@ class CaptureStreams(Construct):
                  data_bucket: s3.IBucket) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.database_name = capture_database_name(names)
+        self.database_name = capture.capture_database_name(names.prefix)
         self.tables: dict[str, glue.CfnTable] = {}
         self.roles: dict[str, iam.Role] = {}
         self.streams: dict[str, firehose.CfnDeliveryStream] = {}
         for model_name, model in sorted(config.models.items()):
             cid = _camel(model_name)
-            table_name = model_name.replace("-", "_")
+            table_name = capture.capture_table_name(model_name)
             table = glue.CfnTable(
                 self, f"{cid}Table", catalog_id=stack.account, database_name=self.database_name,
                 table_input=glue.CfnTable.TableInputProperty(
                     name=table_name, table_type="EXTERNAL_TABLE", parameters={"classification": "parquet"},
-                    partition_keys=[glue.CfnTable.ColumnProperty(name="date", type="string")],
+                    partition_keys=[glue.CfnTable.ColumnProperty(name=name, type=kind)
+                                    for name, kind in capture.PARTITION_KEYS],
                     storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
                         columns=capture_columns(model),
                         location=f"s3://{data_bucket.bucket_name}/{CAPTURES}/{model_name}/",

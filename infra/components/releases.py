@@ -1,34 +1,24 @@
 """Safe releases: the notifications topic and the alarms that roll a model back at any time.
 
-Per model, beside the endpoint's errors and latency alarms (infra/components/endpoint.py):
-- ``<prefix>-<model>-prediction-shift``: the mean prediction leaves its anomaly-detection band;
-- ``<prefix>-<model>-live-accuracy`` (classification): live accuracy from feedback below the accuracy floor;
-- ``<prefix>-<model>-health``: a composite of all of them, the one alarm that notifies (one page per incident).
-Every one is named ``<prefix>-<model>-…``, so its ALARM reaches rollback_model (the wiring's endpoint-alarm
-route); rollback_model acts once per incident (stale alarms are ignored) and notifies on the topic.
+Every alarm is declared in sluice.wiring.alarms (the local stack provisions the same ones). Per model, beside
+the endpoint's request alarms (infra/components/endpoint.py), this construct holds the prediction-shift and
+live-accuracy alarms, the throttle alarm (notifies, never rolls back) and the ``health`` composite that notifies
+once per incident. Every rollback alarm is named ``<prefix>-<model>-…``, so its ALARM reaches rollback_model
+(the wiring's endpoint-alarm route); rollback_model acts once per incident and notifies on the topic.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.components.alarms import composite_alarm, metric_alarm
 from infra.components.endpoint import Endpoints
-from sluice.config import ProjectConfig
-from sluice.deployment import signals
-from sluice.naming import ResourceNames
-from sluice.wiring.routes import QUALITY_ALARM_KIND
-
-SHIFT_KIND = "prediction-shift"
-HEALTH_KIND = "health"
-DEFAULT_ACCURACY_FLOOR = 0.8
-ANOMALY_BAND_STDDEVS = 3
-SHIFT_PERIOD = Duration.minutes(5)
+from sluice.wiring.alarms import SHIFT_KIND, StageAlarms
 
 
 class Notifications(Construct):
@@ -55,65 +45,27 @@ class Notifications(Construct):
 
 
 class ReleaseAlarms(Construct):
-    """The release alarms of every model; ``health[model]`` is the composite that notifies."""
+    """The alarms of every model the endpoint does not hold (sluice.wiring.alarms); ``health[model]`` is the
+    composite of its rollback alarms, the one that notifies; the throttle alarm notifies on its own."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: ProjectConfig, endpoints: Endpoints,
-                 names: ResourceNames, topic: sns.ITopic, period: Duration = SHIFT_PERIOD) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, alarms: StageAlarms, endpoints: Endpoints,
+                 topic: sns.ITopic) -> None:
         super().__init__(scope, construct_id)
         self.health: dict[str, cloudwatch.CompositeAlarm] = {}
         self.alarms: dict[str, list[cloudwatch.IAlarm]] = {}
-        for model, endpoint in sorted(endpoints.by_model.items()):
-            alarms: list[cloudwatch.IAlarm] = [*endpoint.alarms.values(),
-                                               self._shift(model, names.endpoint_alarm(model, SHIFT_KIND), period)]
-            model_config = config.models.get(model)
-            if model_config is not None and model_config.task == "classification":
-                floor = model_config.gates.min_metrics.get("accuracy", DEFAULT_ACCURACY_FLOOR)
-                alarms.append(self._live_accuracy(model, names.endpoint_alarm(model, QUALITY_ALARM_KIND), floor))
-            health = cloudwatch.CompositeAlarm(
-                self, f"{_camel(model)}Health", composite_alarm_name=names.endpoint_alarm(model, HEALTH_KIND),
-                alarm_description=f"Any release alarm of {model}: notifies (rollback_model rolls back once)",
-                alarm_rule=cloudwatch.AlarmRule.any_of(*alarms),
-            )
-            health.add_alarm_action(actions.SnsAction(topic))
-            health.add_ok_action(actions.SnsAction(topic))
-            self.health[model] = health
-            self.alarms[model] = alarms
-
-    def _shift(self, model: str, name: str, period: Duration) -> cloudwatch.IAlarm:
-        """The model's mean prediction (whichever version serves) outside its anomaly band."""
-        metric = cloudwatch.CfnAlarm.MetricProperty(
-            namespace=signals.NAMESPACE, metric_name=signals.PREDICTION_SCORE,
-            dimensions=[cloudwatch.CfnAlarm.DimensionProperty(name=key, value=value)
-                        for key, value in sorted(signals.model_dimensions(model).items())])
-        alarm = cloudwatch.CfnAlarm(
-            self, f"{_camel(model)}PredictionShift", alarm_name=name,
-            alarm_description=f"The prediction distribution of {model} shifted; ALARM rolls {model} back",
-            comparison_operator="LessThanLowerOrGreaterThanUpperThreshold", evaluation_periods=3,
-            datapoints_to_alarm=2, threshold_metric_id="band", treat_missing_data="notBreaching",
-            metrics=[
-                cloudwatch.CfnAlarm.MetricDataQueryProperty(
-                    id="score", return_data=True,
-                    metric_stat=cloudwatch.CfnAlarm.MetricStatProperty(
-                        metric=metric,
-                        period=int(period.to_seconds()), stat="Average")),
-                cloudwatch.CfnAlarm.MetricDataQueryProperty(
-                    id="band", return_data=True,
-                    expression=f"ANOMALY_DETECTION_BAND(score, {ANOMALY_BAND_STDDEVS})"),
-            ],
-        )
-        return cloudwatch.Alarm.from_alarm_arn(self, f"{_camel(model)}PredictionShiftRef", alarm.attr_arn)
-
-    def _live_accuracy(self, model: str, name: str, floor: float) -> cloudwatch.Alarm:
-        return cloudwatch.Alarm(
-            self, f"{_camel(model)}LiveAccuracy", alarm_name=name,
-            alarm_description=f"Live accuracy of {model} (feedback) below {floor:g}; ALARM rolls {model} back",
-            metric=cloudwatch.Metric(namespace=signals.NAMESPACE, metric_name=signals.LIVE_ACCURACY,
-                                     dimensions_map={"model": model}, statistic="Average", period=Duration.hours(1)),
-            threshold=floor, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        for composite in alarms.composites:
+            endpoint = endpoints.by_model[composite.model]
+            by_name: dict[str, cloudwatch.IAlarm] = {
+                spec.name: endpoint.alarms[spec.kind] for spec in alarms.of_model(composite.model)
+                if spec.kind in endpoint.alarms}
+            for spec in alarms.of_model(composite.model):
+                if spec.name not in by_name:  # the shift alarm keeps the bare CfnAlarm (and logical id) it had
+                    by_name[spec.name] = metric_alarm(self, f"{_camel(composite.model)}{_camel(spec.kind)}", spec,
+                                                      topic=topic, level1=spec.kind == SHIFT_KIND)
+            self.health[composite.model] = composite_alarm(self, f"{_camel(composite.model)}Health", composite,
+                                                           by_name, topic=topic)
+            self.alarms[composite.model] = [by_name[name] for name in composite.members]
 
 
-def _camel(model: str) -> str:
-    return "".join(word.capitalize() for word in model.split("-"))
+def _camel(name: str) -> str:
+    return "".join(word.capitalize() for word in name.split("-"))

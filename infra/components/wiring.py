@@ -7,7 +7,7 @@ table cannot drift apart (tests/infra proves it).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +18,22 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.components.alarms import metric_alarm
 from sluice.config import ProjectConfig
+from sluice.events.dead_letters import ENV_DEAD_LETTER_QUEUE
 from sluice.wiring import ROUTES, PatternContext, Route, ScheduleTrigger
+from sluice.wiring.alarms import dead_letter_alarm
+from sluice.wiring.queues import (
+    BUFFER_BATCH_SIZE,
+    BUFFER_MAX_RECEIVES,
+    DEAD_LETTER_RETENTION_DAYS,
+    buffer_visibility_s,
+)
 
 # Event pattern keys (as AWS spells them) → aws_events.EventPattern fields.
 _PATTERN_FIELDS = {
@@ -58,7 +69,10 @@ class Wiring(Construct):
     """One rule per event route, each with retries and a dead-letter queue; the schedule routes' access.
 
     Failed deliveries and failed asynchronous invocations of a function land in that function's
-    queue in ``dead_letter_queues``; a message in a queue sets its alarm in ``dead_letter_alarms``.
+    queue in ``dead_letter_queues``; a message in a queue sets its alarm in ``dead_letter_alarms``. The function
+    parks events it refuses there itself (``SLUICE_DEAD_LETTER_QUEUE``: once, with the reason). The routes in
+    ``buffered`` (``[stack] buffer_drops``) target an SQS queue (``buffer_queues``) the function consumes in batches
+    with partial batch failure; a message failing ``BUFFER_MAX_RECEIVES`` times moves to the dead-letter queue.
     The per-model schedule rules live in the model stacks (``ScheduleRules``): here each schedule route gets
     one Lambda permission and one queue-policy statement for every rule named like its rules, so neither
     the function's resource policy (20 KB) nor the queue policy (20 statements) grows with the models.
@@ -75,16 +89,20 @@ class Wiring(Construct):
         removal_policy: RemovalPolicy,
         routes: tuple[Route, ...] = ROUTES,
         delivery: Delivery | None = None,
+        topic: sns.ITopic | None = None,
+        buffered: Collection[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self._function = function
         self._removal_policy = removal_policy
         self._delivery = delivery or Delivery()
-        # not "<prefix>-…": the rollback route matches every alarm named like that (endpoint_alarm_prefix)
-        self._alarm_prefix = f"dead-letters-{context.names.prefix}-"
+        self._names = context.names
+        self._topic = topic
+        self._buffered = frozenset(buffered)
         self.rules: list[events.Rule] = []
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
-        self.dead_letter_alarms: dict[str, cloudwatch.Alarm] = {}
+        self.dead_letter_alarms: dict[str, cloudwatch.IAlarm] = {}
+        self.buffer_queues: dict[str, sqs.Queue] = {}
         declared: set[tuple[str, str, str]] = set()
         for route in routes:
             target = self._function(route.function)
@@ -98,8 +116,29 @@ class Wiring(Construct):
             rule = events.Rule(self, _camel(route.name), description=route.description,
                                event_bus=bus if route.on_sluice_bus else None,
                                event_pattern=to_event_pattern(pattern))
-            rule.add_target(self._delivery.target(target, queue))
+            if route.name in self._buffered:
+                rule.add_target(targets.SqsQueue(self._buffer(route, target, queue), dead_letter_queue=queue,
+                                                 retry_attempts=self._delivery.retry_attempts,
+                                                 max_event_age=self._delivery.max_event_age))
+            else:
+                rule.add_target(self._delivery.target(target, queue))
             self.rules.append(rule)
+
+    def _buffer(self, route: Route, target: lambda_.IFunction, dead_letters: sqs.Queue) -> sqs.Queue:
+        """The queue between the rule and the function, consumed in batches with partial batch failure."""
+        buffer = sqs.Queue(
+            self,
+            f"{_camel(route.name)}Buffer",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(buffer_visibility_s(route.function)),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=BUFFER_MAX_RECEIVES),
+            removal_policy=self._removal_policy,
+        )
+        target.add_event_source(event_sources.SqsEventSource(
+            buffer, batch_size=BUFFER_BATCH_SIZE, report_batch_item_failures=True))
+        self.buffer_queues[route.name] = buffer
+        return buffer
 
     def _allow_schedule_rules(self, route: Route, target: lambda_.IFunction, queue: sqs.Queue, rule_arns: str
                               ) -> None:
@@ -118,7 +157,7 @@ class Wiring(Construct):
                 f"{_camel(function)}DeadLetters",
                 encryption=sqs.QueueEncryption.SQS_MANAGED,
                 enforce_ssl=True,
-                retention_period=Duration.days(14),
+                retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
                 removal_policy=self._removal_policy,
             )
             target.configure_async_invoke(
@@ -126,25 +165,16 @@ class Wiring(Construct):
                 retry_attempts=ASYNC_RETRY_ATTEMPTS,
                 max_event_age=self._delivery.max_event_age,
             )
+            if isinstance(target, lambda_.Function):  # where the function parks what it refuses
+                target.add_environment(ENV_DEAD_LETTER_QUEUE, queue.queue_url)
             self.dead_letter_queues[function] = queue
             self.dead_letter_alarms[function] = self._depth_alarm(function, queue)
         return queue
 
-    def _depth_alarm(self, function: str, queue: sqs.Queue) -> cloudwatch.Alarm:
+    def _depth_alarm(self, function: str, queue: sqs.Queue) -> cloudwatch.IAlarm:
         """ALARM as soon as one event is parked: something was lost to ``function`` and needs a redrive."""
-        return cloudwatch.Alarm(
-            self,
-            f"{_camel(function)}DeadLettersAlarm",
-            alarm_name=f"{self._alarm_prefix}{function.replace('_', '-')}",
-            alarm_description=f"Events {function} could not process are waiting in its dead-letter queue",
-            metric=queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        return metric_alarm(self, f"{_camel(function)}DeadLettersAlarm", dead_letter_alarm(function, self._names),
+                            topic=self._topic, queue_names=lambda _: queue.queue_name)
 
 
 class ScheduleRules(Construct):

@@ -6,7 +6,7 @@ import json
 
 from sluice.config import load_config
 from sluice.naming import LIVE_ALIAS, ResourceNames
-from sluice.wiring.alarms import ENDPOINT_ALARMS
+from sluice.wiring.alarms import MIN_REQUESTS
 from tests.infra.conftest import REPO, Synth
 
 NAMES = ResourceNames("sluice-dev")
@@ -65,8 +65,7 @@ def test_one_url_output_per_model(synth: Synth) -> None:
 
 
 def test_each_model_has_errors_and_latency_alarms_on_live(synth: Synth) -> None:
-    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()
-              if a["Properties"].get("Namespace") != "AWS/SQS"}  # dead-letter alarms: test_failure_handling.py
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()}
     # (the release alarms — prediction shift, live accuracy — are asserted in test_release_alarms.py)
     assert set(alarms) >= {NAMES.endpoint_alarm(m, kind) for m in MODELS for kind in ("errors", "latency-p99")}
     for model in MODELS:
@@ -77,17 +76,19 @@ def test_each_model_has_errors_and_latency_alarms_on_live(synth: Synth) -> None:
         ]
         errors = alarms[NAMES.endpoint_alarm(model, "errors")]
         latency = alarms[NAMES.endpoint_alarm(model, "latency-p99")]
-        assert (errors["Namespace"], errors["MetricName"], errors["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+        # the errors alarm is a rate: Errors / Invocations of live, only over periods with enough requests
+        queries = {query["Id"]: query for query in errors["Metrics"]}
+        (expression,) = [query["Expression"] for query in queries.values() if "Expression" in query]
+        assert f"invocations >= {MIN_REQUESTS}" in expression and "/ invocations" in expression
+        for query_id, metric_name in (("errors", "Errors"), ("invocations", "Invocations")):
+            stat = queries[query_id]["MetricStat"]
+            assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"], stat["Stat"]) == (
+                "AWS/Lambda", metric_name, "Sum")
+            assert stat["Metric"]["Dimensions"] == dimensions
         assert (latency["MetricName"], latency["ExtendedStatistic"]) == ("Duration", "p99")
+        assert latency["Dimensions"] == dimensions
         for alarm in (errors, latency):
-            assert alarm["Dimensions"] == dimensions
             assert alarm["TreatMissingData"] == "notBreaching"
             # the rollback rule matches these names
             assert NAMES.model_of_alarm(alarm["AlarmName"], tuple(MODELS)) == model
             assert alarm["AlarmName"].startswith(NAMES.endpoint_alarm_prefix)
-        # AND each is defined as sluice.wiring.alarms declares it (the local stack provisions the same table)
-        for spec in ENDPOINT_ALARMS:
-            alarm = alarms[NAMES.endpoint_alarm(model, spec.kind)]
-            assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"],
-                    alarm["ComparisonOperator"]) == (spec.period_s, spec.evaluation_periods,
-                                                     spec.datapoints_to_alarm, spec.comparison)

@@ -12,7 +12,7 @@ import pytest
 from sluice.clock import iso
 from sluice.local import aws_events
 from sluice.registry import Status
-from sluice.wiring.alarms import ENDPOINT_ALARMS
+from sluice.wiring.alarms import endpoint_alarms
 from tests.conftest import load_event
 from tests.integration.releases import (
     MODEL,
@@ -153,12 +153,14 @@ def test_out_of_order_and_duplicate_incident_alarms(stack: Any, trained: Any) ->
 
 
 def test_the_local_stack_provisions_the_endpoint_alarms_as_cdk_defines_them(cloud: Any) -> None:
-    for spec in ENDPOINT_ALARMS:
-        name = cloud.settings.names.endpoint_alarm(MODEL, spec.kind)
-        alarm = cloud.clients.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
-        assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["ComparisonOperator"],
-                alarm["MetricName"]) == (spec.period_s, spec.evaluation_periods, spec.datapoints_to_alarm,
-                                         spec.comparison, spec.metric)
+    for spec in endpoint_alarms(cloud.config.model(MODEL), cloud.settings.names):
+        alarm = cloud.clients.cloudwatch.describe_alarms(AlarmNames=[spec.name])["MetricAlarms"][0]
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["ComparisonOperator"]) == (
+            spec.evaluation_periods, spec.datapoints_to_alarm, spec.comparison)
+        metrics = {query["Id"]: query["MetricStat"]["Metric"]["MetricName"]
+                   for query in alarm.get("Metrics") or [] if "MetricStat" in query}
+        assert (metrics or {"m": alarm["MetricName"]}) == (
+            {stat.id: stat.metric for stat in spec.metrics} if metrics else {"m": spec.metrics[0].metric})
 
 
 def test_a_slower_alarm_of_the_same_incident_does_not_roll_back_the_restored_version(

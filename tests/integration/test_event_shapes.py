@@ -139,9 +139,9 @@ def test_scheduler_inputs_reach_the_drift_check_and_the_release_check_of_the_nam
     # THEN each ran for that model (nothing live to check: a recorded skip; no release in progress)
     assert (drift["outcome"], drift["model"], drift["reason"]) == ("skipped", "diabetes", "no live version")
     assert releases == {"outcome": "checked", "releases": [], "correlation_id": "a1b2c3d4-scheduler-execution"}
-    # AND an action meant for another function is a one-line error
+    # AND an action meant for another function is a one-line error, parked once in its dead-letter queue
     wrong = cloud.invoke("detect_drift", {"model": "diabetes", "action": "retrain"})
-    assert wrong == {"outcome": "error",
+    assert wrong == {"outcome": "error", "parked": True,
                      "error": "schedule input action 'retrain' is not 'drift', the only action of this function"}
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 from moto import mock_aws
 
+from sluice.config import load_config
 from sluice.deployment import signals
 from sluice.deployment.metrics import CloudWatchVariantMetrics, Variant
-from sluice.wiring.alarms import ENDPOINT_ALARMS
+from sluice.naming import ResourceNames
+from sluice.wiring.alarms import MAX_ERROR_RATE_PERCENT, MIN_REQUESTS, endpoint_alarms
 
 MODEL, FUNCTION = "rentals", "sluice-dev-predict-rentals"
 
@@ -42,12 +45,20 @@ def test_a_versions_errors_are_lambda_errors_plus_its_server_faults() -> None:
         assert (live.requests, live.errors) == (10, 0)
 
 
-def test_the_server_faults_alarm_watches_the_models_faults_and_rolls_back_on_the_first() -> None:
-    # GIVEN the endpoint alarms / WHEN the server-faults one is read
-    (faults,) = [alarm for alarm in ENDPOINT_ALARMS if alarm.metric == signals.SERVER_FAULTS]
-    # THEN it sums the predict function's EMF metric over the model and fires on one fault
-    assert (faults.namespace, faults.statistic, faults.threshold, faults.comparison) == (
-        signals.NAMESPACE, "Sum", 1, "GreaterThanOrEqualToThreshold")
-    assert faults.dimensions(FUNCTION, MODEL) == signals.model_dimensions(MODEL)
-    (errors,) = [alarm for alarm in ENDPOINT_ALARMS if alarm.kind == "errors"]
-    assert errors.dimensions(FUNCTION, MODEL) == {"FunctionName": FUNCTION, "Resource": f"{FUNCTION}:live"}
+def test_the_server_faults_alarm_watches_the_share_of_the_models_faults_among_live_requests(repo_root: Path) -> None:
+    # GIVEN a model's alarms in the manifest / WHEN the server-faults one is read
+    model = load_config(repo_root / "sluice.toml").model("diabetes")
+    names = ResourceNames("sluice-dev")
+    function = names.predict_function(model.name)
+    alarms = {alarm.kind: alarm for alarm in endpoint_alarms(model, names)}
+    faults, errors = alarms["server-faults"], alarms["errors"]
+    # THEN it divides the predict function's EMF faults of the model by live's invocations, from MIN_REQUESTS on
+    metrics = {stat.id: stat for stat in faults.metrics}
+    assert (metrics["faults"].namespace, metrics["faults"].metric, metrics["faults"].statistic) == (
+        signals.NAMESPACE, signals.SERVER_FAULTS, "Sum")
+    assert dict(metrics["faults"].dimensions) == signals.model_dimensions(model.name)
+    assert dict(metrics["invocations"].dimensions) == {"FunctionName": function, "Resource": f"{function}:live"}
+    assert faults.expression is not None and f"invocations >= {MIN_REQUESTS}" in faults.expression
+    assert (faults.threshold, faults.comparison) == (MAX_ERROR_RATE_PERCENT, "GreaterThanOrEqualToThreshold")
+    assert {stat.id: dict(stat.dimensions) for stat in errors.metrics}["errors"] == dict(
+        metrics["invocations"].dimensions)

@@ -134,9 +134,10 @@ def local(
     try:
         while not stopping.is_set():
             try:
-                if time.monotonic() >= next_check:  # the rate(1 minute) bake-check rules
+                if time.monotonic() >= next_check:  # the rate(1 minute) bake-check rules; CloudWatch's alarms
                     next_check += 60
                     cloud.fire_release_checks()
+                    cloud.evaluate_alarms()
                 cloud.run_until_idle(raise_errors=False)
             except Exception as error:  # keep serving; the timeline shows what failed
                 render.console.print(f"[red]dispatch error: {error}[/red]")

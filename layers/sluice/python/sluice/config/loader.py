@@ -33,6 +33,7 @@ from sluice.config.model import (
 from sluice.config.monitoring import parse_monitoring
 from sluice.config.reader import Table, checked
 from sluice.config.schedule import schedule_problem
+from sluice.config.stack import parse_stack
 
 CONFIG_ENV_VAR = "SLUICE_CONFIG"
 DEFAULT_CONFIG_NAME = "sluice.toml"
@@ -58,9 +59,10 @@ def load_config_text(text: str, *, source: str = "<text>") -> ProjectConfig:
     raw_models = root.raw("models")
     if not isinstance(raw_models, dict) or not raw_models:
         raise ConfigError(f"{source}: define at least one [models.<name>] table")
+    stack = checked(root, "stack", lambda: parse_stack(root.table("stack")))
     root.finish()
     models = {name: _model(name, Table(body, f"models.{name}", source)) for name, body in raw_models.items()}
-    return ProjectConfig(models=models)
+    return ProjectConfig(models=models, stack=stack)
 
 
 def _model(name: str, body: Table) -> ModelConfig:
@@ -75,7 +77,8 @@ def _model(name: str, body: Table) -> ModelConfig:
     serving_table = body.table("serving")
     serving = ServingSettings(on_violation=serving_table.string("on_violation", "reject", choices=ON_VIOLATION),
                               batch_version=serving_table.string("batch_version", "live", choices=BATCH_VERSIONS),
-                              trace=serving_table.boolean("trace", False))
+                              trace=serving_table.boolean("trace", False),
+                              max_concurrency=serving_table.integer("max_concurrency", None, minimum=1))
     serving_table.finish()
     body.finish()
     try:

@@ -11,6 +11,7 @@ from sluice.config.deployment import DeploymentSettings
 from sluice.config.errors import ConfigError
 from sluice.config.layout import layout_problem
 from sluice.config.monitoring import MonitoringSettings
+from sluice.config.stack import StackSettings
 from sluice.naming import LONGEST_STAGE_PREFIX, ResourceNames, capture_field
 
 Task = Literal["classification", "regression"]
@@ -189,6 +190,9 @@ class ServingSettings:
     trace: bool = False
     """Trace predictions with X-Ray (active tracing on the model's predict function and the X-Ray grant): off by
     default, since every traced request costs a segment and the endpoint is the hot path."""
+    max_concurrency: int | None = None
+    """The most requests the predict function serves at once (Lambda reserved concurrency: a cap, reserved out
+    of the account's quota); None: no cap and nothing reserved (works at the default quota of 10)."""
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,7 @@ class ProjectConfig:
     """All models of one deployment."""
 
     models: dict[str, ModelConfig]
+    stack: StackSettings = field(default_factory=StackSettings)
 
     def __post_init__(self) -> None:
         problem = layout_problem(self.models)

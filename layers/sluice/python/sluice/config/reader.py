@@ -113,7 +113,7 @@ class Table:
 
     def table(self, key: str) -> Table:
         """A sub-table (empty when absent); finish it as well."""
-        return Table(self.raw(key, {}), f"{self.where}.{key}", self.source)
+        return Table(self.raw(key, {}), f"{self.where}.{key}" if self.where else key, self.source)
 
     def tables(self, key: str) -> Iterator[Table]:
         """An array of tables (``[[...]]``), each to finish."""

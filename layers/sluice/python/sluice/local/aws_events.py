@@ -47,6 +47,16 @@ def alarm_state_change_detail(alarm_name: str, *, state: str, previous: str, rea
     }
 
 
+def sqs_batch_event(messages: list[dict[str, Any]], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """What Lambda's SQS event source mapping delivers for ``messages`` (as ReceiveMessage returned them)."""
+    return {"Records": [{
+        "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
+        "attributes": dict(message.get("Attributes") or {}), "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    } for message in messages]}
+
+
 def _cloudwatch_time(epoch_s: float) -> str:
     return iso(epoch_s)[:23] + "+0000"
 

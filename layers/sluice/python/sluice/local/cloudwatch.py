@@ -48,16 +48,22 @@ def install_percentiles() -> None:
 
 def record_invocation(cloudwatch: Any, function_name: str, version: str, *, duration_ms: float, error: bool,
                       at: float) -> None:
-    """What Lambda publishes for one request through alias ``live`` served by ``version``."""
-    dimensions = _dimensions(signals.lambda_version_dimensions(function_name, version))
+    """What Lambda publishes for one request through alias ``live`` served by ``version``: the same datapoints
+    per version (ExecutedVersion), per alias (what the endpoint alarms watch) and per function."""
+    by_version = signals.lambda_version_dimensions(function_name, version)
     timestamp = datetime.fromtimestamp(at, tz=UTC)
-    cloudwatch.put_metric_data(Namespace=signals.LAMBDA_NAMESPACE, MetricData=[
-        {"MetricName": "Invocations", "Dimensions": dimensions, "Value": 1.0, "Unit": "Count", "Timestamp": timestamp},
-        {"MetricName": "Errors", "Dimensions": dimensions, "Value": 1.0 if error else 0.0, "Unit": "Count",
-         "Timestamp": timestamp},
-        {"MetricName": "Duration", "Dimensions": dimensions, "Value": round(duration_ms, 3),
-         "Unit": "Milliseconds", "Timestamp": timestamp},
-    ])
+    data = []
+    for dimensions in (by_version, {k: v for k, v in by_version.items() if k != "ExecutedVersion"},
+                       {"FunctionName": function_name}):
+        dims = _dimensions(dimensions)
+        data += [
+            {"MetricName": "Invocations", "Dimensions": dims, "Value": 1.0, "Unit": "Count", "Timestamp": timestamp},
+            {"MetricName": "Errors", "Dimensions": dims, "Value": 1.0 if error else 0.0, "Unit": "Count",
+             "Timestamp": timestamp},
+            {"MetricName": "Duration", "Dimensions": dims, "Value": round(duration_ms, 3),
+             "Unit": "Milliseconds", "Timestamp": timestamp},
+        ]
+    cloudwatch.put_metric_data(Namespace=signals.LAMBDA_NAMESPACE, MetricData=data)
 
 
 def record_throttle(cloudwatch: Any, function_name: str, *, at: float) -> None:

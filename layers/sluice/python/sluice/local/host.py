@@ -123,11 +123,13 @@ class FunctionHost:
         self._serial = 0
 
     def invoke(self, function: str, event: dict[str, Any], *, env: Mapping[str, str] | None = None,
-               function_name: str | None = None) -> Any:
+               function_name: str | None = None, init_env: Mapping[str, str] | None = None) -> Any:
+        """Run the handler; ``env`` is set while it runs (alone), ``init_env`` only while its container starts
+        (variables the function reads at init, such as its dead-letter queue: the invocation stays concurrent)."""
         spec = FUNCTIONS[function]
         overrides = dict(env or {})
         with self._environment(overrides):
-            module = self._module(function, overrides)
+            module = self._module(function, overrides, dict(init_env or {}))
             context = LocalLambdaContext(function_name or function, spec.memory_mb, spec.timeout_s)
             return module.lambda_handler(event, context)
 
@@ -146,8 +148,8 @@ class FunctionHost:
         with self._environ.exclusive(), environment(overrides):
             yield
 
-    def _module(self, function: str, env: dict[str, str]) -> ModuleType:
-        key = (function, tuple(sorted(env.items())))
+    def _module(self, function: str, env: dict[str, str], init_env: dict[str, str] | None = None) -> ModuleType:
+        key = (function, tuple(sorted({**env, **(init_env or {})}.items())))
         with self._loading:
             module = self._modules.get(key)
             if module is None:
@@ -157,7 +159,8 @@ class FunctionHost:
                 if spec is None or spec.loader is None:
                     raise FunctionsNotFoundError(f"cannot load {path}")
                 module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
+                with environment(init_env or {}):  # read at init only; loading is serialised
+                    spec.loader.exec_module(module)
                 self._modules[key] = module
         return module
 

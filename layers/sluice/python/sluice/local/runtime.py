@@ -21,7 +21,9 @@ from sluice import progress
 from sluice.clock import Clock, system_clock
 from sluice.config import ProjectConfig, load_config
 from sluice.endpoint import PinnedModel
+from sluice.events.dead_letters import ENV_DEAD_LETTER_QUEUE
 from sluice.local import aws_events
+from sluice.local.alarm_state import AlarmChange, evaluate_alarms, install_composite_alarms, set_state
 from sluice.local.captures import deliver_staged
 from sluice.local.cloudwatch import ingest_emf, install_percentiles, record_invocation, record_throttle
 from sluice.local.environments import (
@@ -39,12 +41,21 @@ from sluice.local.iam import ADMIN, LocalIam
 from sluice.local.iam_template import function_policies
 from sluice.local.metering import InjectedFailureError, Meter, meter_from_env
 from sluice.local.notifications import notification_queue_url, read_notification
-from sluice.local.provision import Provisioned, observer_queue_name, provision, route_queue_name
+from sluice.local.provision import (
+    Provisioned,
+    buffer_queue_name,
+    dead_letter_queue_name,
+    observer_queue_name,
+    provision,
+    route_queue_name,
+)
 from sluice.local.router import WeightedRouter
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.settings import Settings
 from sluice.storage import ObjectStore
 from sluice.wiring import FUNCTIONS, ROUTES, ScheduleTrigger
+from sluice.wiring.alarms import dead_letter_functions
+from sluice.wiring.queues import BUFFER_BATCH_SIZE, buffered_routes
 
 REGION = "us-east-1"
 QUIET_ENV = {
@@ -136,6 +147,7 @@ class LocalCloud:
             self._mock.start()
         self.clients = _clients()
         install_percentiles()
+        install_composite_alarms()
         if provision_resources:
             self.provisioned = provision(self.clients, self.settings, self.config, self.functions_dir)
         else:
@@ -253,23 +265,23 @@ class LocalCloud:
     def deliver_captures(self) -> int:
         """Do what Firehose does between the stream and S3: staged capture batches → partitioned Parquet."""
         store = ObjectStore(self.clients.s3, self.settings.data_bucket)
-        return sum(deliver_staged(store, model) for model in self.config.names)
+        return sum(deliver_staged(store, self.config.model(model)) for model in self.config.names)
 
     def set_alarm(self, model: str, kind: str = "errors", *, state: str = "ALARM",
                   reason: str = "Threshold Crossed: 1 datapoint was greater than or equal to the threshold") -> None:
-        """Put an endpoint alarm in ``state`` and emit the state change EventBridge would (moto emits none)."""
+        """Force an endpoint alarm into ``state`` and emit the state change EventBridge would (moto emits none)."""
         name = self.settings.names.endpoint_alarm(model, kind)
-        alarm = self.clients.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
-        previous = alarm.get("StateValue", "OK")
-        self.clients.cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
-        detail = aws_events.alarm_state_change_detail(
-            name, state=state, previous=previous, reason=reason, now=self._clock(),
-            metric=alarm["MetricName"], function_name=self.settings.names.predict_function(model),
-            period_s=int(alarm.get("Period") or 60), datapoints=int(alarm.get("EvaluationPeriods") or 1))
-        self.clients.events.put_events(Entries=[{
-            "Source": "aws.cloudwatch", "DetailType": "CloudWatch Alarm State Change",
-            "Resources": [alarm["AlarmArn"]], "Detail": json.dumps(detail),
-        }])
+        (alarm,) = self.clients.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        set_state(self.clients, alarm, state, reason, now=self._clock())
+
+    def evaluate_alarms(self) -> list[AlarmChange]:
+        """Evaluate every alarm on the metrics recorded so far, as CloudWatch does each minute (moto never does);
+        a change emits its state change event and notifies, as on AWS. `sluice local` calls it every minute."""
+        changes = evaluate_alarms(self.clients, now=self._clock())
+        for change in changes:
+            self.record("alarm", change.name, {"state": change.state, "previous": change.previous,
+                                                "reason": change.reason})
+        return changes
 
     # -- dispatch ---------------------------------------------------------------------------------
 
@@ -282,13 +294,18 @@ class LocalCloud:
 
         try:
             with progress.listening(progressed), self._identity(function) as identity:  # e.g. each trial, as it ends
-                result = self._host.invoke(function, event, env=identity)
+                result = self._host.invoke(function, event, env=identity, init_env=self._function_env(function))
         except Exception as error:
             self.record("error", function, {"error": f"{type(error).__name__}: {error}"})
             raise
         outcome = result if isinstance(result, dict) else {"result": result}
         self.record("invoke", function, {**outcome, "seconds": round(time.perf_counter() - started, 3)})
         return result
+
+    def _function_env(self, function: str) -> dict[str, str]:
+        """What CDK sets on this function beyond the shared settings: where it parks events it refuses."""
+        url = self.provisioned.dead_letter_queues.get(function)
+        return {ENV_DEAD_LETTER_QUEUE: url} if url else {}
 
     def run_until_idle(self, *, raise_errors: bool = True) -> int:
         """Deliver queued events to their functions until nothing is left; returns how many ran."""
@@ -299,6 +316,10 @@ class LocalCloud:
             for route in ROUTES:
                 url = self.provisioned.route_queues.get(route.name)
                 if url is None:
+                    continue
+                if route.name in self.provisioned.buffered:
+                    polled = self._poll_buffer(route.function, url, raise_errors=raise_errors)
+                    moved, delivered = moved + polled, delivered + polled
                     continue
                 for message in self._receive(url):
                     event = json.loads(message["Body"])
@@ -317,6 +338,33 @@ class LocalCloud:
             if moved == 0:
                 return delivered
         raise RuntimeError(f"events still flowing after {MAX_DISPATCH_ROUNDS} rounds")
+
+    def _poll_buffer(self, function: str, url: str, *, raise_errors: bool) -> int:
+        """Play Lambda's SQS event source mapping once: a batch to the function; delete what it processed, and
+        make what it reported (``batchItemFailures``) or everything, if it raised, visible again at once (the
+        queue's maxReceiveCount then moves a message that keeps failing to the dead-letter queue)."""
+        messages: list[dict[str, Any]] = self.clients.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=BUFFER_BATCH_SIZE, WaitTimeSeconds=0,
+            AttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return 0
+        arn = self.clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        failed = {message["MessageId"] for message in messages}
+        try:
+            result = self.invoke(function, aws_events.sqs_batch_event(messages, queue_arn=arn, region=REGION))
+            failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
+        except Exception:
+            if raise_errors:
+                raise
+        finally:
+            for message in messages:
+                if message["MessageId"] in failed:
+                    self.clients.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                                               VisibilityTimeout=0)
+                else:
+                    self.clients.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            self._drain_observer()
+        return len(messages)
 
     def _drain_observer(self) -> int:
         seen = self._drain_notifications()
@@ -465,11 +513,15 @@ class LocalCloud:
     def _discover(self) -> Provisioned:
         """Find resources provisioned by another process (e.g. `sluice local`)."""
         found = Provisioned()
+        found.buffered = set(buffered_routes(self.config))
         for route in ROUTES:
             if isinstance(route.trigger, ScheduleTrigger):
                 continue
-            found.route_queues[route.name] = self.clients.sqs.get_queue_url(
-                QueueName=route_queue_name(self.settings, route))["QueueUrl"]
+            name = (buffer_queue_name if route.name in found.buffered else route_queue_name)(self.settings, route)
+            found.route_queues[route.name] = self.clients.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        found.dead_letter_queues = {function: self.clients.sqs.get_queue_url(
+            QueueName=dead_letter_queue_name(self.settings, function))["QueueUrl"]
+            for function in dead_letter_functions()}
         found.observer_queue = self.clients.sqs.get_queue_url(QueueName=observer_queue_name(self.settings))["QueueUrl"]
         found.notifications_queue = notification_queue_url(self.clients, self.settings)
         for route in ROUTES:
@@ -492,7 +544,7 @@ def _clients() -> SimpleNamespace:
         events=boto3.client("events", region_name=REGION), sqs=boto3.client("sqs", region_name=REGION),
         iam=boto3.client("iam", region_name=REGION), awslambda=boto3.client("lambda", region_name=REGION),
         cloudwatch=boto3.client("cloudwatch", region_name=REGION), sns=boto3.client("sns", region_name=REGION),
-        firehose=boto3.client("firehose", region_name=REGION),
+        firehose=boto3.client("firehose", region_name=REGION), glue=boto3.client("glue", region_name=REGION),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from sluice.naming import capture_field
 from sluice.storage import ObjectStore
 
 CAPTURES = "captures"
+TableBuilder = Callable[[list[dict[str, Any]]], pa.Table]
 
 
 def capture_prefix(model: str) -> str:
@@ -36,8 +37,9 @@ def day_of(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
-def records_to_parquet(lines: Iterable[bytes]) -> dict[str, bytes]:
-    """Newline-delimited JSON capture records → one Parquet file per day (what Firehose conversion does)."""
+def records_to_parquet(lines: Iterable[bytes], to_table: TableBuilder | None = None) -> dict[str, bytes]:
+    """Newline-delimited JSON capture records → one Parquet file per day (what Firehose conversion does);
+    ``to_table`` builds each day's table (default: the schema inferred from the records)."""
     by_day: dict[str, list[dict[str, Any]]] = {}
     for line in lines:
         for text in line.splitlines():
@@ -47,7 +49,7 @@ def records_to_parquet(lines: Iterable[bytes]) -> dict[str, bytes]:
     files = {}
     for day, records in by_day.items():
         buffer = io.BytesIO()
-        pq.write_table(pa.Table.from_pylist(records), buffer, compression="snappy")
+        pq.write_table((to_table or pa.Table.from_pylist)(records), buffer, compression="snappy")
         files[day] = buffer.getvalue()
     return files
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sluice.config import ProjectConfig
 
 
 class Packaging(StrEnum):
@@ -51,3 +55,19 @@ def packaging_for(spec: FunctionSpec, endpoint_package: str | None = None) -> Pa
     if spec.name == "predict" and endpoint_package is not None:
         return Packaging(endpoint_package)
     return spec.packaging
+
+
+def reserved_concurrency(config: ProjectConfig, *, reserve_training: bool = False) -> dict[tuple[str, str | None], int]:
+    """Reserved concurrency per (function, model or None): predict's ``serving.max_concurrency`` (a cap),
+    rollback's ``[stack] rollback_reserved_concurrency``, and the specs' own reserves only with
+    ``reserve_training`` (opt-in). By default nothing is reserved: an account at the default quota (10) deploys."""
+    reserved: dict[tuple[str, str | None], int] = {}
+    if reserve_training:
+        reserved.update({(spec.name, None): spec.reserved_concurrency for spec in FUNCTIONS.values()
+                         if spec.reserved_concurrency and not spec.per_model})
+    if config.stack.rollback_reserved_concurrency:
+        reserved[("rollback_model", None)] = config.stack.rollback_reserved_concurrency
+    for name, model in config.models.items():
+        if model.serving.max_concurrency:
+            reserved[("predict", name)] = model.serving.max_concurrency
+    return reserved
