@@ -9,6 +9,7 @@ transient fault is retried by botocore itself and a persistent one exhausts its 
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 import time
@@ -100,6 +101,9 @@ class FaultInjector:
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Hook every botocore session created from now on; skip retry sleeps."""
+        # moto adds its in-process stub to botocore's built-in handlers when first imported: import it before the
+        # list is swapped, or a stub added to the patched list is lost when the patch is undone
+        importlib.import_module("moto.core.models")
         first = botocore.handlers.REGISTER_FIRST
         hooks: list[tuple[str, Callable[..., Any], object]] = [("before-call", self._before_call, first),
                                                                 ("before-send", self._before_send, first)]
