@@ -46,13 +46,13 @@ class Synth:
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
-        """Every resource of the stage: the stack's, then the model stacks' (a logical id that two model stacks
-        share, like their alias provider's, is suffixed with ``@<model stack>`` from the second on)."""
-        resources: dict[str, dict[str, Any]] = dict(self.template.to_json()["Resources"])
-        for stack_id, template in self.nested.items():
-            for key, value in template.to_json()["Resources"].items():
-                resources[key if key not in resources else f"{key}@{stack_id}"] = value
-        return resources
+        """Every resource of the stage: the stack's, then the model stacks' with their parameters replaced by what
+        the stack passes them (a logical id two model stacks share, like their alias provider's, is suffixed with
+        ``@<model stack>`` from the second on)."""
+        from tests.infra.synthesized import merged
+
+        stage = self.template.to_json()
+        return dict(merged(stage, {key: nested.to_json() for key, nested in self.nested.items()})["Resources"])
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {key: value for key, value in self.resources.items() if value["Type"] == resource_type}

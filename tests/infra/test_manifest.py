@@ -71,7 +71,9 @@ def synth(config_file: Path) -> Synth:
     stage = stage_named("dev")
     stack = SluiceStack(app, stage.stack_name, stage=stage, config=load_config(config_file), inputs=inputs)
     acknowledge_nag_findings(stack)  # as infra/app.py builds it
-    return Synth(stack=stack, template=Template.from_stack(stack))
+    nested = {stack.get_logical_id(model_stack.nested_stack_resource): Template.from_stack(model_stack)
+              for model_stack in stack.model_stacks.values() if model_stack.nested_stack_resource is not None}
+    return Synth(stack=stack, template=Template.from_stack(stack), nested=nested)
 
 
 @pytest.fixture(scope="module")
