@@ -63,6 +63,7 @@ def serve() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    from sluice.local.alarm_state import install_composite_alarms
     from sluice.local.cloudwatch import install_percentiles
 
     class QuietHandler(MotoRequestHandler):
@@ -70,6 +71,7 @@ def serve() -> None:
             """No access log line per API call."""
 
     install_percentiles()  # as `sluice local` does for its own server
+    install_composite_alarms()
     server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=False,
                          request_handler=QuietHandler)
     print(server.server_port, flush=True)

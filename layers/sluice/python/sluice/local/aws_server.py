@@ -56,15 +56,17 @@ class AwsServer:
 
 
 def serve(port: int, parent: int) -> None:
-    """The child's work: moto's threaded server, percentiles taught, quiet, until terminated or orphaned (a killed
-    `sluice local` must not leave its port taken)."""
+    """The child's work: moto's threaded server, percentiles and composite alarms taught, quiet, until terminated
+    or orphaned (a killed `sluice local` must not leave its port taken)."""
     from moto.server import ThreadedMotoServer
 
+    from sluice.local.alarm_state import install_composite_alarms
     from sluice.local.cloudwatch import install_percentiles
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on `sluice local` stops it, which stops this process
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     install_percentiles()
+    install_composite_alarms()  # the stack's health composites (moto lacks PutCompositeAlarm)
     ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()
     while os.getppid() == parent:
         time.sleep(1)
