@@ -29,6 +29,7 @@ NOT_IMPORTED: dict[str, tuple[str, ...]] = {
     "validate_dataset": (*ML, "pandas", "scipy", "onnxruntime"),
     "detect_drift": (*ML, "pandas", "onnxruntime"),
     "record_feedback": ML,
+    "score_batch": (*ML, "pandas", "scipy"),  # streams Arrow batches through the served ONNX model
     "evaluate_model": ("optuna", "skl2onnx", "onnx"),
     "train_model": (),
 }

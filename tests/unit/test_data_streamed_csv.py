@@ -16,11 +16,11 @@ from sluice.data import (
     check_file,
     data_version,
     delimited,
-    normalize,
     open_batches,
     read_dataset,
     validate,
 )
+from sluice.data.normalize import normalize
 
 CONTRACT = DataContract(
     columns=(ColumnSpec("x", "float", min=0, max=100), ColumnSpec("n", "int", min=0, max=9),

@@ -17,11 +17,11 @@ from sluice.data import (
     ContractViolationError,
     data_version,
     from_parquet_bytes,
-    normalize,
     read_dataset,
     to_parquet_bytes,
     validate,
 )
+from sluice.data.normalize import normalize
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "layers/sluice/python/sluice/demo/data"
