@@ -428,6 +428,8 @@ class LocalCloud:
                 return EndpointResponse(429, {"error": str(throttled), "type": "TooManyRequestsException",
                                               "reason": "ReservedFunctionConcurrentInvocationLimitExceeded"},
                                         version)
+            except Exception as error:  # the container's init failed (e.g. its model does not verify): a 502
+                invocation = Invocation(None, f"{type(error).__name__}: {error}", "", 0.0)
         failed = invocation.failure is not None
         duration_ms = self.meter.duration_ms(model, model_version, invocation.duration_ms)
         self._play_cloudwatch(function_name, version, invocation.output, duration_ms, failed)
