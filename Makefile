@@ -29,7 +29,7 @@ $(BIN)/python:
 KSERVE_CLIENT_DEPS := "cloudevents>=1.6.2,<2" "fastapi>=0.115.3,<1" "starlette>=1.3.1" "uvicorn>=0.30.6,<1" \
 	"httpx>=0.27.2,<1" "opentelemetry-api>=1.30" "grpcio>=1.73,<2" "grpc-interceptor>=0.15.4,<1" \
 	"orjson>=3.11.6,<4" "psutil>=5.9.6" "prometheus-client>=0.20,<1" "timing-asgi>=0.3,<1" "tabulate>=0.9,<1" \
-	"kubernetes>=23.3"
+	"kubernetes>=23.3" "watchfiles>=0.21,<2"
 
 $(INSTALLED): pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[ml,local,infra,dev]"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -77,10 +78,15 @@ class LazyClient:
 
 
 _SESSION_LOCK = threading.Lock()
+_SESSION_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL",
+                "AWS_DEFAULT_REGION", "AWS_REGION")
+"""What a botocore session resolves once and keeps (credentials, endpoint, region): one session per combination,
+so a process hosting several functions with their own credentials (the local IAM-enforcing mode) never signs
+one function's calls with another's key. On Lambda the combination never changes: one session."""
 
 
 @functools.cache
-def _botocore_session() -> Any:
+def _botocore_session(_environment: tuple[str | None, ...]) -> Any:
     import botocore.session
 
     return botocore.session.get_session()
@@ -91,7 +97,8 @@ def aws_client(service: str) -> LazyClient:
     cold start and adds nothing a client call needs. Region, credentials and endpoint come from the environment."""
 
     def make() -> Any:
+        environment = tuple(os.environ.get(name) for name in _SESSION_ENV)
         with _SESSION_LOCK:  # a botocore session is not safe to create clients from two threads at once
-            return _botocore_session().create_client(service)
+            return _botocore_session(environment).create_client(service)
 
     return LazyClient(make)
