@@ -20,7 +20,7 @@ from sluice.artifacts import load_verified_model
 from sluice.data import needs_seek
 from sluice.data.batches import open_batches
 from sluice.data.errors import DatasetReadError
-from sluice.registry import Status, VersionNotFoundError
+from sluice.registry import ModelVersion, Status, VersionNotFoundError
 from sluice.scoring.batch import BatchScorer
 from sluice.scoring.keys import ScoreRequest, parse_score_key
 from sluice.steps.context import StepContext
@@ -36,14 +36,14 @@ def score_file(ctx: StepContext, key: str, *, etag: str) -> dict[str, Any]:
     request = parse_score_key(key)
     if request is None or request.model not in ctx.config.models:
         return {"outcome": "ignored", "key": key, "reason": "not score/<configured model>/[v<N>/]<file>"}
-    version, problem = _version(ctx, request)
-    if version is None:
+    record, problem = _scoring_version(ctx, request)
+    if record is None:
         return _refused(ctx, request, etag, problem)
+    version = record.version
     prefix = request.output_prefix(version, etag)
     if ctx.data.exists(prefix + REPORT_FILE):
         return {"outcome": "already_scored", "model": request.model, "version": version, "report_key":
                 prefix + REPORT_FILE}
-    record = ctx.registry.get_version(request.model, version)
     model = load_verified_model(ctx.artifacts, request.model, version, record.artifact_sha256)
     scorer = BatchScorer(model, version)
     started = time.perf_counter()
@@ -61,24 +61,24 @@ def score_file(ctx: StepContext, key: str, *, etag: str) -> dict[str, Any]:
     return {"outcome": "scored", **report, "report_key": prefix + REPORT_FILE}
 
 
-def _version(ctx: StepContext, request: ScoreRequest) -> tuple[int | None, str]:
-    """The version to score with, or None and why not."""
-    if request.version is None:
-        if ctx.config.model(request.model).serving.batch_version == "release":
-            releasing = ctx.registry.get_deployment(request.model)
-            if releasing is not None:
-                return releasing.version, ""
-        live = ctx.registry.get_alias(request.model, "live")
-        if live is None:
+def _scoring_version(ctx: StepContext, request: ScoreRequest) -> tuple[ModelVersion | None, str]:
+    """The registry record of the version to score with (read once), or None and why not."""
+    number = request.version
+    if number is None:
+        release = ctx.config.model(request.model).serving.batch_version == "release"
+        if release and (releasing := ctx.registry.get_deployment(request.model)) is not None:
+            number = releasing.version
+        elif (live := ctx.registry.get_alias(request.model, "live")) is not None:
+            number = live.version
+        else:
             return None, f"{request.model} has no live version yet; name one: score/{request.model}/v<N>/<file>"
-        return live.version, ""
     try:
-        record = ctx.registry.get_version(request.model, request.version)
+        record = ctx.registry.get_version(request.model, number)
     except VersionNotFoundError:
-        return None, f"{request.model} has no version {request.version}"
+        return None, f"{request.model} has no version {number}"
     if record.status in UNSCORABLE:
-        return None, f"{request.model} v{request.version} is {record.status.value}: it has no model to score with"
-    return request.version, ""
+        return None, f"{request.model} v{number} is {record.status.value}: it has no model to score with"
+    return record, ""
 
 
 def _write(ctx: StepContext, key: str, scorer: BatchScorer, output: BinaryIO) -> None:
