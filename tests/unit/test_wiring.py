@@ -24,11 +24,16 @@ def test_route_names_are_unique_and_cover_the_lifecycle() -> None:
     assert any(isinstance(route.trigger, ScheduleTrigger) for route in routes_for("train_model"))
 
 
-def test_only_approved_evaluations_reach_deploy() -> None:
-    (route,) = [r for r in routes_for("deploy_model") if isinstance(r.trigger, BusEventTrigger)]
-    assert isinstance(route.trigger, BusEventTrigger)
-    pattern = route.trigger.pattern(PatternContext(data_bucket="b", names=ResourceNames()))
-    assert pattern == {"source": ["sluice"], "detail-type": ["ModelEvaluated"], "detail": {"approved": [True]}}
+def test_only_approved_evaluations_and_approval_decisions_reach_deploy() -> None:
+    # GIVEN deploy_model's routes from the sluice bus
+    context = PatternContext(data_bucket="b", names=ResourceNames())
+    patterns = {r.name: r.trigger.pattern(context) for r in routes_for("deploy_model")  # type: ignore[union-attr]
+                if isinstance(r.trigger, BusEventTrigger)}
+    # THEN an evaluation reaches it only when approved, and every approval decision reaches it
+    assert patterns == {
+        "model-approved": {"source": ["sluice"], "detail-type": ["ModelEvaluated"], "detail": {"approved": [True]}},
+        "approval-decided": {"source": ["sluice"], "detail-type": ["ApprovalDecided"]},
+    }
 
 
 def test_names_round_trip_for_schedules_and_alarms() -> None:
@@ -73,3 +78,5 @@ def test_release_checks_are_scheduled_per_model_with_a_progressive_strategy() ->
     assert names.model_of_schedule_rule(DEPLOYMENT_CHECK_KIND, rule) == "breast-cancer"
     assert DeploymentSettings().check_schedule is None
     assert DeploymentSettings(strategy="linear").check_schedule == "rate(1 minute)"
+    # a manual approval needs the check too, even all at once: it retires versions whose approval expired
+    assert DeploymentSettings(approval="manual").check_schedule == "rate(1 minute)"

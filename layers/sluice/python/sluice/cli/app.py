@@ -1,4 +1,4 @@
-"""`sluice` commands: demo, local, drop, models, predict, rollback, invoke."""
+"""`sluice` commands: demo, local, drop, models, predict, rollback, approve, reject, invoke."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from sluice.cli import invoke_command, render
+from sluice.cli.approval_commands import approve, reject
 from sluice.cli.data_commands import contract_app, validate_file
 from sluice.cli.drop_command import drop
 from sluice.cli.errors import CliError, ErrorReportingGroup, RefusedError
@@ -238,4 +239,6 @@ def rollback(
     render.console.print(f"outcome: {result['outcome']}") if not as_json else None
 
 
+app.command("approve")(approve)
+app.command("reject")(reject)
 app.command("invoke")(invoke_command.invoke)

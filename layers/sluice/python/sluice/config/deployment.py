@@ -12,6 +12,10 @@ from sluice.config.schedule import schedule_problem
 Strategy = Literal["all_at_once", "canary", "linear", "ab", "shadow"]
 AbMetric = Literal["error_rate", "latency_p99", "live_accuracy"]
 EndpointPackage = Literal["zip", "image"]
+Approval = Literal["none", "manual"]
+APPROVALS: tuple[str, ...] = get_args(Approval)
+MAX_APPROVAL_HOURS = 90 * 24.0
+"""The longest a version may wait for a human (90 days)."""
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 AB_METRICS: tuple[str, ...] = get_args(AbMetric)
 ENDPOINT_PACKAGES: tuple[str, ...] = get_args(EndpointPackage)
@@ -59,11 +63,16 @@ class DeploymentSettings:
     """How the model's predict function ships on AWS: "zip" (slim layers, ONNX only) or "image" (the ML
     image, which can also serve the scikit-learn fallback of a version whose ONNX export disagreed). Fixed once
     the endpoint exists: Lambda cannot change a function's package type (README: Serving formats)."""
+    approval: Approval = "none"
+    """"manual": a version the evaluation gate approved waits in ``pending_approval`` for `sluice approve`."""
+    approval_expires_after_hours: float = 168.0
+    """How long a version waits for a decision before the deployment check retires it ("approval expired")."""
 
     @property
     def check_schedule(self) -> str | None:
-        """The model's bake-check schedule; all_at_once releases have none."""
-        return None if self.strategy == "all_at_once" else self.check_every
+        """The model's deployment-check schedule: progressive releases need it, and manual approvals (their
+        expiry sweep); an all_at_once release without approval has none."""
+        return None if self.strategy == "all_at_once" and self.approval == "none" else self.check_every
 
 
 def parse_deployment(body: Table) -> DeploymentSettings:
@@ -84,6 +93,7 @@ def parse_deployment(body: Table) -> DeploymentSettings:
         ab_metric=body.string("ab_metric", _DEFAULTS.ab_metric, choices=AB_METRICS),
         check_every=body.string("check_every", _DEFAULTS.check_every),
         endpoint_package=body.string("endpoint_package", _DEFAULTS.endpoint_package, choices=ENDPOINT_PACKAGES),
+        approval=body.string("approval", _DEFAULTS.approval, choices=APPROVALS),
         checks=release_checks,
         **numbers,
     )
@@ -110,6 +120,9 @@ def _check(settings: DeploymentSettings, where: str) -> None:
     for name in ("bake_minutes", "interval_minutes", "ab_minutes", "shadow_minutes"):
         if float(getattr(settings, name)) <= 0:
             raise ConfigError(f"{where}: {name} must be positive")
+    if not 0 < settings.approval_expires_after_hours <= MAX_APPROVAL_HOURS:
+        raise ConfigError(f"{where}: approval_expires_after_hours must be positive and at most "
+                          f"{MAX_APPROVAL_HOURS:g} (90 days)")
     checks = settings.checks
     if checks.max_latency_p99_ratio < 1 or min(checks.max_error_rate_increase, checks.max_prediction_shift,
                                                 checks.latency_slack_ms, settings.ab_margin) < 0:

@@ -11,6 +11,7 @@ from sluice.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sluice.deployment.abtest import AbOutcome, ab_report, decide_ab
+    from sluice.deployment.approval import ApprovalDecision, ApprovalRefusedError
     from sluice.deployment.lock import RELEASE_LEASE, release_lock
     from sluice.deployment.metrics import CloudWatchVariantMetrics, Variant, VariantMetrics
     from sluice.deployment.progress import MAX_EXTENSIONS, Action, Decision, decide

@@ -248,9 +248,10 @@ class LocalCloud:
         return [self.invoke(route.function, event) for route in ROUTES if route.name == schedule]
 
     def fire_release_checks(self) -> list[Any]:
-        """Fire the deployment-check schedule of every model with a release in progress or queued (moto never
-        fires schedules; `sluice local` calls this every minute, as the rate(1 minute) rule would)."""
-        from sluice.registry import DynamoDBRegistry
+        """Fire the deployment-check schedule of every model with a release in progress or queued, or a version
+        waiting for approval (the check retires it once expired). moto never fires schedules; `sluice local` calls
+        this every minute, as the rate(1 minute) rule would."""
+        from sluice.registry import DynamoDBRegistry, Status
         from sluice.wiring.routes import DEPLOYMENT_CHECK_KIND
 
         registry = DynamoDBRegistry(self.clients.dynamodb, self.settings.registry_table)
@@ -258,7 +259,8 @@ class LocalCloud:
         for (route, model), _ in sorted(self.provisioned.schedules.items()):
             if route != DEPLOYMENT_CHECK_KIND:
                 continue
-            if registry.get_deployment(model) is not None or registry.queued_deployments(model):
+            waiting = any(v.status is Status.PENDING_APPROVAL for v in registry.list_versions(model))
+            if registry.get_deployment(model) is not None or registry.queued_deployments(model) or waiting:
                 results.extend(self.fire_schedule(model, route))
         return results
 

@@ -45,6 +45,7 @@ def version_from(document: dict[str, Any]) -> ModelVersion:
         lineage=document.get("lineage", {}),
         lambda_version=document.get("lambda_version", ""),
         replaced_version=document.get("replaced_version"),
+        approval=document.get("approval", {}),
     )
 
 

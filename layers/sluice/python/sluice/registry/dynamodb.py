@@ -96,7 +96,7 @@ class DynamoDBRegistry(RegistryStore):
 
     def transition(
         self, model: str, version: int, *, to: Status, reason: str, actor: str, correlation_id: str,
-        fields: dict[str, Any] | None = None,
+        fields: dict[str, Any] | None = None, trigger: str = "",
     ) -> ModelVersion:
         current = self.get_version(model, version)
         check_transition(current.status, to)
@@ -104,7 +104,7 @@ class DynamoDBRegistry(RegistryStore):
         self._transact([
             self._status_update(model, version, current.status, to, now, fields or {}),
             self._audit_put(model, f"v{version}", f"{current.status.value} → {to.value}", reason, actor,
-                            correlation_id, now),
+                            correlation_id, now, trigger=trigger),
         ])
         return self.get_version(model, version)
 

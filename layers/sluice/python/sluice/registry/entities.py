@@ -14,6 +14,7 @@ class Status(StrEnum):
     CANDIDATE = "candidate"
     FAILED = "failed"
     APPROVED = "approved"
+    PENDING_APPROVAL = "pending_approval"  # approved by the gate, waiting for a human (deployment.approval)
     REJECTED = "rejected"
     CANARY = "canary"  # a release in progress (canary, linear, A/B or shadow)
     LIVE = "live"
@@ -46,6 +47,8 @@ class ModelVersion:
     lineage: dict[str, Any] = field(default_factory=dict)
     lambda_version: str = ""
     replaced_version: int | None = None
+    approval: dict[str, Any] = field(default_factory=dict)
+    """The manual approval: requested_at, expires_at, and once decided decision, actor, reason, decided_at."""
 
     @property
     def label(self) -> str:

@@ -97,7 +97,7 @@ class InMemoryRegistry(RegistryStore):
 
     def transition(
         self, model: str, version: int, *, to: Status, reason: str, actor: str, correlation_id: str,
-        fields: dict[str, Any] | None = None,
+        fields: dict[str, Any] | None = None, trigger: str = "",
     ) -> ModelVersion:
         with self._lock:
             current = self.get_version(model, version)
@@ -105,7 +105,7 @@ class InMemoryRegistry(RegistryStore):
             now = self._now()
             self._set_status(model, version, current.status, to, now, fields or {})
             self._audit(model, f"v{version}", f"{current.status.value} → {to.value}", reason, actor, correlation_id,
-                        now)
+                        now, trigger=trigger)
             return self.get_version(model, version)
 
     # -- aliases ----------------------------------------------------------------------------------

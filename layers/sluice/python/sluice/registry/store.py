@@ -49,7 +49,7 @@ class VersionStore(ABC):
     @abstractmethod
     def transition(
         self, model: str, version: int, *, to: Status, reason: str, actor: str, correlation_id: str,
-        fields: dict[str, Any] | None = None,
+        fields: dict[str, Any] | None = None, trigger: str = "",
     ) -> ModelVersion:
         """Move a version to ``to`` if the state machine allows it (conditional on the current status)."""
 

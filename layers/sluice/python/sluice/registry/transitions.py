@@ -8,7 +8,9 @@ from sluice.registry.errors import IllegalTransitionError
 ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.TRAINING: frozenset({Status.CANDIDATE, Status.FAILED}),
     Status.CANDIDATE: frozenset({Status.APPROVED, Status.REJECTED}),
-    Status.APPROVED: frozenset({Status.CANARY, Status.LIVE, Status.RETIRED}),
+    Status.APPROVED: frozenset({Status.CANARY, Status.LIVE, Status.RETIRED, Status.PENDING_APPROVAL}),
+    # a human's decision: approved (released next), rejected, or retired (expired or superseded)
+    Status.PENDING_APPROVAL: frozenset({Status.APPROVED, Status.REJECTED, Status.RETIRED}),
     Status.CANARY: frozenset({Status.LIVE, Status.ROLLED_BACK, Status.REJECTED}),
     Status.LIVE: frozenset({Status.PREVIOUS, Status.ROLLED_BACK}),
     Status.PREVIOUS: frozenset({Status.LIVE, Status.RETIRED}),

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from sluice.deployment import release_lock, start_order
+from sluice.deployment.approval import ApprovalDecision, needs_approval
 from sluice.endpoint import EndpointSwapper, PinnedModel
 from sluice.events import DetailType
 from sluice.registry import DeploymentInProgressError, ModelVersion, Status
+from sluice.steps.approval import record_decision, request_approval, retire_expired
 from sluice.steps.context import StepContext
 from sluice.steps.release import check_release, resume_release, start_release
 
@@ -32,6 +34,8 @@ def deploy_version(ctx: StepContext, model_name: str, version: int, *, correlati
                 "lambda_version": target.lambda_version}
     if target.status is Status.CANARY:
         return resume_release(ctx, target, correlation_id=correlation_id)
+    if target.status is Status.PENDING_APPROVAL or needs_approval(target, settings.approval):
+        return request_approval(ctx, target, correlation_id=correlation_id, trigger=trigger)
     if target.status is not Status.APPROVED:
         return {"outcome": "skipped", "model": model_name, "version": version,
                 "reason": f"v{version} is {target.status.value}, not approved"}
@@ -40,7 +44,9 @@ def deploy_version(ctx: StepContext, model_name: str, version: int, *, correlati
     live = ctx.registry.get_alias(model_name, "live")
     if settings.strategy == "all_at_once" or live is None:
         first = "" if live or settings.strategy == "all_at_once" else " (first release: nothing live to compare with)"
-        return _all_at_once(ctx, target, reason=f"approved by the evaluation gate{first}",
+        approver = target.approval.get("actor")
+        by = f"approved by the evaluation gate and by {approver}" if approver else "approved by the evaluation gate"
+        return _all_at_once(ctx, target, reason=f"{by}{first}",
                             correlation_id=correlation_id, trigger=trigger)
     try:
         return start_release(ctx, target, live, correlation_id=correlation_id, trigger=trigger)
@@ -48,11 +54,25 @@ def deploy_version(ctx: StepContext, model_name: str, version: int, *, correlati
         return _queue(ctx, target, correlation_id=correlation_id, trigger=trigger)
 
 
+def decide_approval(ctx: StepContext, decision: ApprovalDecision, *, trigger: str) -> dict[str, Any]:
+    """Apply a human's decision on a pending version: approve → its release starts (or queues), as any approved
+    version's; reject → it is never served. ApprovalRefusedError if the version is not waiting for a decision."""
+    decided = record_decision(ctx, decision, trigger=trigger)
+    if decided.status is Status.REJECTED:
+        return {"outcome": "rejected", "model": decision.model, "version": decision.version,
+                "actor": decision.actor, "reason": decision.reason}
+    released = deploy_version(ctx, decision.model, decision.version, correlation_id=decision.correlation_id,
+                              trigger=trigger)
+    return {**released, "approved_by": decision.actor, "approval_reason": decision.reason}
+
+
 def check_releases(ctx: StepContext, models: tuple[str, ...], *, correlation_id: str, trigger: str
                    ) -> dict[str, Any]:
-    """The scheduled check: move each model's release in progress on; start a queued one when a model is free."""
-    results = []
+    """The scheduled check: retire versions whose approval expired; move each model's release in progress on;
+    start a queued one when a model is free."""
+    results: list[dict[str, Any]] = []
     for model in models:
+        results.extend(retire_expired(ctx, model, trigger=trigger))
         active = ctx.registry.get_deployment(model)
         if active is not None:
             result = check_release(ctx, active, trigger=trigger)
@@ -73,7 +93,7 @@ def start_next_queued(ctx: StepContext, model: str, *, trigger: str) -> dict[str
         if not ctx.registry.take_queued(model, queued.version):
             continue
         result = deploy_version(ctx, model, queued.version, correlation_id=queued.correlation_id, trigger=trigger)
-        if result["outcome"] != "skipped":
+        if result["outcome"] not in ("skipped", "pending_approval"):
             return result
     return None
 

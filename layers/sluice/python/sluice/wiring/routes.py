@@ -127,8 +127,11 @@ ROUTES: tuple[Route, ...] = (
           "A trained candidate is evaluated against live"),
     Route("model-approved", BusEventTrigger(DetailType.MODEL_EVALUATED, (("approved", (True,)),)), "deploy_model",
           "An approved candidate is registered and deployed"),
+    Route("approval-decided", BusEventTrigger(DetailType.APPROVAL_DECIDED), "deploy_model",
+          "A decision on a version waiting for approval: approve releases it, reject retires it"),
     Route("deployment-check", ScheduleTrigger("check_schedule", "deployment", DEPLOYMENT_CHECK_KIND), "deploy_model",
-          "Bake checks of a release in progress: promote, advance or abort; then start a queued release"),
+          "Bake checks of a release in progress: promote, advance or abort; then start a queued release; "
+          "retire versions whose approval expired"),
     Route("endpoint-alarm", AlarmTrigger(), "rollback_model",
           "An endpoint alarm in ALARM rolls back to the last good model"),
     Route("drift-schedule", ScheduleTrigger("drift_schedule", "monitoring", DRIFT_SCHEDULE_KIND), "detect_drift",
