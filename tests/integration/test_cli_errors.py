@@ -87,6 +87,10 @@ BAD_INPUT: list[tuple[tuple[str, ...], list[str], int, str]] = [
     (("predict",), ["predict", "breast-cancer", "-i", "[{"], USAGE, "--instances is not valid JSON"),
     (("predict",), ["predict", "breast-cancer", "-i", "[{}]"], REFUSED, "cannot reach the endpoint"),
     (("rollback",), ["rollback", "nosuch"], USAGE, "unknown model 'nosuch' (configured: breast-cancer, diabetes)"),
+    (("approve",), ["approve", "nosuch", "1", "--reason", "ok"], USAGE, "unknown model 'nosuch'"),
+    (("approve",), ["approve", "breast-cancer", "1", "--reason", " "], USAGE, "--reason must say why"),
+    (("reject",), ["reject", "breast-cancer", "one", "--reason", "no"], USAGE, "Invalid value for 'version'"),
+    (("reject",), ["reject", "breast-cancer", "1"], USAGE, "Missing option '--reason'"),
     (("invoke",), ["invoke", "train_model", "--event", str(EVENTS / "scheduled_retrain.json")], USAGE,
      "invoke runs handlers in-process against `sluice local`"),
 ]
@@ -190,6 +194,34 @@ def test_a_usage_error_from_the_installed_command_is_one_line(project: Path) -> 
     # THEN exit 1 and one JSON object, no traceback
     assert done.returncode == REFUSED and "Traceback" not in done.stderr
     assert "it is a directory" in json.loads(done.stdout)["error"]
+
+
+@pytest.mark.parametrize("verb", ["approve", "reject"])
+def test_deciding_a_version_that_does_not_wait_for_approval_is_one_line(project: Path, verb: str) -> None:
+    # GIVEN the deployment's registry with breast-cancer v1 approved by the gate, not waiting for a human
+    from sluice.registry import DynamoDBRegistry, Status
+
+    client = boto3.client("dynamodb")
+    table = os.environ["SLUICE_REGISTRY_TABLE"]
+    client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in ("pk", "sk")],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                   {"AttributeName": "sk", "KeyType": "RANGE"}])
+    registry = DynamoDBRegistry(client, table)
+    registry.claim_version("breast-cancer", data_version="d", code_version="c", lineage={}, actor="t",
+                           correlation_id="c")
+    for status in (Status.CANDIDATE, Status.APPROVED):
+        registry.transition("breast-cancer", 1, to=status, reason="r", actor="t", correlation_id="c")
+    for as_json in (False, True):
+        # WHEN a reviewer decides on it, or on a version that does not exist
+        flags = ["--json"] if as_json else []
+        not_waiting = CliRunner().invoke(app, [verb, "breast-cancer", "1", "--reason", "looks fine", *flags])
+        missing = CliRunner().invoke(app, [verb, "breast-cancer", "7", "--reason", "looks fine", *flags])
+        # THEN each is refused in one line, exit 1, and nothing changed
+        _assert_one_error(not_waiting, REFUSED, "breast-cancer v1 is approved, not pending approval",
+                          as_json=as_json)
+        _assert_one_error(missing, REFUSED, "breast-cancer v7 does not exist", as_json=as_json)
+    assert registry.get_version("breast-cancer", 1).status is Status.APPROVED
 
 
 def test_drop_streams_a_large_file_in_parts_and_it_arrives_whole(project: Path,

@@ -12,6 +12,7 @@ SAMPLES = {
     "dataset_accepted.json": "dataset-accepted",
     "model_trained.json": "model-trained",
     "model_evaluated_approved.json": "model-approved",
+    "approval_decided.json": "approval-decided",
     "alarm_state_change.json": "endpoint-alarm",
     "drift_detected.json": "drift-detected",
     "feedback_object_created.json": "feedback-dropped",

@@ -229,7 +229,7 @@ ACTS_ON = {
                     "composite_alarm_lambda_action.json", "composite_alarm_state_change.json",
                     "sns_alarm_notification.json"},
     "evaluate_model": {"model_trained.json"},
-    "deploy_model": {"model_evaluated_approved.json"},
+    "deploy_model": {"model_evaluated_approved.json", "approval_decided.json"},
     "rollback_model": {"alarm_state_change.json", "alarm_lambda_action.json", "composite_alarm_lambda_action.json",
                        "composite_alarm_state_change.json", "sns_alarm_notification.json"},
     "detect_drift": {"scheduled_drift.json"},
