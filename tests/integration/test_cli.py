@@ -22,7 +22,7 @@ from tests.conftest import CONFIG, trials_only
 
 pytestmark = pytest.mark.slow
 SLUICE = [sys.executable, "-m", "sluice.cli"]
-COMMANDS = ("demo", "local", "drop", "models", "predict", "rollback", "invoke")
+COMMANDS = ("demo", "local", "drop", "models", "predict", "rollback", "approve", "reject", "invoke")
 CONSOLE_LOG = "local.log"
 
 
@@ -53,9 +53,19 @@ def test_every_command_has_help_and_every_one_but_local_answers_in_json(command:
 @pytest.fixture
 def local_stack(tmp_path: Path, repo_root: Path) -> Iterator[Path]:
     """`sluice local` running in tmp_path (its state file lives there), stopped at the end."""
+    yield from _local_stack(tmp_path, repo_root, {})
+
+
+@pytest.fixture
+def approval_stack(tmp_path: Path, repo_root: Path) -> Iterator[Path]:
+    """`sluice local` whose breast-cancer versions wait for a manual approval."""
+    yield from _local_stack(tmp_path, repo_root, {"breast-cancer": {"approval": "manual"}})
+
+
+def _local_stack(tmp_path: Path, repo_root: Path, deployments: dict[str, dict[str, Any]]) -> Iterator[Path]:
     from tests.integration.releases import config_with
 
-    config_with(tmp_path, {})  # releases all at once: `sluice local` fires bake checks only every real minute
+    config_with(tmp_path, deployments)  # releases all at once: `sluice local` fires bake checks every real minute
     console = (tmp_path / CONSOLE_LOG).open("w")  # a file, not a pipe nobody reads (it would fill and block)
     process = subprocess.Popen(
         [*SLUICE, "local", "--port", str(_free_port()), "--aws-port", str(_free_port())], cwd=tmp_path,
@@ -135,6 +145,31 @@ def test_drop_wait_follows_a_file_to_live_or_to_its_rejection(local_stack: Path)
     # AND `sluice local`'s own console showed the trials and the rejection's reasons
     log = (local_stack / CONSOLE_LOG).read_text()
     assert "◦ trial" in log and "target_value column='diagnosis' count=1" in log
+
+
+def test_a_reviewer_approves_a_waiting_version_from_another_terminal(approval_stack: Path) -> None:
+    # GIVEN `sluice local` with breast-cancer on approval = manual, and a drop that trains v1
+    _json(approval_stack, "drop", str(samples.BREAST_CANCER), "--model", "breast-cancer")
+    # WHEN v1 has passed the gate THEN it waits for approval and nothing is live
+    deadline = time.monotonic() + 180
+    while (listing := _json(approval_stack, "models", "breast-cancer")["breast-cancer"])["versions"] == [] or \
+            listing["versions"][-1]["status"] != "pending_approval":
+        assert time.monotonic() < deadline, listing
+        time.sleep(0.5)
+    assert listing["live"] is None
+    # WHEN a reviewer approves it with a reason
+    approved = _json(approval_stack, "approve", "breast-cancer", "1", "--reason", "card reviewed")
+    # THEN it is released at once, and the audit trail names the caller (STS GetCallerIdentity) and the reason
+    caller = approved["approved_by"]
+    assert approved["outcome"] == "deployed" and caller.startswith("arn:aws:")
+    history = _json(approval_stack, "models", "history", "breast-cancer")["history"]
+    decided = next(entry for entry in history if entry["change"] == "pending_approval → approved")
+    assert (decided["actor"], decided["reason"]) == (caller, "card reviewed")
+    assert _json(approval_stack, "models", "breast-cancer")["breast-cancer"]["live"] == 1
+    # WHEN someone decides on it again THEN one line refuses it, exit 1
+    again = _run(approval_stack, "reject", "breast-cancer", "1", "--reason", "too late", check=False)
+    assert again.returncode == 1 and again.stdout == "" and again.stderr.count("\n") == 1, again.stderr
+    assert "error: breast-cancer v1 is live, not pending approval (approved by arn:aws:" in again.stderr
 
 
 def _wait_until_live(workdir: Path, version: int) -> None:
