@@ -29,9 +29,11 @@ pytestmark = pytest.mark.slow
 def enforced(tmp_path: Path) -> Iterator[Any]:
     """A local stack on the fast configuration whose functions hold exactly their roles' policies."""
 
-    def start(template: dict[str, Any] | None = None) -> LocalCloud:
-        cloud = LocalCloud(fast_config(tmp_path / "sluice.toml"), functions_dir=REPO / "functions",
-                           meter=ScriptedMeter(), iam_template=template or dev_template())
+    def start(template: dict[str, Any] | None = None, *, extra_config: str = "") -> LocalCloud:
+        config = fast_config(tmp_path / "sluice.toml")
+        config.write_text(config.read_text() + extra_config)
+        cloud = LocalCloud(config, functions_dir=REPO / "functions", meter=ScriptedMeter(),
+                           iam_template=template or dev_template())
         started.append(cloud.start())
         return cloud
 
@@ -114,6 +116,36 @@ def test_the_whole_lifecycle_runs_on_least_privilege(enforced: Any, tmp_path: Pa
     principals = {check.principal for check in cloud.iam.checks}
     assert principals == {"validate_dataset", "train_model", "evaluate_model", "deploy_model", "rollback_model",
                           "detect_drift", "record_feedback", f"predict:{MODEL}"}
+
+
+def test_the_approval_gate_runs_on_least_privilege(enforced: Any, tmp_path: Path) -> None:
+    # GIVEN a stack on least privilege where diabetes waits for manual approvals (expiring after an hour)
+    cloud = enforced(extra_config='\n[models.diabetes.deployment]\napproval = "manual"\n'
+                                  'approval_expires_after_hours = 1\n')
+    registry = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table)
+    # WHEN v1 passes the gate (deploy_model asks for approval) and nobody decides within the hour
+    cloud.drop(_rows(samples.DIABETES, 300, tmp_path / "first.csv"), "diabetes")
+    cloud.run_until_idle()
+    assert registry.get_version("diabetes", 1).status is Status.PENDING_APPROVAL, _errors(cloud)
+    cloud.advance(61)
+    cloud.fire_release_checks()
+    cloud.run_until_idle()
+    # AND v2 passes the gate and an ApprovalDecided event approves it
+    cloud.drop(_rows(samples.DIABETES, 350, tmp_path / "second.csv"), "diabetes")
+    cloud.run_until_idle()
+    assert registry.get_version("diabetes", 2).status is Status.PENDING_APPROVAL, _errors(cloud)
+    cloud.clients.events.put_events(Entries=[{
+        "Source": "sluice", "DetailType": "ApprovalDecided", "EventBusName": cloud.settings.event_bus,
+        "Detail": '{"model": "diabetes", "version": 2, "decision": "approve", "reason": "ok", "actor": "ana", '
+                  '"correlation_id": "iam-approval-2"}'}])
+    cloud.run_until_idle()
+    # THEN v1 was retired by the deployment check and v2 went live, no function failing and no grant missing
+    assert registry.get_version("diabetes", 1).status is Status.RETIRED
+    assert registry.get_alias("diabetes", "live").version == 2  # type: ignore[union-attr]
+    assert _errors(cloud) == []
+    assert cloud.iam is not None
+    assert {check.verdict for check in cloud.iam.denials} <= {MISSING_KEY}, cloud.iam.denials
+    assert "deploy_model" in {check.principal for check in cloud.iam.checks}
 
 
 def test_a_role_missing_an_action_fails_the_function_with_access_denied(enforced: Any) -> None:

@@ -203,6 +203,32 @@ def test_on_aws_the_registry_trail_of_the_drop_leads_to_the_same_outcome(
                                                                                           {"roc_auc": 0.98})
 
 
+def test_a_version_waiting_for_approval_ends_the_drop_with_what_to_do_next(
+        aws: tuple[ObjectStore, DynamoDBRegistry]) -> None:
+    # GIVEN a drop followed locally whose version passed its gate and waits for a human
+    follower = _follower()
+    follower.observe("ModelTrained", _ours(version=2, data_version="dv1"))
+    follower.observe("ModelEvaluated", _ours(version=2, approved=True, metrics={"roc_auc": 0.98}, reasons=[]))
+    follower.observe("ApprovalRequested", {"model": MODEL, "version": 2, "expires_at": "2027-01-22T08:00:00Z",
+                                           "correlation_id": DROP})
+    # THEN it ends (exit 0: the pipeline did all it can) saying how to approve or reject it
+    outcome = follower.state.outcome
+    assert outcome is not None and (outcome.status, outcome.version, outcome.exit_code) == ("pending_approval", 2, 0)
+    assert "waits for approval until 2027-01-22T08:00" in outcome.message
+    assert f"sluice approve {MODEL} 2 --reason" in outcome.message
+    # AND on AWS the registry trail of a waiting version reads back to the same outcome
+    store, registry = aws
+    claimed = registry.claim_version(MODEL, data_version="dv1", code_version="c", lineage={}, actor="t",
+                                     correlation_id=DROP)
+    for status in (Status.CANDIDATE, Status.APPROVED, Status.PENDING_APPROVAL):
+        registry.transition(MODEL, claimed.version, to=status, reason="r", actor="t", correlation_id=DROP,
+                            fields={"approval": {"expires_at": "2027-01-22T08:00:00Z"}})
+    follower = _follower()
+    _poll_into(follower, RegistrySource(store, registry, MODEL, DROP))
+    outcome = follower.state.outcome
+    assert outcome is not None and (outcome.status, outcome.version) == ("pending_approval", claimed.version)
+
+
 def test_on_aws_a_gate_rejection_and_a_failed_training_are_read_back(
         aws: tuple[ObjectStore, DynamoDBRegistry]) -> None:
     store, registry = aws

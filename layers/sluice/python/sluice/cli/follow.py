@@ -7,13 +7,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 Stage = Literal["validating", "training", "evaluating", "releasing", "done"]
-Status = Literal["live", "unchanged", "rejected", "failed", "not_approved", "aborted"]
+Status = Literal["live", "unchanged", "pending_approval", "rejected", "failed", "not_approved", "aborted"]
 TRIAL = "trial"
 """The name of a training progress observation (one hyperparameter trial finished)."""
 VALIDATE_RESULT = "validate_dataset"
 APPROVED = "approved"
 TRAIN_RESULT = "train_model"
-SUCCESS: frozenset[str] = frozenset({"live", "unchanged"})
+SUCCESS: frozenset[str] = frozenset({"live", "unchanged", "pending_approval"})
+"""The pipeline did all it can: live, nothing new to train, or a version waiting for a human's approval."""
 _RANK: dict[str, int] = {"validating": 0, "training": 1, "evaluating": 2, "releasing": 3, "done": 4}
 ReportReader = Callable[[str], dict[str, Any] | None]
 
@@ -32,7 +33,7 @@ class DropOutcome:
 
     @property
     def exit_code(self) -> int:
-        """0 live (or nothing new to train), 1 rejected or failed."""
+        """0 live (or nothing new to train, or waiting for approval), 1 rejected or failed."""
         return 0 if self.status in SUCCESS else 1
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +97,7 @@ class DropFollower:
             "ModelEvaluated": self._evaluated, "DeploymentStarted": self._release,
             "DeploymentProgressed": self._release, "DeploymentQueued": self._queued,
             "ModelDeployed": self._deployed, "DeploymentAborted": self._aborted,
+            "ApprovalRequested": self._approval_requested,
         }
 
     # -- matching -------------------------------------------------------------------------------------
@@ -227,6 +229,18 @@ class DropFollower:
         return self._end(DropOutcome("live", message + (f"; holdout {shown}" if shown else ""), version=version,
                                      data_version=self.state.data_version, metrics=dict(self.state.metrics)),
                          release=f"{self.state.release} → live" if self.state.release not in ("", APPROVED) else "live")
+
+    def _approval_requested(self, detail: dict[str, Any]) -> DropState | None:
+        """The version passed its gate and waits for a human (``deployment.approval = "manual"``)."""
+        if not self._our_version(detail):
+            return None
+        version, model = self.state.version, self.state.model
+        expires = f" until {str(detail['expires_at'])[:16]}" if detail.get("expires_at") else ""
+        message = (f"{model} v{version} passed its gate and waits for approval{expires}: "
+                   f"`sluice approve {model} {version} --reason …` or `sluice reject …`")
+        return self._end(DropOutcome("pending_approval", message, version=version,
+                                     data_version=self.state.data_version, metrics=dict(self.state.metrics)),
+                         release="waiting for approval")
 
     def _aborted(self, detail: dict[str, Any]) -> DropState | None:
         if not self._our_version(detail):

@@ -14,8 +14,8 @@ Observation = tuple[str, dict[str, Any]]
 REPORT_FILE = "report.json"
 SKIPPED_SUBJECT = "retrain"
 """The audit subject train_model notes a skipped (unchanged-data) retrain under."""
-_EVALUATED = frozenset({Status.APPROVED, Status.CANARY, Status.LIVE, Status.PREVIOUS, Status.ROLLED_BACK,
-                        Status.RETIRED, Status.REJECTED})
+_EVALUATED = frozenset({Status.APPROVED, Status.PENDING_APPROVAL, Status.CANARY, Status.LIVE, Status.PREVIOUS,
+                        Status.ROLLED_BACK, Status.RETIRED, Status.REJECTED})
 
 
 class ObservationSource(Protocol):
@@ -102,7 +102,9 @@ def version_observations(version: ModelVersion, trail: list[AuditEntry], deploym
         return observed
     if deployment is not None:
         observed.append(("DeploymentProgressed", {**facts, **deployment}))
-    if any(change.endswith("→ live") for change in changes):
+    if version.status is Status.PENDING_APPROVAL:
+        observed.append(("ApprovalRequested", {**facts, "expires_at": version.approval.get("expires_at")}))
+    elif any(change.endswith("→ live") for change in changes):
         observed.append(("ModelDeployed", facts))
     elif version.status in (Status.ROLLED_BACK, Status.REJECTED):
         reason = next((entry.reason for entry in reversed(trail) if entry.change.startswith("canary →")), "")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sluice.demo import samples
+from sluice.demo.approval_story import approve_waiting_version, with_manual_approval
 from sluice.demo.monitoring_story import play_monitoring
 from sluice.local import LocalCloud, TimelineEntry
 from sluice.local.http import EndpointServer
@@ -61,22 +62,24 @@ def run_demo(config_path: Path, reporter: DemoReporter) -> DemoSummary:
         if not passed:
             raise DemoFailedError(text)
 
-    with LocalCloud(config_path, on_record=reporter.event) as cloud, tempfile.TemporaryDirectory() as workdir:
+    with tempfile.TemporaryDirectory() as workdir, LocalCloud(
+            with_manual_approval(config_path, SECOND_MODEL, Path(workdir)), on_record=reporter.event) as cloud:
         registry = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table)
         server = EndpointServer(cloud).start()
         try:
             reporter.info(f"embedded AWS (moto) up; stack provisioned; endpoint at {server.url}")
             first, second = _deliveries(Path(workdir))
             _drop_data(cloud, reporter, first, Path(workdir), check)
-            _predict(server.url, reporter, check, number=3, expected_version="1")
+            approve_waiting_version(cloud, reporter, registry, check, model=SECOND_MODEL, step=3)
+            _predict(server.url, reporter, check, number=4, expected_version="1")
             _explain(server.url, reporter, check)
             _redeliver(cloud, reporter, registry, first, check)
             _new_month(cloud, reporter, registry, second, check)
-            _predict(server.url, reporter, check, number=6, expected_version="2")
+            _predict(server.url, reporter, check, number=7, expected_version="2")
             _scheduled_retrain_without_new_data(cloud, reporter, registry, check)
             _rollback(cloud, reporter, registry, check)
-            _predict(server.url, reporter, check, number=9, expected_version="1")
-            play_monitoring(cloud, reporter, registry, check, first_step=10)
+            _predict(server.url, reporter, check, number=10, expected_version="1")
+            play_monitoring(cloud, reporter, registry, check, first_step=11)
             _versions_learned_something(cloud, reporter, registry, check)
             for model in cloud.config.names:
                 summary.versions[model] = registry.list_versions(model)
@@ -116,8 +119,8 @@ def _drop_data(cloud: LocalCloud, reporter: DemoReporter, first_month: Path, wor
     accepted = _events(cloud, "DatasetAccepted")
     check(len(accepted) == 2, "both good datasets were accepted as content-addressed data versions")
     deployed = {event["model"]: event for event in _events(cloud, "ModelDeployed")}
-    check(set(deployed) == {MODEL, SECOND_MODEL} and deployed[MODEL]["version"] == 1,
-          "version 1 of each model passed its gate and went live")
+    check(set(deployed) == {MODEL} and deployed[MODEL]["version"] == 1,
+          f"version 1 of {MODEL} passed its gate and went live (that of {SECOND_MODEL} waits for approval)")
 
 
 def _post(url: str, verb: str, instances: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
@@ -158,7 +161,7 @@ def _explain(url: str, reporter: DemoReporter, check: Any) -> None:
 
 def _redeliver(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, first_month: Path,
                check: Any) -> None:
-    reporter.step(4, "The first month is delivered again: same content, same data version — nothing is retrained")
+    reporter.step(5, "The first month is delivered again: same content, same data version — nothing is retrained")
     before = len(registry.list_versions(MODEL))
     cloud.drop(first_month, MODEL)
     cloud.run_until_idle()
@@ -171,7 +174,7 @@ def _new_month(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegi
     policy = model.deployment
     total = len(samples.read_rows(samples.BREAST_CANCER))
     expected_rows = total if model.data.mode == "append" else total - FIRST_MONTH_ROWS
-    reporter.step(5, f"A month later the next {total - FIRST_MONTH_ROWS} cases arrive: data mode "
+    reporter.step(6, f"A month later the next {total - FIRST_MONTH_ROWS} cases arrive: data mode "
                      f"{model.data.mode!r}, so training uses {expected_rows} rows; gate, release by {policy.strategy}")
     cloud.drop(second_month, MODEL)
     cloud.run_until_idle()
@@ -215,7 +218,7 @@ def _release(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegist
 
 def _scheduled_retrain_without_new_data(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry,
                                         check: Any) -> None:
-    reporter.step(7, "The weekly retrain schedule fires, but no new data arrived since version 2")
+    reporter.step(8, "The weekly retrain schedule fires, but no new data arrived since version 2")
     before = [v.version for v in registry.list_versions(MODEL)]
     result = cloud.fire_schedule(MODEL)[0]
     cloud.run_until_idle()
@@ -251,7 +254,7 @@ def _rows(version: ModelVersion) -> int:
 
 
 def _rollback(cloud: LocalCloud, reporter: DemoReporter, registry: DynamoDBRegistry, check: Any) -> None:
-    reporter.step(8, "An hour after the release the endpoint's error alarm goes to ALARM: roll back to the last "
+    reporter.step(9, "An hour after the release the endpoint's error alarm goes to ALARM: roll back to the last "
                      "good version")
     cloud.advance(60)
     cloud.set_alarm(MODEL, "errors")
