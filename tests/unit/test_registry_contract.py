@@ -223,6 +223,36 @@ def test_two_writers_moving_one_version_one_wins(registry: RegistryStore) -> Non
     assert sum(entry.change.startswith("candidate →") for entry in registry.history("m")) == 1
 
 
+def test_a_decision_on_a_waiting_version_races_its_expiry_and_one_wins(registry: RegistryStore) -> None:
+    # GIVEN a version waiting for approval, its request stored as a nested document
+    version = _approved(registry)
+    registry.transition("m", version, to=Status.PENDING_APPROVAL, reason="approval required", actor="deploy",
+                        correlation_id="c", fields={"approval": {"expires_at": "2027-01-16T08:00:00Z"}},
+                        trigger="ModelEvaluated e1")
+    # WHEN a reviewer's approval and the expiry sweep race
+    results = _race(
+        lambda: registry.transition("m", version, to=Status.APPROVED, reason="card reviewed", actor="arn:ana",
+                                    correlation_id="d", trigger="ApprovalDecided e2",
+                                    fields={"approval": {"expires_at": "2027-01-16T08:00:00Z",
+                                                         "decision": "approve", "actor": "arn:ana"}}),
+        lambda: registry.transition("m", version, to=Status.RETIRED, reason="approval expired", actor="deploy",
+                                    correlation_id="c", trigger="Scheduled Event s1"))
+    # THEN one moved it, with its fields and its audit entry naming the triggering event
+    won = [result for result in results if not isinstance(result, Exception)]
+    assert len(won) == 1 and isinstance(next(r for r in results if isinstance(r, Exception)), RegistryError)
+    stored = registry.get_version("m", version)
+    entries = [e for e in registry.history("m") if e.change.startswith("pending_approval →")]
+    assert len(entries) == 1 and stored.status is won[0].status
+    waiting = next(e for e in registry.history("m") if e.change == "approved → pending_approval")
+    assert waiting.trigger == "ModelEvaluated e1"
+    if stored.status is Status.APPROVED:
+        assert stored.approval == {"expires_at": "2027-01-16T08:00:00Z", "decision": "approve", "actor": "arn:ana"}
+        assert (entries[0].actor, entries[0].trigger) == ("arn:ana", "ApprovalDecided e2")
+    else:
+        assert stored.approval == {"expires_at": "2027-01-16T08:00:00Z"}
+        assert (entries[0].reason, entries[0].trigger) == ("approval expired", "Scheduled Event s1")
+
+
 # -- aliases -------------------------------------------------------------------------------------------
 
 
