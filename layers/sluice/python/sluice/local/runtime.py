@@ -106,8 +106,9 @@ class LocalCloud:
                  meter: Meter | None = None, iam_template: Mapping[str, Any] | None = None,
                  iam_enforce: bool = True, environments: int | None = None) -> None:
         self.config_path = Path(config_path).resolve()
-        self.config: ProjectConfig = load_config(self.config_path)
         self.settings = Settings.local(prefix)
+        self.config: ProjectConfig = load_config(self.config_path).for_stage(self.settings.stage)
+        """The configuration as this stage deploys it (``ProjectConfig.for_stage``)."""
         self.functions_dir = functions_dir or find_functions_dir()
         self.timeline: list[TimelineEntry] = []
         self.router = WeightedRouter(seed)
@@ -305,7 +306,10 @@ class LocalCloud:
     def _function_env(self, function: str) -> dict[str, str]:
         """What CDK sets on this function beyond the shared settings: where it parks events it refuses."""
         url = self.provisioned.dead_letter_queues.get(function)
-        return {ENV_DEAD_LETTER_QUEUE: url} if url else {}
+        # this stack's own settings at init too: a second LocalCloud (another stage) started later on the same
+        # moto has rewritten the process's SLUICE_* variables
+        return {**self.settings.to_env(), "SLUICE_CONFIG": str(self.config_path),
+                **({ENV_DEAD_LETTER_QUEUE: url} if url else {})}
 
     def run_until_idle(self, *, raise_errors: bool = True) -> int:
         """Deliver queued events to their functions until nothing is left; returns how many ran."""
