@@ -87,6 +87,11 @@ BAD_INPUT: list[tuple[tuple[str, ...], list[str], int, str]] = [
     (("predict",), ["predict", "breast-cancer", "-i", "[{"], USAGE, "--instances is not valid JSON"),
     (("predict",), ["predict", "breast-cancer", "-i", "[{}]"], REFUSED, "cannot reach the endpoint"),
     (("rollback",), ["rollback", "nosuch"], USAGE, "unknown model 'nosuch' (configured: breast-cancer, diabetes)"),
+    (("promote",), ["promote", "nosuch", "1", "--to", "prod"], USAGE, "unknown model 'nosuch'"),
+    (("promote",), ["promote", "breast-cancer", "1", "--to", "Prod!"], USAGE, "'Prod!' is not a stage name"),
+    (("promote",), ["promote", "breast-cancer", "1", "--to", "prod"], USAGE,
+     "function sluice-prod-predict-breast-cancer does not exist"),
+    (("promote",), ["promote", "breast-cancer", "1", "--to", "sluice"], REFUSED, "same stage (sluice)"),
     (("invoke",), ["invoke", "train_model", "--event", str(EVENTS / "scheduled_retrain.json")], USAGE,
      "invoke runs handlers in-process against `sluice local`"),
 ]
