@@ -9,7 +9,7 @@ from aws_cdk import App
 
 from infra.app import build
 from infra.stages import StageError
-from tests.infra.conftest import Synth, cdk_context, synthesize
+from tests.infra.conftest import REPO, Synth, cdk_context, synthesize
 
 
 def test_default_stage_is_dev(synth: Synth) -> None:
@@ -58,3 +58,22 @@ def test_prod_keeps_what_dev_may_drop_and_both_alarm(synth: Synth, tmp_path: Pat
     # and both stages alarm on the same things (endpoints and dead letters)
     alarms = {stack.stack.stage.name: len(stack.of_type("AWS::CloudWatch::Alarm")) for stack in (synth, prod)}
     assert alarms["dev"] == alarms["prod"] > 0
+
+
+def test_a_stage_configured_for_promotion_gets_no_retrain_schedule(synth: Synth, tmp_path: Path) -> None:
+    # GIVEN sluice.toml (every model retrains on a schedule) with prod taking versions by promotion only
+    config = tmp_path / "sluice.toml"
+    config.write_text((REPO / "sluice.toml").read_text() + '\n[stages.prod]\nsource = "promotion"\n')
+    # WHEN dev and prod are synthesized from it
+    prod = synthesize(tmp_path, config=config, stage="prod")
+
+    def rules(stack: Synth, kind: str) -> set[str]:
+        head = f"{stack.stack.names.prefix}-{kind}-"
+        return {name for rule in stack.of_type("AWS::Events::Rule").values()
+                if str(name := rule["Properties"].get("Name", "")).startswith(head)}
+
+    # THEN prod has no retrain rule while dev (no [stages.dev] table) keeps one per model; drift checks stay
+    assert rules(synth, "retrain") == {"sluice-dev-retrain-breast-cancer", "sluice-dev-retrain-diabetes"}
+    assert rules(prod, "retrain") == set()
+    drift = {name.replace("sluice-dev", "sluice-prod") for name in rules(synth, "drift")}
+    assert rules(prod, "drift") == drift != set()
