@@ -116,6 +116,10 @@ def test_promotion_copies_the_exact_artifact_and_registers_it_approved_with_line
                                           "source_artifact_sha256", "claim_key")} == {
         "source_stage": "dev", "source_version": version, "source_data_version": "d1", "promoted_by": OPERATOR,
         "source_artifact_sha256": sha256_hex(ONNX), "claim_key": claim_key("dev", version)}
+    # AND prod's audit trail says so from the claim on: created by the promotion, then copied, then approved
+    trail = [(entry.change, entry.reason) for entry in prod.registry.history(MODEL) if entry.subject == "v2"]
+    assert [change for change, _ in trail] == ["created (training)", "training → candidate", "candidate → approved"]
+    assert trail[0][1].startswith(f"promotion of dev v{version} by {OPERATOR}") and OPERATOR in trail[2][1]
     # AND the files are the same bytes (the release reports of dev are not part of the artifact)
     copied = prod.end.artifacts.get_bytes(model_prefix(MODEL, 2) + "model.onnx")
     assert copied == ONNX and model_prefix(MODEL, 2) + "ab-report.json" not in prod.stored()

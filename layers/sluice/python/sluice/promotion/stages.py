@@ -82,7 +82,8 @@ def promote(source: StageEnd, target: StageEnd, model: str, version: int, *, pro
              "promoted_at": iso(clock()), "claim_key": key}
     claimed = target.registry.claim_version(
         model, data_version=original.data_version, code_version=original.code_version,
-        lineage={**original.lineage, "promotion": facts}, actor=ACTOR, correlation_id=correlation_id, claim_key=key)
+        lineage={**original.lineage, "promotion": facts}, actor=ACTOR, correlation_id=correlation_id, claim_key=key,
+        reason=f"promotion of {source.name} v{version} by {promoted_by} started (copying its verified artifact)")
     promotion = {**facts, "target_stage": target.name, "target_version": claimed.version}
     if claimed.status is Status.TRAINING:  # new, or a rerun after a crash mid-copy: copy (again) and register
         _copy(target, files, promotion, model, claimed.version)
