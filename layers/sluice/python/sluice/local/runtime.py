@@ -295,7 +295,8 @@ class LocalCloud:
 
         try:
             with progress.listening(progressed), self._identity(function) as identity:  # e.g. each trial, as it ends
-                result = self._host.invoke(function, event, env=identity, init_env=self._function_env(function))
+                result = self._host.invoke(function, event, env=identity,
+                                           init_env={**self._stage_env(), **self._function_env(function)})
         except Exception as error:
             self.record("error", function, {"error": f"{type(error).__name__}: {error}"})
             raise
@@ -306,10 +307,12 @@ class LocalCloud:
     def _function_env(self, function: str) -> dict[str, str]:
         """What CDK sets on this function beyond the shared settings: where it parks events it refuses."""
         url = self.provisioned.dead_letter_queues.get(function)
-        # this stack's own settings at init too: a second LocalCloud (another stage) started later on the same
-        # moto has rewritten the process's SLUICE_* variables
-        return {**self.settings.to_env(), "SLUICE_CONFIG": str(self.config_path),
-                **({ENV_DEAD_LETTER_QUEUE: url} if url else {})}
+        return {ENV_DEAD_LETTER_QUEUE: url} if url else {}
+
+    def _stage_env(self) -> dict[str, str]:
+        """This stack's own settings, for its functions' init: a second LocalCloud (another stage) started later
+        on the same embedded AWS has rewritten the process's SLUICE_* variables."""
+        return {**self.settings.to_env(), "SLUICE_CONFIG": str(self.config_path)}
 
     def run_until_idle(self, *, raise_errors: bool = True) -> int:
         """Deliver queued events to their functions until nothing is left; returns how many ran."""
