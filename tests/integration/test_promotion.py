@@ -160,6 +160,9 @@ def test_the_promote_command_reaches_the_other_stage_by_its_prefix(
         "outcome": "promoted", "source_stage": "dev", "target_stage": "prod", "target_version": 1}
     prod.run_until_idle()
     assert registry_of(prod).get_version(MODEL, 1).status is Status.LIVE
+    # AND `sluice models show` prints the version's lineage
+    shown = CliRunner().invoke(app, ["models", "show", MODEL, "1"])
+    assert shown.exit_code == 0 and "promoted from dev v1 by arn:aws:" in shown.stdout, shown.stdout
     # AND a stage that is not deployed here is a usage error naming the function it looked for
     missing = CliRunner().invoke(app, ["promote", MODEL, "1", "--from", "dev", "--to", "qa"])
     assert missing.exit_code == 2 and "sluice-qa-predict-breast-cancer does not exist" in missing.stderr
