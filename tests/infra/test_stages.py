@@ -60,12 +60,10 @@ def test_prod_keeps_what_dev_may_drop_and_both_alarm(synth: Synth, tmp_path: Pat
     assert alarms["dev"] == alarms["prod"] > 0
 
 
-def test_a_stage_configured_for_promotion_gets_no_retrain_schedule(synth: Synth, tmp_path: Path) -> None:
-    # GIVEN sluice.toml (every model retrains on a schedule) with prod taking versions by promotion only
-    config = tmp_path / "sluice.toml"
-    config.write_text((REPO / "sluice.toml").read_text() + '\n[stages.prod]\nsource = "promotion"\n')
-    # WHEN dev and prod are synthesized from it
-    prod = synthesize(tmp_path, config=config, stage="prod")
+def test_prod_takes_versions_by_promotion_and_gets_no_retrain_schedule(synth: Synth, tmp_path: Path) -> None:
+    # GIVEN sluice.toml as shipped: every model retrains on a schedule, and [stages.prod] source = "promotion"
+    # WHEN dev (the session's synth) and prod are synthesized from it
+    prod = synthesize(tmp_path, stage="prod")
 
     def rules(stack: Synth, kind: str) -> set[str]:
         head = f"{stack.stack.names.prefix}-{kind}-"
@@ -77,3 +75,13 @@ def test_a_stage_configured_for_promotion_gets_no_retrain_schedule(synth: Synth,
     assert rules(prod, "retrain") == set()
     drift = {name.replace("sluice-dev", "sluice-prod") for name in rules(synth, "drift")}
     assert rules(prod, "drift") == drift != set()
+
+
+def test_prod_configured_to_train_keeps_its_retrain_schedules(tmp_path: Path) -> None:
+    # GIVEN sluice.toml with prod switched to train on its own drops
+    config = tmp_path / "sluice.toml"
+    config.write_text((REPO / "sluice.toml").read_text().replace('source = "promotion"', 'source = "training"'))
+    # WHEN prod is synthesized THEN it has a retrain rule per model, as dev does
+    prod = synthesize(tmp_path, config=config, stage="prod")
+    names = {str(rule["Properties"].get("Name", "")) for rule in prod.of_type("AWS::Events::Rule").values()}
+    assert {"sluice-prod-retrain-breast-cancer", "sluice-prod-retrain-diabetes"} <= names

@@ -1,5 +1,5 @@
 """Promotion dev → prod on two local stages (two LocalClouds on one embedded AWS, prefixes sluice-dev and
-sluice-prod, prod configured ``[stages.prod] source = "promotion"``).
+sluice-prod; sluice.toml as shipped: ``[stages.prod] source = "promotion"``).
 
 The dev versions are copies of versions the real pipeline trained once per session (tests/integration/releases.py);
 prod gets them only through ``sluice.promotion`` and releases them through its own deploy_model.
@@ -25,14 +25,11 @@ from sluice.storage import model_prefix
 from tests.conftest import REPO
 from tests.integration.releases import DATASETS, MODEL, approved, config_with, events, live_with, registry_of
 
-PROMOTION_ONLY = '\n[stages.prod]\nsource = "promotion"\n'
-
 
 @pytest.fixture
 def stages(tmp_path: Path) -> Iterator[tuple[LocalCloud, LocalCloud]]:
     """dev and prod on one embedded AWS; every release all at once (the strategy is not what is tested here)."""
-    config = config_with(tmp_path, {MODEL: {"strategy": "all_at_once"}})
-    config.write_text(config.read_text() + PROMOTION_ONLY)
+    config = config_with(tmp_path, {MODEL: {"strategy": "all_at_once"}})  # sluice.toml: [stages.prod] promotion
     dev = LocalCloud(config, prefix="sluice-dev", functions_dir=REPO / "functions", meter=ScriptedMeter()).start()
     try:
         prod = LocalCloud(config, prefix="sluice-prod", functions_dir=REPO / "functions",
@@ -126,7 +123,8 @@ def test_a_changed_dev_artifact_is_refused_and_prod_gets_nothing(trained: Any,
 def test_prod_configured_for_promotion_validates_a_drop_but_trains_nothing(
         stages: tuple[LocalCloud, LocalCloud]) -> None:
     dev, prod = stages
-    # GIVEN prod takes versions by promotion only: it has no retrain schedule, dev has one
+    # GIVEN prod takes versions by promotion only (as sluice.toml ships): it has no retrain schedule, dev has one
+    assert not prod.config.stage("prod").trains and dev.config.stage("dev").trains
     assert ("retrain-schedule", MODEL) in dev.provisioned.schedules
     assert ("retrain-schedule", MODEL) not in prod.provisioned.schedules
     # WHEN a file is dropped in prod
