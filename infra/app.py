@@ -31,7 +31,7 @@ def build(app: App, *, inputs: BuildInputs | None = None) -> SluiceStack:
         inputs = dataclasses.replace(inputs, serving_deps_dir=Path(serving_deps))
     stage = stage_named(app.node.try_get_context("stage") or "dev")
     stack = SluiceStack(
-        app, stage.stack_name, stage=stage, config=load_config(inputs.config_file), inputs=inputs,
+        app, stage.stack_name, stage=stage, config=load_config(inputs.config_file).for_stage(stage.name), inputs=inputs,
         reserve_concurrency=_flag(app.node.try_get_context("reserve_concurrency"), default=False),
     )
     acknowledge_nag_findings(stack)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
-from sluice.naming import THROWAWAY_STAGE_PATTERN
+from sluice.naming import THROWAWAY_STAGE_PATTERN, stage_prefix
 
 
 class StageError(ValueError):
@@ -43,7 +43,7 @@ class Stage:
     @property
     def prefix(self) -> str:
         """The resource prefix handed to ``ResourceNames`` and ``SLUICE_PREFIX``."""
-        return f"sluice-{self.name}"
+        return stage_prefix(self.name)
 
     @property
     def stack_name(self) -> str:

@@ -74,9 +74,10 @@ class Synth:
         return value
 
 
-def synthesize(tmp: Path, **context: Any) -> Synth:
-    """Build the app exactly as infra/app.py does, offline, into ``tmp``."""
-    inputs = BuildInputs(serving_deps_dir=fake_serving_deps(tmp / "serving-deps"), staging_dir=tmp / "staging")
+def synthesize(tmp: Path, *, config: Path | None = None, **context: Any) -> Synth:
+    """Build the app exactly as infra/app.py does, offline, into ``tmp`` (``config``: another sluice.toml)."""
+    inputs = BuildInputs(serving_deps_dir=fake_serving_deps(tmp / "serving-deps"), staging_dir=tmp / "staging",
+                         config_path=config)
     app = App(outdir=str(tmp / "cdk.out"), context=cdk_context(**context))
     stack = build(app, inputs=inputs)
     nested = {stack.get_logical_id(model_stack.nested_stack_resource): Template.from_stack(model_stack)

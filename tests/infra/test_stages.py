@@ -9,7 +9,7 @@ from aws_cdk import App
 
 from infra.app import build
 from infra.stages import StageError
-from tests.infra.conftest import Synth, cdk_context, synthesize
+from tests.infra.conftest import REPO, Synth, cdk_context, synthesize
 
 
 def test_default_stage_is_dev(synth: Synth) -> None:
@@ -58,3 +58,30 @@ def test_prod_keeps_what_dev_may_drop_and_both_alarm(synth: Synth, tmp_path: Pat
     # and both stages alarm on the same things (endpoints and dead letters)
     alarms = {stack.stack.stage.name: len(stack.of_type("AWS::CloudWatch::Alarm")) for stack in (synth, prod)}
     assert alarms["dev"] == alarms["prod"] > 0
+
+
+def test_prod_takes_versions_by_promotion_and_gets_no_retrain_schedule(synth: Synth, tmp_path: Path) -> None:
+    # GIVEN sluice.toml as shipped: every model retrains on a schedule, and [stages.prod] source = "promotion"
+    # WHEN dev (the session's synth) and prod are synthesized from it
+    prod = synthesize(tmp_path, stage="prod")
+
+    def rules(stack: Synth, kind: str) -> set[str]:
+        head = f"{stack.stack.names.prefix}-{kind}-"
+        return {name for rule in stack.of_type("AWS::Events::Rule").values()
+                if str(name := rule["Properties"].get("Name", "")).startswith(head)}
+
+    # THEN prod has no retrain rule while dev (no [stages.dev] table) keeps one per model; drift checks stay
+    assert rules(synth, "retrain") == {"sluice-dev-retrain-breast-cancer", "sluice-dev-retrain-diabetes"}
+    assert rules(prod, "retrain") == set()
+    drift = {name.replace("sluice-dev", "sluice-prod") for name in rules(synth, "drift")}
+    assert rules(prod, "drift") == drift != set()
+
+
+def test_prod_configured_to_train_keeps_its_retrain_schedules(tmp_path: Path) -> None:
+    # GIVEN sluice.toml with prod switched to train on its own drops
+    config = tmp_path / "sluice.toml"
+    config.write_text((REPO / "sluice.toml").read_text().replace('source = "promotion"', 'source = "training"'))
+    # WHEN prod is synthesized THEN it has a retrain rule per model, as dev does
+    prod = synthesize(tmp_path, config=config, stage="prod")
+    names = {str(rule["Properties"].get("Name", "")) for rule in prod.of_type("AWS::Events::Rule").values()}
+    assert {"sluice-prod-retrain-breast-cancer", "sluice-prod-retrain-diabetes"} <= names

@@ -91,6 +91,11 @@ BAD_INPUT: list[tuple[tuple[str, ...], list[str], int, str]] = [
     (("approve",), ["approve", "breast-cancer", "1", "--reason", " "], USAGE, "--reason must say why"),
     (("reject",), ["reject", "breast-cancer", "one", "--reason", "no"], USAGE, "Invalid value for 'version'"),
     (("reject",), ["reject", "breast-cancer", "1"], USAGE, "Missing option '--reason'"),
+    (("promote",), ["promote", "nosuch", "1", "--to", "prod"], USAGE, "unknown model 'nosuch'"),
+    (("promote",), ["promote", "breast-cancer", "1", "--to", "Prod!"], USAGE, "'Prod!' is not a stage name"),
+    (("promote",), ["promote", "breast-cancer", "1", "--to", "prod"], USAGE,
+     "function sluice-prod-predict-breast-cancer does not exist"),
+    (("promote",), ["promote", "breast-cancer", "1", "--to", "sluice"], REFUSED, "same stage (sluice)"),
     (("invoke",), ["invoke", "train_model", "--event", str(EVENTS / "scheduled_retrain.json")], USAGE,
      "invoke runs handlers in-process against `sluice local`"),
 ]

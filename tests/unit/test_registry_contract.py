@@ -166,6 +166,16 @@ def test_claiming_again_with_the_same_key_resumes_the_first_claim(registry: Regi
     assert [_claim(registry, key="b"), _claim(registry), _claim(registry, key="DatasetAccepted:drop-1:d1")] == [2, 3, 1]
 
 
+def test_a_claim_records_why_the_version_was_created(registry: RegistryStore) -> None:
+    # GIVEN a claim by training and one by a promotion WHEN the audit trail is read THEN each says why
+    registry.claim_version("m", data_version="d", code_version="c", lineage={}, actor="train_model",
+                           correlation_id="c1")
+    registry.claim_version("m", data_version="d", code_version="c", lineage={}, actor="promote", correlation_id="c2",
+                           claim_key="promotion:dev:v1", reason="promotion of dev v1 started")
+    assert [(entry.change, entry.reason) for entry in registry.history("m")] == [
+        ("created (training)", "training started"), ("created (training)", "promotion of dev v1 started")]
+
+
 def test_two_reruns_of_one_claim_racing_share_its_version(registry: RegistryStore) -> None:
     # GIVEN two deliveries of the same training WHEN both claim at once THEN both hold the one version
     assert _race(lambda: _claim(registry, key="k"), lambda: _claim(registry, key="k")) == [1, 1]

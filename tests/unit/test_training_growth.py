@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import pytest
-from moto import mock_aws
 
 from sluice.events import DetailType
 from sluice.monitoring.guard import RetrainGuard
@@ -20,15 +18,6 @@ from sluice.training.window import EmptyWindowError, select_training_data
 from tests.unit.growth_stack import MODEL, START, GrowthStack, config_text, drop_csv, growth_stack
 
 DAY = 24 * 3600.0
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "t",
-                       "AWS_SECRET_ACCESS_KEY": "t"}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        yield
 
 
 def _accepted(stack: GrowthStack, name: str, body: bytes) -> dict[str, Any]:

@@ -20,6 +20,20 @@ NAME_LIMITS = {"Lambda function name": 64, "EventBridge rule name": 64, "Firehos
 """AWS's limits on the names sluice derives per model (Lambda, EventBridge and Firehose API references)."""
 
 
+STAGE_PREFIX_HEAD = "sluice-"
+"""A deployed stage's resource prefix is ``sluice-<stage>`` (``infra/stages.Stage.prefix``)."""
+
+
+def stage_prefix(stage: str) -> str:
+    """The resource prefix of the stage called ``stage`` (``prod`` → ``sluice-prod``)."""
+    return f"{STAGE_PREFIX_HEAD}{stage}"
+
+
+def stage_of(prefix: str) -> str:
+    """The stage a resource prefix belongs to (``sluice-prod`` → ``prod``; any other prefix names itself)."""
+    return prefix[len(STAGE_PREFIX_HEAD):] if prefix.startswith(STAGE_PREFIX_HEAD) else prefix
+
+
 @lru_cache(maxsize=4096)  # called per captured feature on the predict path
 def capture_field(feature: str) -> str:
     """A feature's field name in captured records: lower-case letters, digits and "_" (what Glue and Athena

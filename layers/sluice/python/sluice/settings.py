@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sluice.naming import ResourceNames
+from sluice.naming import ResourceNames, stage_of
 
 
 class SettingsError(RuntimeError):
@@ -40,6 +40,11 @@ class Settings:
     @property
     def names(self) -> ResourceNames:
         return ResourceNames(self.prefix)
+
+    @property
+    def stage(self) -> str:
+        """The stage this deployment is (``sluice-prod`` → ``prod``): the key of its ``[stages.<name>]`` table."""
+        return stage_of(self.prefix)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -43,6 +43,7 @@ def render_html(card: dict[str, Any]) -> str:
         _trials(card["training"]),
         "<h2>Data and artifacts</h2>",
         _data(card),
+        *_promotion(card.get("promotion")),
     ]
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)} — model card"
             f"</title><style>{STYLE}</style></head><body>{''.join(sections)}</body></html>")
@@ -191,6 +192,21 @@ def _data(card: dict[str, Any]) -> str:
             ("ONNX vs scikit-learn max |diff|", _num(artifacts.get("onnx_max_abs_diff"))),
             ("code version", card["training"].get("code_version"))]
     return _table(("", ""), rows, header=False)
+
+
+def _promotion(promotion: dict[str, Any] | None) -> list[str]:
+    """The lineage of a version promoted from another stage (``sluice.promotion``): where from, what, who, when."""
+    if not promotion:
+        return []
+    rows = [("from", f"{promotion.get('source_stage')} v{promotion.get('source_version')} "
+                     f"({promotion.get('source_status')})"),
+            ("to", f"{promotion.get('target_stage')} v{promotion.get('target_version')}"),
+            ("artifact sha256", promotion.get("source_artifact_sha256")),
+            ("data version", promotion.get("source_data_version")),
+            ("promoted by", promotion.get("promoted_by")), ("promoted at", promotion.get("promoted_at")),
+            ("files verified", len(promotion.get("files_sha256") or {}))]
+    return ["<h2>Promotion</h2>", "<p class='muted'>The gate's verdict below is the source stage's: the artifact is "
+            "the same file (sha256 verified), not retrained or re-gated.</p>", _table(("", ""), rows, header=False)]
 
 
 def _table(headers: tuple[str, ...], rows: list[tuple[Any, ...]], *, header: bool = True) -> str:

@@ -1,4 +1,4 @@
-"""`sluice` commands: demo, local, drop, models, predict, rollback, approve, reject, invoke."""
+"""`sluice` commands: demo, local, drop, models, predict, rollback, approve, reject, invoke, promote."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from sluice.cli.errors import CliError, ErrorReportingGroup, RefusedError
 from sluice.cli.model_commands import LIST_COMMAND, models_app
 from sluice.cli.monitoring_commands import drift_app
 from sluice.cli.predict_command import predict
+from sluice.cli.promote_command import promote
 from sluice.cli.target import (
     JOURNAL_FILE,
     clear_local_state,
@@ -242,3 +243,4 @@ def rollback(
 app.command("approve")(approve)
 app.command("reject")(reject)
 app.command("invoke")(invoke_command.invoke)
+app.command("promote")(promote)

@@ -90,6 +90,11 @@ def print_card(card: dict[str, Any]) -> None:
                   f"{' (live)' if card.get('live') else ''}; gate {verdict}")
     if card.get("description"):
         console.print(f"[dim]{card['description']}[/dim]")
+    promotion = card.get("promotion")
+    if promotion:  # sluice.promotion: the same artifact as another stage's version; its gate verdict is that stage's
+        console.print(f"promoted from {promotion['source_stage']} v{promotion['source_version']} by "
+                      f"{promotion['promoted_by']} at {promotion['promoted_at']} (sha256 "
+                      f"{promotion['source_artifact_sha256'][:12]}… verified)")
     search = training.get("search") or {}
     console.print(f"{training['family']} {json.dumps(training['params'], sort_keys=True)}")
     console.print(f"chosen by {training['cv_folds']}-fold CV {training['cv_metric']} over "

@@ -34,6 +34,7 @@ from sluice.config.monitoring import parse_monitoring
 from sluice.config.reader import Table, checked
 from sluice.config.schedule import schedule_problem
 from sluice.config.stack import parse_stack
+from sluice.config.stages import parse_stages
 
 CONFIG_ENV_VAR = "SLUICE_CONFIG"
 DEFAULT_CONFIG_NAME = "sluice.toml"
@@ -60,9 +61,10 @@ def load_config_text(text: str, *, source: str = "<text>") -> ProjectConfig:
     if not isinstance(raw_models, dict) or not raw_models:
         raise ConfigError(f"{source}: define at least one [models.<name>] table")
     stack = checked(root, "stack", lambda: parse_stack(root.table("stack")))
+    stages = checked(root, "stages", lambda: parse_stages(root.table("stages")))
     root.finish()
     models = {name: _model(name, Table(body, f"models.{name}", source)) for name, body in raw_models.items()}
-    return ProjectConfig(models=models, stack=stack)
+    return ProjectConfig(models=models, stack=stack, stages=stages)
 
 
 def _model(name: str, body: Table) -> ModelConfig:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -12,6 +12,7 @@ from sluice.config.errors import ConfigError
 from sluice.config.layout import layout_problem
 from sluice.config.monitoring import MonitoringSettings
 from sluice.config.stack import StackSettings
+from sluice.config.stages import StageSettings
 from sluice.naming import LONGEST_STAGE_PREFIX, ResourceNames, capture_field
 
 Task = Literal["classification", "regression"]
@@ -268,6 +269,8 @@ class ProjectConfig:
 
     models: dict[str, ModelConfig]
     stack: StackSettings = field(default_factory=StackSettings)
+    stages: dict[str, StageSettings] = field(default_factory=dict)
+    """``[stages.<name>]``: per-stage switches (a stage not listed trains on its own drops)."""
 
     def __post_init__(self) -> None:
         problem = layout_problem(self.models)
@@ -284,6 +287,19 @@ class ProjectConfig:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self.models))
+
+    def stage(self, name: str) -> StageSettings:
+        """The switches of the stage called ``name`` (``sluice.naming.stage_of``); the defaults if unlisted."""
+        return self.stages.get(name, StageSettings())
+
+    def for_stage(self, name: str) -> ProjectConfig:
+        """The configuration as the stage ``name`` deploys it: in a stage that does not train, no model has a
+        retrain schedule (so neither CDK nor the local stack creates its rule)."""
+        if self.stage(name).trains:
+            return self
+        models = {key: replace(model, training=replace(model.training, retrain_schedule=None))
+                  for key, model in self.models.items()}
+        return replace(self, models=models)
 
 
 def _check_model(model: ModelConfig) -> None:

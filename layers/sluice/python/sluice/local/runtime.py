@@ -106,8 +106,9 @@ class LocalCloud:
                  meter: Meter | None = None, iam_template: Mapping[str, Any] | None = None,
                  iam_enforce: bool = True, environments: int | None = None) -> None:
         self.config_path = Path(config_path).resolve()
-        self.config: ProjectConfig = load_config(self.config_path)
         self.settings = Settings.local(prefix)
+        self.config: ProjectConfig = load_config(self.config_path).for_stage(self.settings.stage)
+        """The configuration as this stage deploys it (``ProjectConfig.for_stage``)."""
         self.functions_dir = functions_dir or find_functions_dir()
         self.timeline: list[TimelineEntry] = []
         self.router = WeightedRouter(seed)
@@ -296,7 +297,8 @@ class LocalCloud:
 
         try:
             with progress.listening(progressed), self._identity(function) as identity:  # e.g. each trial, as it ends
-                result = self._host.invoke(function, event, env=identity, init_env=self._function_env(function))
+                result = self._host.invoke(function, event, env=identity,
+                                           init_env={**self._stage_env(), **self._function_env(function)})
         except Exception as error:
             self.record("error", function, {"error": f"{type(error).__name__}: {error}"})
             raise
@@ -308,6 +310,11 @@ class LocalCloud:
         """What CDK sets on this function beyond the shared settings: where it parks events it refuses."""
         url = self.provisioned.dead_letter_queues.get(function)
         return {ENV_DEAD_LETTER_QUEUE: url} if url else {}
+
+    def _stage_env(self) -> dict[str, str]:
+        """This stack's own settings, for its functions' init: a second LocalCloud (another stage) started later
+        on the same embedded AWS has rewritten the process's SLUICE_* variables."""
+        return {**self.settings.to_env(), "SLUICE_CONFIG": str(self.config_path)}
 
     def run_until_idle(self, *, raise_errors: bool = True) -> int:
         """Deliver queued events to their functions until nothing is left; returns how many ran."""

@@ -48,7 +48,7 @@ class DynamoDBRegistry(RegistryStore):
 
     def claim_version(
         self, model: str, *, data_version: str, code_version: str, lineage: dict[str, Any], actor: str,
-        correlation_id: str, claim_key: str | None = None,
+        correlation_id: str, claim_key: str | None = None, reason: str = "training started",
     ) -> ModelVersion:
         if claim_key is not None and (claimed := self._claimed(model, claim_key)) is not None:
             return claimed
@@ -60,7 +60,7 @@ class DynamoDBRegistry(RegistryStore):
                 "version": latest + 1, "status": Status.TRAINING.value, "data_version": data_version,
                 "code_version": code_version, "lineage": lineage, "created_at": now, "updated_at": now,
             }
-            audit = self._audit_put(model, f"v{latest + 1}", "created (training)", "training started", actor,
+            audit = self._audit_put(model, f"v{latest + 1}", "created (training)", reason, actor,
                                     correlation_id, now)
             operations = [
                 {"Put": {"TableName": self._table, "Item": codec.to_item(document),

@@ -68,7 +68,7 @@ class InMemoryRegistry(RegistryStore):
 
     def claim_version(
         self, model: str, *, data_version: str, code_version: str, lineage: dict[str, Any], actor: str,
-        correlation_id: str, claim_key: str | None = None,
+        correlation_id: str, claim_key: str | None = None, reason: str = "training started",
     ) -> ModelVersion:
         with self._lock:
             stored = self._model(model)
@@ -81,7 +81,7 @@ class InMemoryRegistry(RegistryStore):
                 "code_version": code_version, "lineage": lineage, "created_at": now, "updated_at": now})
             if claim_key is not None:
                 stored.claims[claim_key] = number
-            self._audit(model, f"v{number}", "created (training)", "training started", actor, correlation_id, now)
+            self._audit(model, f"v{number}", "created (training)", reason, actor, correlation_id, now)
             return self.get_version(model, number)
 
     def get_version(self, model: str, version: int) -> ModelVersion:

@@ -30,9 +30,9 @@ class VersionStore(ABC):
     @abstractmethod
     def claim_version(
         self, model: str, *, data_version: str, code_version: str, lineage: dict[str, Any], actor: str,
-        correlation_id: str, claim_key: str | None = None,
+        correlation_id: str, claim_key: str | None = None, reason: str = "training started",
     ) -> ModelVersion:
-        """Claim the next version number (status ``training``).
+        """Claim the next version number (status ``training``; ``reason`` is its audit entry's).
 
         With ``claim_key``, a second claim with the same key returns the version the first one claimed
         (whatever its status now), so a rerun resumes its version instead of leaving a stuck one behind.

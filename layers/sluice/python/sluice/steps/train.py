@@ -38,6 +38,8 @@ class NoDataError(LookupError):
 def train_latest(ctx: StepContext, model_name: str, *, trigger: str, correlation_id: str) -> dict[str, Any]:
     """Retrain on the model's training data now: the latest drop (snapshot) or its window (append)."""
     model = ctx.config.model(model_name)
+    if not ctx.config.stage(ctx.settings.stage).trains:
+        return not_trained_here(ctx, model_name, trigger=trigger, correlation_id=correlation_id)
     try:
         data = select_training_data(model, ctx.registry.list_datasets(model_name), now=ctx.clock())
     except EmptyWindowError as error:
@@ -50,6 +52,9 @@ def train_accepted(ctx: StepContext, model_name: str, data_version: str, *, corr
     """Train after a DatasetAccepted event for ``data_version`` (accepted under ``contract_version``): on it
     (snapshot) or on the window it joined (append)."""
     model = ctx.config.model(model_name)
+    if not ctx.config.stage(ctx.settings.stage).trains:
+        return not_trained_here(ctx, model_name, trigger="DatasetAccepted", correlation_id=correlation_id,
+                                data_version=data_version)
     datasets = ctx.registry.list_datasets(model_name)
     if not any(dataset.data_version == data_version for dataset in datasets):  # announced, not (yet) listed
         datasets.append(DatasetRecord(model=model_name, data_version=data_version, rows=0,
@@ -128,6 +133,24 @@ def train_on(ctx: StepContext, data: TrainingData, *, model_name: str, trigger: 
         "family": result.family, "cv": result.cv, "correlation_id": correlation_id,
     })
     return {"outcome": "trained", **{k: summary[k] for k in ("model", "version", "data_version", "family", "cv")}}
+
+
+def not_trained_here(ctx: StepContext, model_name: str, *, trigger: str, correlation_id: str,
+                     data_version: str = "") -> dict[str, Any]:
+    """A stage whose versions come by promotion only (``[stages.<stage>] source = "promotion"``) trains nothing:
+    the trigger is recorded (audit entry, TrainingSkipped, a log line) as a no-op, not an error."""
+    stage = ctx.settings.stage
+    reason = (f"stage {stage} trains no models ([stages.{stage}] source = \"promotion\"): {trigger} ignored; "
+              "versions arrive by `sluice promote`")
+    ctx.registry.note(model_name, subject="retrain", change="skipped (stage does not train)", reason=reason,
+                      actor=ACTOR, correlation_id=correlation_id, trigger=trigger)
+    ctx.events.publish(DetailType.TRAINING_SKIPPED, {
+        "model": model_name, "data_version": data_version, "trigger": trigger, "stage": stage, "reason": reason,
+        "correlation_id": correlation_id,
+    })
+    LOGGER.info("training skipped: stage trains no models",
+                extra={"model": model_name, "trigger": trigger, "stage": stage})
+    return {"outcome": "not_trained", "model": model_name, "stage": stage, "reason": reason}
 
 
 def _same_training(ctx: StepContext, model_name: str, fingerprint: str, claim_key: str) -> ModelVersion | None:
