@@ -26,10 +26,8 @@ from tests.conftest import REPO
 from tests.integration.releases import DATASETS, MODEL, approved, config_with, events, live_with, registry_of
 
 
-@pytest.fixture
-def stages(tmp_path: Path) -> Iterator[tuple[LocalCloud, LocalCloud]]:
-    """dev and prod on one embedded AWS; every release all at once (the strategy is not what is tested here)."""
-    config = config_with(tmp_path, {MODEL: {"strategy": "all_at_once"}})  # sluice.toml: [stages.prod] promotion
+def _two_stages(tmp_path: Path, deployment: dict[str, Any]) -> Iterator[tuple[LocalCloud, LocalCloud]]:
+    config = config_with(tmp_path, {MODEL: deployment})  # sluice.toml: [stages.prod] promotion
     dev = LocalCloud(config, prefix="sluice-dev", functions_dir=REPO / "functions", meter=ScriptedMeter()).start()
     try:
         prod = LocalCloud(config, prefix="sluice-prod", functions_dir=REPO / "functions",
@@ -40,6 +38,18 @@ def stages(tmp_path: Path) -> Iterator[tuple[LocalCloud, LocalCloud]]:
             prod.stop()
     finally:
         dev.stop()
+
+
+@pytest.fixture
+def stages(tmp_path: Path) -> Iterator[tuple[LocalCloud, LocalCloud]]:
+    """dev and prod on one embedded AWS; every release all at once (the strategy is not what is tested here)."""
+    yield from _two_stages(tmp_path, {"strategy": "all_at_once"})
+
+
+@pytest.fixture
+def gated_stages(tmp_path: Path) -> Iterator[tuple[LocalCloud, LocalCloud]]:
+    """As ``stages``, with the model's releases waiting for a manual approval."""
+    yield from _two_stages(tmp_path, {"strategy": "all_at_once", "approval": "manual"})
 
 
 def _end(cloud: LocalCloud) -> Any:
@@ -164,3 +174,26 @@ def test_the_promote_command_reaches_the_other_stage_by_its_prefix(
     # AND a stage that is not deployed here is a usage error naming the function it looked for
     missing = CliRunner().invoke(app, ["promote", MODEL, "1", "--from", "dev", "--to", "qa"])
     assert missing.exit_code == 2 and "sluice-qa-predict-breast-cancer does not exist" in missing.stderr
+
+
+def test_a_promoted_version_waits_for_approval_where_the_model_requires_one(
+        trained: Any, gated_stages: tuple[LocalCloud, LocalCloud]) -> None:
+    dev, prod = gated_stages
+    # GIVEN dev's v1, approved by dev's gate, and a model whose releases need a manual approval
+    assert approved(dev, trained[MODEL]) == 1
+    # WHEN v1 is promoted to prod
+    assert _promote(dev, prod, 1).target_version == 1
+    # THEN prod's release waits for a human: nothing is live, the version is pending, ApprovalRequested says so
+    prod_registry = registry_of(prod)
+    assert prod_registry.get_version(MODEL, 1).status is Status.PENDING_APPROVAL
+    assert prod_registry.get_alias(MODEL, "live") is None
+    assert [event["version"] for event in events(prod, "ApprovalRequested")] == [1]
+    # WHEN a reviewer approves it (an ApprovalDecided event on prod's bus)
+    decision = {"model": MODEL, "version": 1, "decision": "approve", "reason": "promoted card reviewed",
+                "actor": "arn:aws:sts::123456789012:assumed-role/reviewers/ana", "correlation_id": "approve-p1"}
+    prod.clients.events.put_events(Entries=[{"Source": "sluice", "DetailType": "ApprovalDecided",
+                                             "Detail": json.dumps(decision), "EventBusName": prod.settings.event_bus}])
+    prod.run_until_idle()
+    # THEN the promoted version goes live in prod and answers
+    assert prod_registry.get_alias(MODEL, "live").version == 1  # type: ignore[union-attr]
+    assert _answers(prod)["model_version"] == "1"
