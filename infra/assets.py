@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,9 @@ class BuildInputs:
     staging_dir: Path = field(default=REPO_ROOT / "build" / "cdk-staging")
     config_path: Path | None = None
     """The project configuration (default: sluice.toml at the repo root)."""
+    bytecode_python: str | None = None
+    """The interpreter that compiles the layer's bytecode (default: ``$SLUICE_LAMBDA_PYTHON``, else
+    ``python<runtime version>`` on the PATH, else none: sources only, with a warning)."""
 
     @property
     def config_file(self) -> Path:
@@ -90,9 +95,13 @@ class BuildInputs:
         return self.serving_deps_dir
 
 
-def stage_sluice_layer(inputs: BuildInputs) -> Path:
+LAMBDA_PYTHON_ENV = "SLUICE_LAMBDA_PYTHON"
+
+
+def stage_sluice_layer(inputs: BuildInputs, *, python_version: str | None = None) -> Path:
     """Stage the ``sluice`` layer: ``python/sluice`` (without the tooling packages and caches) and ``sluice.toml``
-    at its root.
+    at its root; with ``python_version``, the library's bytecode compiled for that Python (:func:`compile_bytecode`,
+    by :func:`bytecode_interpreter`).
 
     The folder is named after its content, so staging is idempotent and safe to run concurrently.
     """
@@ -100,8 +109,9 @@ def stage_sluice_layer(inputs: BuildInputs) -> Path:
         raise PackagingError(f"the sluice library is missing at {inputs.library_dir}")
     if not inputs.config_file.is_file():
         raise PackagingError(f"the project configuration is missing at {inputs.config_file}")
+    interpreter = None if python_version is None else bytecode_interpreter(inputs, python_version)
     files = dict(_layer_files(inputs))
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"bytecode for {python_version if interpreter else 'none'}\0".encode())
     for relative in sorted(files):
         digest.update(relative.encode() + b"\0" + files[relative].read_bytes() + b"\0")
     target = inputs.staging_dir / f"sluice-layer-{digest.hexdigest()[:16]}"
@@ -114,11 +124,53 @@ def stage_sluice_layer(inputs: BuildInputs) -> Path:
         destination = scratch / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(files[relative], destination)
+    if interpreter is not None:
+        try:
+            compile_bytecode(scratch / "python", interpreter, shown_as="/opt/python")
+        except PackagingError:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
     try:
         os.replace(scratch, target)
     except OSError:  # staged concurrently by another synth: same content, keep theirs
         shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+def bytecode_interpreter(inputs: BuildInputs, python_version: str) -> str | None:
+    """The interpreter that compiles the layer for ``python_version``: the one configured (which must be that
+    Python), else ``python<version>`` if it runs and is that Python, else None (with a warning)."""
+    configured = inputs.bytecode_python or os.environ.get(LAMBDA_PYTHON_ENV)
+    candidate = configured or f"python{python_version}"
+    probe = [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+    try:
+        version = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
+        problem = None if version == python_version else (
+            f"{candidate} is Python {version}, the Lambda runtime is {python_version}: its bytecode would be ignored")
+    except (OSError, subprocess.CalledProcessError) as error:
+        problem = f"cannot run {candidate} to compile bytecode for Python {python_version} ({error})"
+    if problem is None:
+        return candidate
+    if configured:
+        raise PackagingError(problem)
+    warnings.warn(f"{problem}: the sluice layer ships its sources only, compiled again at every cold start; set "
+                  f"{LAMBDA_PYTHON_ENV} to a Python {python_version} interpreter", stacklevel=2)
+    return None
+
+
+def compile_bytecode(folder: Path, interpreter: str, *, shown_as: str) -> None:
+    """Compile every module under ``folder`` to bytecode with ``interpreter``.
+
+    Lambda unpacks a package read-only, so a module shipped as source alone is compiled again at every cold start
+    (tens of ms for the predict path). The ``.pyc`` files are unchecked-hash: used as they are, whatever the
+    sources' timestamps after zipping (the package never changes once deployed). Tracebacks name the files where
+    Lambda puts them (``shown_as``, e.g. ``/opt/python`` for a layer).
+    """
+    command = [interpreter, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
+               "-s", str(folder), "-p", shown_as, str(folder)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise PackagingError(f"compiling {folder} failed: {result.stdout.strip()} {result.stderr.strip()}")
 
 
 def _layer_files(inputs: BuildInputs) -> Iterator[tuple[str, Path]]:

@@ -134,7 +134,7 @@ class Functions(Construct):
     def zip_layers(self) -> ZipLayers:
         """The sluice layer and the serving dependency layer shared by every zip function (and their sizes)."""
         if self._zip_layers is None:
-            sluice_layer = stage_sluice_layer(self._inputs)
+            sluice_layer = stage_sluice_layer(self._inputs, python_version=PYTHON_VERSION)
             serving_deps = self._inputs.serving_deps(python_version=PYTHON_VERSION)
             versions: tuple[lambda_.ILayerVersion, ...] = (
                 lambda_.LayerVersion(

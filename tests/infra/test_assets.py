@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+import marshal
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from infra.assets import (
+    LAMBDA_PYTHON_ENV,
     BuildInputs,
     PackagingError,
     check_unzipped_limit,
@@ -35,6 +41,50 @@ def test_staging_is_deterministic_and_idempotent(tmp_path: Path) -> None:
     second = stage_sluice_layer(inputs)
     assert first == second
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no scratch folders left behind
+
+
+def test_the_layer_ships_bytecode_that_the_runtime_imports_without_compiling(tmp_path: Path) -> None:
+    # GIVEN the layer staged with bytecode for the running Python (synth does it for the Lambda runtime's)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    inputs = BuildInputs(staging_dir=tmp_path, bytecode_python=sys.executable)
+    layer = stage_sluice_layer(inputs, python_version=version) / "python"
+    # THEN every module has its bytecode, and the sources-only staging is a different folder
+    sources = sorted(layer.rglob("*.py"))
+    assert sources and all(Path(importlib.util.cache_from_source(str(path))).is_file() for path in sources)
+    assert stage_sluice_layer(inputs) != layer.parent
+    # AND a fresh interpreter, on a read-only file system as on Lambda, imports the bytecode as shipped: with a
+    # source replaced by code that fails, the import still succeeds (unchecked-hash .pyc: no timestamp check)
+    (layer / "sluice" / "settings.py").write_text("raise SystemExit('compiled from source')\n")
+    probe = "import sluice.settings, sys; print(sluice.settings.__file__)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(layer), "PYTHONDONTWRITEBYTECODE": "1"})
+    assert result.returncode == 0, result.stderr
+    # AND tracebacks name the file where Lambda unpacks the layer
+    code = marshal.loads(Path(importlib.util.cache_from_source(str(layer / "sluice" / "lazy.py"))).read_bytes()[16:])
+    assert code.co_filename == "/opt/python/sluice/lazy.py"
+
+
+def test_a_configured_interpreter_of_another_python_is_refused(tmp_path: Path) -> None:
+    # GIVEN an interpreter configured for bytecode that is not the runtime's Python
+    inputs = BuildInputs(staging_dir=tmp_path, bytecode_python=sys.executable)
+    # WHEN the layer is staged THEN synth stops and says why, leaving nothing half-staged
+    with pytest.raises(PackagingError, match="would be ignored"):
+        stage_sluice_layer(inputs, python_version="3.99")
+    with pytest.raises(PackagingError, match="cannot run"):
+        stage_sluice_layer(BuildInputs(staging_dir=tmp_path, bytecode_python=str(tmp_path / "no-python")),
+                           python_version="3.99")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_the_runtimes_python_the_layer_ships_sources_and_says_so(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN no interpreter configured and none named python3.99 on the PATH
+    monkeypatch.delenv(LAMBDA_PYTHON_ENV, raising=False)
+    # WHEN the layer is staged for that runtime THEN it holds sources only, and synth warns
+    with pytest.warns(UserWarning, match="sources only"):
+        layer = stage_sluice_layer(BuildInputs(staging_dir=tmp_path), python_version="3.99")
+    assert layer == stage_sluice_layer(BuildInputs(staging_dir=tmp_path))
+    assert not list(layer.rglob("*.pyc"))
 
 
 def test_missing_serving_deps_layer_fails_synth_with_the_fix(tmp_path: Path) -> None:

@@ -48,8 +48,8 @@ print(json.dumps(sorted(name for name in json.loads(sys.argv[2]) if name in sys.
 """
 
 
-def _fresh(code: str, *args: str) -> str:
-    env = {**os.environ, **FUNCTION_ENV, "PYTHONPATH": str(LIBRARY)}
+def _fresh(code: str, *args: str, env: dict[str, str] | None = None) -> str:
+    env = {**os.environ, **FUNCTION_ENV, **(env or {}), "PYTHONPATH": str(LIBRARY)}
     env.pop("AWS_LAMBDA_RUNTIME_API", None)
     result = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, env=env, capture_output=True, text=True,
                             check=True)
@@ -67,6 +67,40 @@ def test_a_handlers_import_loads_no_library_it_does_not_use(function: str) -> No
     loaded = json.loads(_fresh(PROBE, str(REPO / "functions" / function / "app.py"), json.dumps(CHECKED)))
     # THEN none of the libraries it does not need, and none of the tooling, was imported
     assert [name for name in loaded if name in NOT_IMPORTED[function] or name in TOOLING] == []
+
+
+# what the predict function's init must not load: modules of features a prediction does not use until their first
+# request (the :explain verb, the shadow lookup in the registry, the project configuration file), and libraries
+# that only add import time (boto3's resource layer, the X-Ray SDK)
+PREDICT_INIT_EXCLUDES = ("sluice.explain", "sluice.explain.model", "sluice.explain.build", "sluice.registry",
+                         "sluice.registry.dynamodb", "sluice.config", "sluice.config.reader", "boto3", "s3transfer",
+                         "aws_xray_sdk")
+FEATURE_PROBE = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+loaded = sorted(name for name in json.loads(sys.argv[2]) if name in sys.modules)
+from sluice.predict.explaining import explain_document  # what a first :explain request runs
+from sluice.predict.http import HttpError
+try:
+    explain_document(None, "not a list")
+except HttpError:
+    pass
+print(json.dumps({"init": loaded, "after_explain": "sluice.explain.model" in sys.modules}))
+"""
+
+
+def test_the_predict_init_loads_no_module_of_a_feature_the_request_does_not_use() -> None:
+    # GIVEN a fresh interpreter with the predict function's environment, capture configured
+    env = {"SLUICE_CAPTURE_STREAM": "sluice-dev-capture-breast-cancer", "SLUICE_CAPTURE_RATE": "0.1"}
+    # WHEN it imports the function's app module (its whole init), then answers a first :explain call
+    outcome = json.loads(_fresh(FEATURE_PROBE, str(REPO / "functions" / "predict" / "app.py"),
+                                json.dumps(PREDICT_INIT_EXCLUDES), env=env))
+    # THEN the init loaded none of them
+    assert outcome["init"] == []
+    # AND the probe sees the explainer's module once :explain is used (an empty list above is a real absence)
+    assert outcome["after_explain"] is True
 
 
 def test_the_probe_sees_what_a_handler_imports() -> None:

@@ -33,9 +33,11 @@ REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 CASES = [("aer-hmda.csv", "deny"), ("islp-carseats.csv", "Sales"), ("cardata-titanicsurvival.csv", "survived")]
 
 
-def accepted(file: str, target: str) -> tuple[pd.DataFrame, list[dict[str, Any]], ModelConfig]:
-    """A real export, its drafted contract, the accepted rows as training reads them and as JSON instances."""
-    text = (REAL / file).read_bytes()
+def accepted(file: str, target: str, text: bytes | None = None
+             ) -> tuple[pd.DataFrame, list[dict[str, Any]], ModelConfig]:
+    """A real export (or ``text`` named ``file``), its drafted contract, the accepted rows as training reads them
+    and as JSON instances."""
+    text = (REAL / file).read_bytes() if text is None else text
     draft = infer_contract(io.BytesIO(text), file, target=target)
     model = load_config_text(contract_toml("real", draft), source="draft").model("real")
     sink = io.BytesIO()

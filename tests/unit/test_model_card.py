@@ -24,7 +24,8 @@ from sluice.training import export_onnx, split_holdout, train_best
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "layers" / "sluice" / "python" / "sluice" / "demo" / "data"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CLASSIFICATION_PLOTS = {"plot-roc", "plot-pr", "plot-confusion", "plot-calibration", "plot-importance"}
+CLASSIFICATION_PLOTS = {"plot-roc", "plot-pr", "plot-confusion", "plot-calibration", "plot-importance",
+                        "plot-explanations"}
 
 
 def make_card(name: str, csv: str, *, live: bool) -> dict:
@@ -84,7 +85,7 @@ def test_the_card_records_data_trials_metrics_and_the_gate(cancer_card):
 
 @pytest.mark.parametrize(("which", "plots"), [
     ("cancer_card", CLASSIFICATION_PLOTS),
-    ("diabetes_card", {"plot-predicted", "plot-residuals", "plot-importance"}),
+    ("diabetes_card", {"plot-predicted", "plot-residuals", "plot-importance", "plot-explanations"}),
 ])
 def test_the_html_is_self_contained_and_every_plot_is_valid_svg(which, plots, request):
     # GIVEN a card WHEN rendered to HTML

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sluice.config.deployment import ONNX_FORMAT, SKLEARN_FORMAT
 from sluice.serving import IntegrityError, ModelSignature, OnnxModel, ServedModel, verify_sha256
+from sluice.serving.formats import ONNX_FORMAT, SKLEARN_FORMAT
 from sluice.storage import ObjectStore, model_artifact_key
 
 MODEL_FILE = "model.onnx"

@@ -89,7 +89,11 @@ one function's calls with another's key. On Lambda the combination never changes
 def _botocore_session(_environment: tuple[str | None, ...]) -> Any:
     import botocore.session
 
-    return botocore.session.get_session()
+    from sluice.service_models import register_direct_loader
+
+    session = botocore.session.get_session()
+    register_direct_loader(session)  # no scan of every service's folder to make one client
+    return session
 
 
 def aws_client(service: str) -> LazyClient:

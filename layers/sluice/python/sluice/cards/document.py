@@ -76,6 +76,7 @@ def build_card(
         "gate": {"approved": decision.approved, "reasons": list(decision.reasons), "checks": decision.checks},
         "plots": candidate.plots,
         "importance": candidate.importance,
+        "explanation_importance": candidate.explanation_importance,
         "artifacts": {
             "onnx_sha256": training.get("artifact_sha256"),
             "onnx_max_abs_diff": training.get("onnx_max_abs_diff"),

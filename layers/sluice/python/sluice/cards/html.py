@@ -162,6 +162,12 @@ def _plots(card: dict[str, Any]) -> list[tuple[str, str, str]]:
         figures.append(("importance", f"Permutation importance: how much {metric} worsens when a feature is "
                                       "shuffled (top 12, with standard deviation)",
                         bar_chart("Feature importance", items, f"{metric} drop")))
+    explained = card.get("explanation_importance") or {}
+    if explained:
+        figures.append(("explanations", "Explanation importance: each feature's mean |contribution| in "
+                                                  "the model's :explain answers over the holdout (top 12)",
+                        bar_chart("Explanation importance", [(name, value, 0.0) for name, value in explained.items()],
+                                  "mean |contribution|")))
     return figures
 
 

@@ -8,6 +8,7 @@ from typing import Literal, get_args
 from sluice.config.errors import ConfigError
 from sluice.config.reader import Table
 from sluice.config.schedule import schedule_problem
+from sluice.serving.formats import ONNX_FORMAT, SKLEARN_FORMAT
 
 Strategy = Literal["all_at_once", "canary", "linear", "ab", "shadow"]
 AbMetric = Literal["error_rate", "latency_p99", "live_accuracy"]
@@ -19,8 +20,6 @@ MAX_APPROVAL_HOURS = 90 * 24.0
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 AB_METRICS: tuple[str, ...] = get_args(AbMetric)
 ENDPOINT_PACKAGES: tuple[str, ...] = get_args(EndpointPackage)
-ONNX_FORMAT, SKLEARN_FORMAT = "onnx", "sklearn"
-"""A version's served format (``format`` in its signature.json): ONNX unless the export disagreed."""
 SERVABLE_FORMATS: dict[str, tuple[str, ...]] = {"zip": (ONNX_FORMAT,), "image": (ONNX_FORMAT, SKLEARN_FORMAT)}
 """What a predict function can load, by its endpoint package (the zip has onnxruntime, not scikit-learn)."""
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sluice.config import DeploymentSettings
+if TYPE_CHECKING:  # read, not built here: the predict path imports this package without the configuration
+    from sluice.config import DeploymentSettings
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sluice.explain.model import MAX_EXPLAIN_INSTANCES
 from sluice.predict.http import HttpError
 from sluice.serving import InvalidInstances, ServedModel, read_instances
 
 
 def explain_document(model: ServedModel, instances: Any) -> dict[str, Any]:
     """The explain answer for ``instances`` (already a list within the request bounds); refusals are HttpError."""
+    from sluice.explain.model import MAX_EXPLAIN_INSTANCES  # the first :explain request, not the function's init
+
     if not isinstance(instances, list):
         raise HttpError(400, '"instances" must be a list of feature objects')
     if len(instances) > MAX_EXPLAIN_INSTANCES:

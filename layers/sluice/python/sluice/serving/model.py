@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import onnxruntime as ort
 
-from sluice.explain.model import METADATA_KEY as EXPLAINER_KEY
-from sluice.explain.model import Explainer
 from sluice.serving.errors import InvalidInstances, ModelLoadError
 from sluice.serving.instances import read_instances
 from sluice.serving.reading import ValueViolation
 from sluice.serving.signature import ModelSignature
+
+if TYPE_CHECKING:
+    from sluice.explain.model import Explainer
 
 _TENSOR_TYPES = {"float": "tensor(float)", "string": "tensor(string)"}
 
@@ -79,7 +80,9 @@ class OnnxModel:
     def explainer(self) -> Explainer | None:
         """The explainer exported with the model (in its metadata), decoded on first use."""
         if self._explainer is None:
-            text = self._session.get_modelmeta().custom_metadata_map.get(EXPLAINER_KEY)
+            from sluice.explain.model import METADATA_KEY, Explainer  # :explain requests only, not the init
+
+            text = self._session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
             self._explainer = None if text is None else Explainer.from_text(text)
         return self._explainer
 
