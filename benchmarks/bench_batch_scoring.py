@@ -115,10 +115,12 @@ def main() -> None:
             bucket = cloud.settings.data_bucket
             scored_file = folder / "to-score.parquet"
             write_file(scored_file, args.rows)
+            file_mb = scored_file.stat().st_size / 2**20
             cloud.clients.s3.upload_file(str(scored_file), bucket, f"score/{MODEL}/to-score.parquet")
             started = time.perf_counter()
             cloud.run_until_idle()
             seconds = time.perf_counter() - started
+            print(f"scored {args.rows:,} rows ({file_mb:,.0f} MB) in {seconds:.1f} s", flush=True)
             listed = cloud.clients.s3.list_objects_v2(Bucket=bucket, Prefix=f"scored/{MODEL}/")["Contents"]
             report_key = next(item["Key"] for item in listed if item["Key"].endswith("/report.json"))
             report = json.loads(cloud.clients.s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
@@ -136,8 +138,8 @@ def main() -> None:
     ratio = (args.rows / seconds) / (args.rows / reference)
     peaks = [part["peak_mb"] for part in report["parts"]]
     body = "\n".join([
-        f"{args.rows:,} rows x {len(FEATURES)} features (Parquet, {scored_file.stat().st_size / 2**20:,.0f} MB on "
-        f"disk before the run ended), model `{MODEL}` v{report['version']} trained by sluice's pipeline "
+        f"{args.rows:,} rows x {len(FEATURES)} features (Parquet, {file_mb:,.0f} MB), model `{MODEL}` "
+        f"v{report['version']} trained by sluice's pipeline "
         f"(hist_gradient_boosting) on a 20,000-row sample on the local stack.",
         "",
         "| path | seconds | rows/s | ratio to reference |",
