@@ -7,6 +7,7 @@ cfn-lint: the rules ignored on the synthesized template are in ``CFN_LINT_IGNORE
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
@@ -20,6 +21,7 @@ from infra.components.functions import PYTHON_VERSION, RUNTIME, Functions
 from infra.components.permissions import access_for
 from sluice.naming import ResourceNames
 from sluice.wiring import ROUTES, routes_for
+from sluice.wiring.state_machines import STATE_MACHINES
 
 if TYPE_CHECKING:
     from infra.stack import SluiceStack
@@ -70,6 +72,18 @@ BUFFER_REASON = (
     "sources); a buffered message that keeps failing moves to the function's dead-letter queue through the buffer "
     "queue's redrive policy (maxReceiveCount), alarmed on depth."
 )
+STATE_MACHINE_TASK_REASON = (
+    "The state machine invokes its one worker function: CDK grants lambda:InvokeFunction on the function and on "
+    "'<function ARN>:*', its versions and aliases (infra/components/scoring.py)."
+)
+STATE_MACHINE_LOGS_REASON = (
+    "Execution logging and tracing: the log delivery actions (logs:CreateLogDelivery, ...) and "
+    "xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions, so CDK grants them on '*'."
+)
+DISTRIBUTED_MAP_REASON = (
+    "A Distributed Map runs each item as a child execution of its own state machine: CDK grants Describe/Stop/"
+    "RedriveExecution on that one state machine's executions ('execution:<its name>:*' and its map runs')."
+)
 CFN_LINT_IGNORED: dict[str, str] = {
     "W3005": "CDK declares DependsOn on a function's role next to the GetAtt of it (aws-lambda Function); "
     "the redundant dependency is harmless and not removable from the L2 construct.",
@@ -91,6 +105,7 @@ def acknowledge_nag_findings(stack: SluiceStack) -> None:
                 _acknowledge(role, f"AwsSolutions-IAM5[Resource::{_arn_ref(model_stack.data_bucket)}/{prefix}*]",
                              PREFIX_REASON.format(prefix=prefix))
         _acknowledge_alias_provider(model_stack)
+    _acknowledge_state_machines(stack)
     for queue in stack.wiring.dead_letter_queues.values():
         _acknowledge(queue, "AwsSolutions-SQS3", DEAD_LETTER_REASON)
         _acknowledge(queue, "Serverless-SQSRedrivePolicy", DEAD_LETTER_REASON)
@@ -128,6 +143,24 @@ def _acknowledge_functions(functions: Functions, names: ResourceNames, data_buck
         cfn = fn.node.default_child
         if name == "predict" and isinstance(cfn, lambda_.CfnFunction) and cfn.tracing_config is None:
             _acknowledge(fn, "Serverless-LambdaTracing", UNTRACED_PREDICT_REASON)
+
+
+def _acknowledge_state_machines(stack: SluiceStack) -> None:
+    """The roles of the state machines (infra/components/scoring.py): their task function, logs and child runs."""
+    for kind, machine in stack.state_machines.by_kind.items():
+        spec = STATE_MACHINES[kind]
+        function = stack.functions.by_name[spec.function].node.default_child
+        assert isinstance(function, CfnResource)
+        _acknowledge(machine.role, f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(function)}.Arn>:*]",
+                     STATE_MACHINE_TASK_REASON)
+        _acknowledge(machine.role, "AwsSolutions-IAM5[Resource::*]", STATE_MACHINE_LOGS_REASON)
+        resource = machine.node.default_child
+        assert isinstance(resource, CfnResource)
+        name = json.dumps({"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.get_logical_id(resource)}]}]},
+                          separators=(",", ":"))
+        executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
+        for pattern in (f"{executions}:*", f"{executions}/*:*"):
+            _acknowledge(machine, f"AwsSolutions-IAM5[Resource::{pattern}]", DISTRIBUTED_MAP_REASON)
 
 
 def _acknowledge_alias_provider(scope: IConstruct) -> None:

@@ -13,6 +13,7 @@ from infra.components.bus import EventBusWithArchive
 from infra.components.functions import Functions
 from infra.components.monitoring import CaptureDatabase
 from infra.components.releases import Notifications
+from infra.components.scoring import StateMachines
 from infra.components.state import StateTables
 from infra.components.storage import Storage
 from infra.components.wiring import Wiring, WiringError
@@ -22,10 +23,12 @@ from sluice import __version__
 from sluice.config import ProjectConfig
 from sluice.config.layout import model_groups
 from sluice.naming import ResourceNames
+from sluice.scoring.jobs import STATE_MACHINE_ENV
 from sluice.settings import Settings
 from sluice.wiring import FUNCTIONS, PatternContext
 from sluice.wiring.functions import reserved_concurrency
 from sluice.wiring.queues import buffered_routes
+from sluice.wiring.state_machines import SCORE_PARTS
 
 SHARED_FUNCTIONS = {name: spec for name, spec in FUNCTIONS.items() if not spec.per_model}
 
@@ -92,6 +95,11 @@ class SluiceStack(Stack):
         )
         for function in ("deploy_model", "rollback_model"):
             self.notifications.grant_publish(self.functions.by_name[function])
+        self.state_machines = StateMachines(self, "StateMachines", names=self.names, functions=self.functions.by_name,
+                                            log_retention=stage.log_retention, removal_policy=stage.removal_policy)
+        scoring = self.state_machines.by_kind[SCORE_PARTS.kind]
+        scoring.grant_start_execution(self.functions.by_name["score_batch"])
+        self.functions.by_name["score_batch"].add_environment(STATE_MACHINE_ENV, scoring.state_machine_arn)
         self.capture_database = CaptureDatabase(self, "Captures", names=self.names)
         self.pattern_context = PatternContext(data_bucket=self.storage.data_bucket.bucket_name, names=self.names)
         self.wiring = Wiring(

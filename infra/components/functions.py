@@ -240,7 +240,7 @@ class Functions(Construct):
 def _function_name(names: ResourceNames, spec: FunctionSpec, model: str | None) -> str:
     """Physical names: handlers derive the per-model ones through ResourceNames."""
     if model is None:
-        return f"{names.prefix}-{spec.name.replace('_', '-')}"
+        return names.shared_function(spec.name)
     if spec.name == "predict":
         return names.predict_function(model)
     raise ValueError(f"per-model function {spec.name!r} has no name in sluice.naming.ResourceNames")

@@ -94,6 +94,10 @@ ACCESS: dict[str, Access] = {
     # reads the file to score and the model version's artifacts; writes the scored rows and their report
     "score_batch": Access(data_read=(f"{SCORE}/", f"{SCORED}/"), data_write=(f"{SCORED}/",),
                           artifacts_read=(f"{MODELS}/",)),
+    # one part of a large file (or the merge of the parts): the job names the version and its artifact's sha256,
+    # so no registry access; started by the scoring state machine, not by an event
+    "score_part": Access(data_read=(f"{SCORE}/", f"{SCORED}/"), data_write=(f"{SCORED}/",),
+                         artifacts_read=(f"{MODELS}/",), registry=()),
 }
 
 

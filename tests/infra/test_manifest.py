@@ -344,7 +344,7 @@ def test_every_routed_function_parks_what_it_refuses_in_its_own_dead_letter_queu
         props = synth.resources[synth.stack.get_logical_id(fn.node.default_child)]["Properties"]  # type: ignore[arg-type]
         # THEN the function knows its queue (on AWS: the URL, a Ref; locally: the same variable) ...
         assert props["Environment"]["Variables"][ENV_DEAD_LETTER_QUEUE] == {"Ref": queue_id}
-        assert local._function_env(function) == {ENV_DEAD_LETTER_QUEUE: local.provisioned.dead_letter_queues[function]}
+        assert local._function_env(function)[ENV_DEAD_LETTER_QUEUE] == local.provisioned.dead_letter_queues[function]
         # ... and its role may send to it
         role = props["Role"]["Fn::GetAtt"][0]
         statements = [statement for policy in policies if {"Ref": role} in policy["Properties"]["Roles"]

@@ -179,3 +179,31 @@ def test_a_missing_key_is_a_403_without_list_bucket_and_is_handled_as_missing(en
                                                                                 name="again.csv")))
     assert again["outcome"] == "already_accepted" and again["data_version"] == result["data_version"]
     assert len([c for c in cloud.iam.denials if c.operation == "s3.HeadObject"]) == 1
+
+
+def test_a_large_file_is_scored_in_parts_on_least_privilege(enforced: Any, tmp_path: Path) -> None:
+    from tests.integration.scoring import outputs
+    from tests.integration.test_batch_scoring_parts import SPLIT, csv_bytes, large_rows
+
+    # GIVEN a stack whose functions hold only their roles' statements, files above 0.05 MB split into parts
+    config = fast_config(tmp_path / "sluice.toml")
+    config.write_text(config.read_text().replace('on_violation = "flag"', SPLIT))
+    cloud = LocalCloud(config, functions_dir=REPO / "functions", meter=ScriptedMeter(), iam_template=dev_template())
+    cloud.start()
+    try:
+        cloud.drop(_rows(samples.BREAST_CANCER, 450, tmp_path / "early.csv"), MODEL)
+        cloud.run_until_idle()
+        # WHEN a 600-row file is dropped to score
+        cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=f"score/{MODEL}/large.csv",
+                                    Body=csv_bytes(large_rows(600)))
+        cloud.run_until_idle()
+        # THEN score_batch started the state machine and score_part scored the parts and merged them, each under
+        # its own identity, with no refusal but S3's 403 for keys that did not exist yet
+        reports = [body for key, body in outputs(cloud, MODEL).items() if key.endswith("/v1/report.json")]
+        assert len(reports) == 1 and '"parts"' in reports[0].decode(), _errors(cloud)
+        assert _errors(cloud) == []
+        assert cloud.iam is not None
+        assert {check.verdict for check in cloud.iam.denials} <= {MISSING_KEY}, cloud.iam.denials
+        assert {"score_batch", "score_part"} <= {check.principal for check in cloud.iam.checks}
+    finally:
+        cloud.stop()

@@ -30,6 +30,7 @@ NOT_IMPORTED: dict[str, tuple[str, ...]] = {
     "detect_drift": (*ML, "pandas", "onnxruntime"),
     "record_feedback": ML,
     "score_batch": (*ML, "pandas", "scipy"),  # streams Arrow batches through the served ONNX model
+    "score_part": (*ML, "pandas", "scipy"),  # the same, for one part of a file; and the merge
     "evaluate_model": ("optuna", "skl2onnx", "onnx"),
     "train_model": (),
 }

@@ -121,3 +121,23 @@ def test_every_schedule_rule_of_the_wiring_is_checked_for_length() -> None:
 
     kinds = {route.trigger.kind for route in ROUTES if isinstance(route.trigger, ScheduleTrigger)}
     assert kinds == set(SCHEDULE_KINDS)
+
+
+@pytest.mark.parametrize(("serving", "message"), [
+    # GIVEN batch scoring sizes that cannot work: refused naming the key
+    ("batch_split_above_mb = 0", "batch_split_above_mb"),
+    ("batch_part_mb = -1", "batch_part_mb"),
+    ("batch_max_concurrency = 0", "batch_max_concurrency"),
+    ('batch_max_concurrency = "ten"', "batch_max_concurrency"),
+    ("batch_split_above_mb = 10\nbatch_part_mb = 20", "must not exceed batch_split_above_mb"),
+])
+def test_batch_scoring_sizes_are_checked(serving: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(BASE + f"\n[models.churn.serving]\n{serving}\n")
+
+
+def test_batch_scoring_splits_files_above_256_mb_into_64_mb_parts_10_at_a_time_by_default() -> None:
+    serving = load().serving
+    assert (serving.batch_split_above_mb, serving.batch_part_mb, serving.batch_max_concurrency) == (256.0, 64.0, 10)
+    tuned = load(BASE + "\n[models.churn.serving]\nbatch_split_above_mb = 1\nbatch_part_mb = 0.5\n").serving
+    assert (tuned.batch_split_above_mb, tuned.batch_part_mb) == (1.0, 0.5)

@@ -54,6 +54,14 @@ class ResourceNames:
     def predict_function(self, model: str) -> str:
         return f"{self.prefix}-predict-{model}"
 
+    def shared_function(self, function: str) -> str:
+        """The physical name of a shared (not per-model) function: ``<prefix>-score-part`` for score_part."""
+        return f"{self.prefix}-{function.replace('_', '-')}"
+
+    def state_machine(self, kind: str) -> str:
+        """A state machine of the stage (sluice.wiring.state_machines): ``<prefix>-<kind>``."""
+        return f"{self.prefix}-{kind}"
+
     def endpoint_alarm(self, model: str, kind: str) -> str:
         return f"{self.prefix}-{model}-{kind}"
 

@@ -80,7 +80,13 @@ def _model(name: str, body: Table) -> ModelConfig:
     serving = ServingSettings(on_violation=serving_table.string("on_violation", "reject", choices=ON_VIOLATION),
                               batch_version=serving_table.string("batch_version", "live", choices=BATCH_VERSIONS),
                               trace=serving_table.boolean("trace", False),
-                              max_concurrency=serving_table.integer("max_concurrency", None, minimum=1))
+                              max_concurrency=serving_table.integer("max_concurrency", None, minimum=1),
+                              batch_split_above_mb=serving_table.number("batch_split_above_mb", 256.0, minimum=0.0,
+                                                                        exclusive_minimum=True),
+                              batch_part_mb=serving_table.number("batch_part_mb", 64.0, minimum=0.0,
+                                                                 exclusive_minimum=True),
+                              batch_max_concurrency=serving_table.integer("batch_max_concurrency", 10, minimum=1,
+                                                                          maximum=10000))
     serving_table.finish()
     body.finish()
     try:

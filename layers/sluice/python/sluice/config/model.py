@@ -194,6 +194,13 @@ class ServingSettings:
     max_concurrency: int | None = None
     """The most requests the predict function serves at once (Lambda reserved concurrency: a cap, reserved out
     of the account's quota); None: no cap and nothing reserved (works at the default quota of 10)."""
+    batch_split_above_mb: float = 256.0
+    """A file to score larger than this (uncompressed CSV/TSV/JSON Lines, or Parquet) is split into parts scored
+    in parallel by the scoring state machine's Distributed Map; smaller ones (and gzip files) score in one Lambda."""
+    batch_part_mb: float = 64.0
+    """The size of one part (bytes of the file; Parquet: whole row groups adding up to about this much)."""
+    batch_max_concurrency: int = 10
+    """The most parts scored at once (the Distributed Map's MaxConcurrency for this model's files)."""
 
 
 @dataclass(frozen=True)
@@ -395,6 +402,9 @@ def _check_data(model: ModelConfig, where: str) -> None:
         raise ConfigError(f"{where}: window_drops and window_days apply to data mode 'append'")
     if model.serving.on_violation not in ON_VIOLATION:
         raise ConfigError(f"{where}: serving on_violation must be one of {ON_VIOLATION}")
+    if model.serving.batch_part_mb > model.serving.batch_split_above_mb:
+        raise ConfigError(f"{where}: serving batch_part_mb ({model.serving.batch_part_mb:g}) must not exceed "
+                          f"batch_split_above_mb ({model.serving.batch_split_above_mb:g})")
     if model.contract.extra_columns not in EXTRA_COLUMNS:
         raise ConfigError(f"{where}: extra_columns must be one of {EXTRA_COLUMNS}")
 

@@ -50,11 +50,12 @@ def needs_seek(key: str) -> bool:
 
 def open_batches(
     file: BinaryIO, key: str, *, columns: Collection[str] | None = None, floats: Collection[str] = (),
-    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES, row_groups: Collection[int] | None = None,
 ) -> BatchStream:
     """Open ``file`` by the extension of ``key``; batches hold at least ``columns`` when given (all otherwise).
 
-    ``floats`` names columns a delimited reader may parse as float64 at once (see open_delimited).
+    ``floats`` names columns a delimited reader may parse as float64 at once (see open_delimited);
+    ``row_groups`` reads only those of a Parquet file (one part of a file scored in parts).
 
     Memory stays bounded by one block or row-group page set whatever the file size. Raises
     DatasetReadError (now or while iterating) with a plain reason when the bytes cannot be read as a table.
@@ -63,7 +64,7 @@ def open_batches(
     if kind.format is Format.PARQUET:
         if kind.gzipped:
             raise DatasetReadError("gzip-compressed Parquet is not supported (Parquet compresses itself)")
-        names, batches = open_parquet(file, columns=columns)
+        names, batches = open_parquet(file, columns=columns, row_groups=row_groups)
     else:
         source = cast(BinaryIO, GunzipStream(file, limit=max_decompressed_bytes)) if kind.gzipped else file
         text = cast(BinaryIO, TextGuard(source))

@@ -34,11 +34,12 @@ def from_parquet_bytes(data: bytes) -> pa.Table:
 
 
 def open_parquet(
-    file: BinaryIO, *, columns: Collection[str] | None = None
+    file: BinaryIO, *, columns: Collection[str] | None = None, row_groups: Collection[int] | None = None
 ) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     """The column names of a seekable Parquet ``file`` and its batches, read a few pages at a time.
 
-    Only ``columns`` (when given) are read; ranged reads fetch just their column chunks.
+    Only ``columns`` (when given) are read, and only ``row_groups`` (when given: one part of a split file);
+    ranged reads fetch just their column chunks.
     """
     file.seek(0, io.SEEK_END)
     if file.tell() == 0:
@@ -52,7 +53,9 @@ def open_parquet(
     if not names:
         raise DatasetReadError("the file has no columns")
     wanted = [name for name in names if columns is None or name in columns] or names[:1]
-    return names, _batches(parquet, wanted)
+    if row_groups is not None and any(not 0 <= group < parquet.num_row_groups for group in row_groups):
+        raise DatasetReadError(f"the Parquet file has {parquet.num_row_groups} row groups, not {sorted(row_groups)}")
+    return names, _batches(parquet, wanted, None if row_groups is None else list(row_groups))
 
 
 def _unbuffered(file: BinaryIO) -> BinaryIO:
@@ -61,9 +64,10 @@ def _unbuffered(file: BinaryIO) -> BinaryIO:
     return file if raw is None else raw
 
 
-def _batches(parquet: pq.ParquetFile, wanted: list[str]) -> Iterator[pa.RecordBatch]:
+def _batches(parquet: pq.ParquetFile, wanted: list[str], row_groups: list[int] | None) -> Iterator[pa.RecordBatch]:
     try:
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted, use_threads=False):
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=row_groups, columns=wanted,
+                                          use_threads=False):
             yield batch
             del batch  # not held while the next one is decoded
     except (pa.ArrowException, OSError) as error:

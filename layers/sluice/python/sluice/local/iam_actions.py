@@ -147,6 +147,13 @@ def _firehose(operation: str, params: Params, place: Place) -> list[AuthRequest]
     return [AuthRequest(f"firehose:{operation}", stream)]
 
 
+def _stepfunctions(operation: str, params: Params, place: Place) -> list[AuthRequest]:
+    """StartExecution is ``states:StartExecution`` on the state machine (resource type stateMachine)."""
+    if operation != "StartExecution":
+        raise UnknownCallError(f"stepfunctions.{operation}")
+    return [AuthRequest("states:StartExecution", str(params["stateMachineArn"]))]
+
+
 def _sns(operation: str, params: Params, place: Place) -> list[AuthRequest]:
     if operation != "Publish":
         raise UnknownCallError(f"sns.{operation}")
@@ -180,5 +187,6 @@ def _sts(operation: str, params: Params, place: Place) -> list[AuthRequest]:
 
 _SERVICES: dict[str, Mapper] = {
     "s3": _s3, "dynamodb": _dynamodb, "lambda": _lambda, "events": _events, "firehose": _firehose, "sns": _sns,
+    "stepfunctions": _stepfunctions,
     "sqs": _sqs, "cloudwatch": _cloudwatch, "sts": _sts,
 }

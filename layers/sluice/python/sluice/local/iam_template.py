@@ -25,8 +25,9 @@ _NAME_PROPERTIES = {
     "AWS::Lambda::Function": "FunctionName", "AWS::KinesisFirehose::DeliveryStream": "DeliveryStreamName",
     "AWS::SQS::Queue": "QueueName", "AWS::Logs::LogGroup": "LogGroupName", "AWS::SNS::Topic": "TopicName",
     "AWS::Events::EventBus": "Name", "AWS::DynamoDB::Table": "TableName", "AWS::S3::Bucket": "BucketName",
-    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::CloudWatch::Alarm": "AlarmName", "AWS::StepFunctions::StateMachine": "StateMachineName",
 }
+_REF_IS_ARN = frozenset({"AWS::StepFunctions::StateMachine"})  # CloudFormation's Ref of these returns the ARN
 
 
 class TemplateError(ValueError):
@@ -136,6 +137,8 @@ class _Resolver:
             "AWS::SNS::Topic": lambda: name if name.startswith("arn:") else place.arn("sns", name),
             "AWS::KMS::Key": lambda: place.arn("kms", f"key/{logical_id}"),
             "AWS::CloudWatch::Alarm": lambda: place.arn("cloudwatch", f"alarm:{name}"),
+            "AWS::StepFunctions::StateMachine": lambda: name if name.startswith("arn:") else place.arn(
+                "states", f"stateMachine:{name}"),
         }
         if kind not in arns:
             raise TemplateError(f"no ARN rule for {logical_id} ({kind})")
@@ -172,6 +175,8 @@ class _Resolver:
                   "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
         if name in pseudo:
             return pseudo[name]
+        if (self._resources.get(name) or {}).get("Type") in _REF_IS_ARN:
+            return self.arn(name)
         return self.local_name(name)
 
     def _sub(self, name: str) -> str:

@@ -24,9 +24,12 @@ from sluice.wiring.queues import (
     buffer_visibility_s,
     buffered_routes,
 )
+from sluice.wiring.state_machines import STATE_MACHINES
 from sluice.wiring.tables import TABLES, Key
 
 OBSERVER = "observer"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
 DEAD_LETTER_RETENTION_S = DEAD_LETTER_RETENTION_DAYS * 24 * 3600
 
 
@@ -47,6 +50,8 @@ class Provisioned:
     """function → URL of its dead-letter queue."""
     buffered: set[str] = field(default_factory=set)
     """Routes whose queue in ``route_queues`` is a buffer the function consumes in batches (not a stand-in)."""
+    state_machines: dict[str, str] = field(default_factory=dict)
+    """kind → ARN of each state machine (sluice.wiring.state_machines)."""
 
 
 def provision(clients: Any, settings: Settings, config: ProjectConfig, functions_dir: Path) -> Provisioned:
@@ -84,7 +89,25 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
                        ENV_CAPTURE_RATE: str(config.model(model).monitoring.capture_rate), ENV_CAPTURE_BATCH: "1"}
         _predict_function(clients.awslambda, settings, model, role_arn, functions_dir, capture_env)
     provisioned.alarms = _alarms(clients, settings, config, provisioned.dead_letter_queues)
+    provisioned.state_machines = _state_machines(clients, settings)
     return provisioned
+
+
+def function_arn(settings: Settings, function: str) -> str:
+    """The ARN a shared function has on the embedded AWS (the state machines name their tasks by it)."""
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{settings.names.shared_function(function)}"
+
+
+def _state_machines(clients: Any, settings: Settings) -> dict[str, str]:
+    """Each state machine of the wiring, stored with its definition (moto keeps it; the runtime plays it)."""
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                       "Principal": {"Service": "states.amazonaws.com"}}]}
+    role = clients.iam.create_role(RoleName=f"{settings.prefix}-state-machines",
+                                   AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    return {kind: clients.stepfunctions.create_state_machine(
+        name=settings.names.state_machine(kind), roleArn=role, type="STANDARD",
+        definition=json.dumps(machine.definition(lambda function: function_arn(settings, function))),
+    )["stateMachineArn"] for kind, machine in STATE_MACHINES.items()}
 
 
 def route_queue_name(settings: Settings, route: Route) -> str:

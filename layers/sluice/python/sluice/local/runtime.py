@@ -36,6 +36,7 @@ from sluice.local.environments import (
     ThrottledError,
     environment_key,
 )
+from sluice.local.executions import Executions
 from sluice.local.host import FunctionHost, find_functions_dir
 from sluice.local.iam import ADMIN, LocalIam
 from sluice.local.iam_template import function_policies
@@ -50,12 +51,15 @@ from sluice.local.provision import (
     route_queue_name,
 )
 from sluice.local.router import WeightedRouter
+from sluice.local.state_machines import ExecutionPlayer, threads
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
+from sluice.scoring.jobs import STATE_MACHINE_ENV
 from sluice.settings import Settings
 from sluice.storage import ObjectStore
 from sluice.wiring import FUNCTIONS, ROUTES, ScheduleTrigger
 from sluice.wiring.alarms import dead_letter_functions
 from sluice.wiring.queues import BUFFER_BATCH_SIZE, buffered_routes
+from sluice.wiring.state_machines import SCORE_PARTS, STATE_MACHINES
 
 REGION = "us-east-1"
 QUIET_ENV = {
@@ -78,6 +82,14 @@ def default_environments() -> int:
     if explicit.isdigit() and int(explicit) > 0:
         return int(explicit)
     return max(2, 2 * (os.cpu_count() or 1))
+
+
+class TaskError(RuntimeError):
+    """A task that failed in a worker process: ``error`` is the type name of what it raised."""
+
+    def __init__(self, failure: str) -> None:
+        super().__init__(failure)
+        self.error = failure.split(":", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,9 @@ class LocalCloud:
         self._host = FunctionHost(self.functions_dir)
         self._capacity = environments or default_environments()
         self._environments: EnvironmentPool | None = None
+        self._tasks: EnvironmentPool | None = None
+        self._task_capacity = self._tasks_capacity = 1
+        self._executions: Executions | None = None
         self._pool_lock = threading.Lock()
         self._version_env: dict[tuple[str, str], dict[str, str]] = {}
         self.clients: Any = None
@@ -178,9 +193,10 @@ class LocalCloud:
 
     def stop(self) -> None:
         with self._pool_lock:
-            if self._environments is not None:
-                self._environments.close()
-                self._environments = None
+            for pool in (self._environments, self._tasks):
+                if pool is not None:
+                    pool.close()
+            self._environments = self._tasks = None
         if self.iam is not None:
             self.iam.stop()
             self.iam = None
@@ -307,9 +323,68 @@ class LocalCloud:
         return result
 
     def _function_env(self, function: str) -> dict[str, str]:
-        """What CDK sets on this function beyond the shared settings: where it parks events it refuses."""
+        """What CDK sets on this function beyond the shared settings: where it parks events it refuses, and
+        score_batch's scoring state machine."""
         url = self.provisioned.dead_letter_queues.get(function)
-        return {ENV_DEAD_LETTER_QUEUE: url} if url else {}
+        env = {ENV_DEAD_LETTER_QUEUE: url} if url else {}
+        if function == "score_batch" and SCORE_PARTS.kind in self.provisioned.state_machines:
+            env[STATE_MACHINE_ENV] = self.provisioned.state_machines[SCORE_PARTS.kind]
+        return env
+
+    # -- state machines ---------------------------------------------------------------------------
+
+    def play_executions(self) -> int:
+        """Play the executions started since the last call (moto stores them and runs no task): each Lambda task
+        in its function; a Map's items at most MaxConcurrency at a time — in worker processes reaching the
+        moto server when the runtime has one (``endpoint_url``), else in threads of this process (in-process moto
+        cannot be reached from another process)."""
+        if self._executions is None:
+            player = ExecutionPlayer(self._invoke_task, self._run_items)
+            self._executions = Executions(self.clients.stepfunctions, self.provisioned.state_machines, player,
+                                          self._played)
+        return self._executions.play_new()
+
+    def _played(self, execution: str, output: Any, error: str | None) -> None:
+        detail = {"execution": execution.rsplit(":", 1)[-1]}
+        self.record("execution", execution.split(":")[-2], {**detail, "error": error} if error else
+                    {**detail, "output": output})
+
+    def _function_of(self, function_arn: str) -> str:
+        name = function_arn.rsplit(":", 1)[-1]
+        for spec in FUNCTIONS.values():
+            if not spec.per_model and self.settings.names.shared_function(spec.name) == name:
+                return spec.name
+        raise KeyError(f"no function named {name}")
+
+    def _invoke_task(self, function_arn: str, payload: Any) -> Any:
+        function = self._function_of(function_arn)
+        if not self._endpoint_url:
+            return self.invoke(function, payload)
+        key = environment_key(function, self.settings.names.shared_function(function), self._function_env(function))
+        started = time.perf_counter()
+        with self._task_pool().lease(key) as runner:
+            invocation = runner.invoke(payload, now=self._clock(), function_name=key[1])
+        if invocation.failure is not None:
+            self.record("error", function, {"error": invocation.failure})
+            raise TaskError(invocation.failure)
+        self.record("invoke", function, {**(invocation.response if isinstance(invocation.response, dict) else {}),
+                                         "seconds": round(time.perf_counter() - started, 3)})
+        return invocation.response
+
+    def _run_items(self, work: Callable[[Any], Any], items: list[Any], concurrency: int) -> list[Any]:
+        if self._endpoint_url:
+            self._task_capacity = max(self._task_capacity, concurrency)
+        return threads(work, items, concurrency)
+
+    def _task_pool(self) -> EnvironmentPool:
+        """Worker processes of the state machines' tasks (at most the largest MaxConcurrency played)."""
+        with self._pool_lock:
+            if self._tasks is None or self._tasks_capacity != self._task_capacity:
+                if self._tasks is not None:
+                    self._tasks.close()
+                self._tasks = EnvironmentPool(self._start_process, capacity=self._task_capacity)
+                self._tasks_capacity = self._task_capacity
+            return self._tasks
 
     def _stage_env(self) -> dict[str, str]:
         """This stack's own settings, for its functions' init: a second LocalCloud (another stage) started later
@@ -344,7 +419,7 @@ class LocalCloud:
                             raise
                     finally:
                         moved += self._drain_observer()
-            if moved == 0:
+            if moved == 0 and self.play_executions() == 0:
                 return delivered
         raise RuntimeError(f"events still flowing after {MAX_DISPATCH_ROUNDS} rounds")
 
@@ -535,6 +610,10 @@ class LocalCloud:
             for function in dead_letter_functions()}
         found.observer_queue = self.clients.sqs.get_queue_url(QueueName=observer_queue_name(self.settings))["QueueUrl"]
         found.notifications_queue = notification_queue_url(self.clients, self.settings)
+        machines = {machine["name"]: machine["stateMachineArn"]
+                    for machine in self.clients.stepfunctions.list_state_machines()["stateMachines"]}
+        found.state_machines = {kind: machines[self.settings.names.state_machine(kind)] for kind in STATE_MACHINES
+                                if self.settings.names.state_machine(kind) in machines}
         for route in ROUTES:
             if not isinstance(route.trigger, ScheduleTrigger):
                 continue
@@ -556,6 +635,7 @@ def _clients() -> SimpleNamespace:
         iam=boto3.client("iam", region_name=REGION), awslambda=boto3.client("lambda", region_name=REGION),
         cloudwatch=boto3.client("cloudwatch", region_name=REGION), sns=boto3.client("sns", region_name=REGION),
         firehose=boto3.client("firehose", region_name=REGION), glue=boto3.client("glue", region_name=REGION),
+        stepfunctions=boto3.client("stepfunctions", region_name=REGION),
     )
 
 

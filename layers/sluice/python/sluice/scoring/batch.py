@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sluice.serving import InvalidInstances, Prediction, ServedModel, answering_violations
 
@@ -31,6 +32,23 @@ class ScoreCounts:
         top = sorted(self.reasons.items(), key=lambda item: -item[1])[:20]
         return {"rows": self.rows, "scored": self.scored, "flagged": self.flagged, "refused": self.refused,
                 "refusals": [{"reason": reason, "rows": count} for reason, count in top]}
+
+    def to_part(self) -> dict[str, Any]:
+        """Every count and every reason (a part's, added up by ``added`` when the parts are merged)."""
+        return {"rows": self.rows, "scored": self.scored, "flagged": self.flagged, "refused": self.refused,
+                "reasons": dict(self.reasons)}
+
+    @classmethod
+    def added(cls, parts: Iterable[dict[str, Any]]) -> ScoreCounts:
+        total = cls()
+        for part in parts:
+            total.rows += int(part["rows"])
+            total.scored += int(part["scored"])
+            total.flagged += int(part["flagged"])
+            total.refused += int(part["refused"])
+            for reason, count in dict(part["reasons"]).items():
+                total.reasons[reason] = total.reasons.get(reason, 0) + int(count)
+        return total
 
 
 class BatchScorer:
@@ -101,6 +119,23 @@ class BatchScorer:
             except InvalidInstances as error:
                 outcomes.append(_reason(str(error)))
         return outcomes
+
+
+def write_predictions(tables: Iterable[pa.Table], output: BinaryIO) -> int:
+    """Write scored ``tables`` to ``output`` as one Parquet file (each cast to the first one's schema, as it
+    streams: bounded memory); the number of tables written (0: nothing was written)."""
+    writer: pq.ParquetWriter | None = None
+    written = 0
+    try:
+        for table in tables:
+            if writer is None:
+                writer = pq.ParquetWriter(output, table.schema)
+            writer.write_table(table.cast(writer.schema))
+            written += 1
+    finally:
+        if writer is not None:
+            writer.close()
+    return written
 
 
 def _per_instance(prediction: Prediction, count: int) -> list[tuple[Any, dict[str, float] | None, list[str]] | str]:

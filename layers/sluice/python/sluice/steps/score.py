@@ -11,27 +11,38 @@ from __future__ import annotations
 import tempfile
 import time
 from contextlib import closing
+from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sluice.artifacts import load_verified_model
 from sluice.data import needs_seek
 from sluice.data.batches import open_batches
 from sluice.data.errors import DatasetReadError
 from sluice.registry import ModelVersion, Status, VersionNotFoundError
-from sluice.scoring.batch import BatchScorer
+from sluice.scoring.batch import BatchScorer, write_predictions
+from sluice.scoring.jobs import PREDICTIONS_FILE, REPORT_FILE, ScoringJob
 from sluice.scoring.keys import ScoreRequest, parse_score_key
 from sluice.steps.context import StepContext
+from sluice.steps.score_parts import plan_file, refused_report, start_job
 
 UNSCORABLE = frozenset({Status.TRAINING, Status.FAILED})
-PREDICTIONS_FILE = "predictions.parquet"
-REPORT_FILE = "report.json"
 
 
-def score_file(ctx: StepContext, key: str, *, etag: str) -> dict[str, Any]:
-    """Score the object at ``key`` (its ``etag`` names the output); never raises for a bad request."""
+@dataclass(frozen=True)
+class PartsTarget:
+    """The scoring state machine (its ARN and a Step Functions client) that scores large files in parts."""
+
+    state_machine: str
+    client: Any
+
+
+def score_file(ctx: StepContext, key: str, *, etag: str, parts: PartsTarget | None = None) -> dict[str, Any]:
+    """Score the object at ``key`` (its ``etag`` names the output); never raises for a bad request.
+
+    With ``parts``, a file above ``[serving] batch_split_above_mb`` is planned into parts and handed to the
+    scoring state machine (see steps/score_parts.py); without, or when it cannot be split, it is scored here."""
     key = ctx.data.stored_key(key)
     request = parse_score_key(key)
     if request is None or request.model not in ctx.config.models:
@@ -44,6 +55,8 @@ def score_file(ctx: StepContext, key: str, *, etag: str) -> dict[str, Any]:
     if ctx.data.exists(prefix + REPORT_FILE):
         return {"outcome": "already_scored", "model": request.model, "version": version, "report_key":
                 prefix + REPORT_FILE}
+    if parts is not None and (handed := _in_parts(ctx, request, record, etag, parts)) is not None:
+        return handed
     model = load_verified_model(ctx.artifacts, request.model, version, record.artifact_sha256)
     scorer = BatchScorer(model, version)
     started = time.perf_counter()
@@ -85,21 +98,26 @@ def _write(ctx: StepContext, key: str, scorer: BatchScorer, output: BinaryIO) ->
     """Stream the dropped file through the scorer into Parquet at ``output`` (bounded memory)."""
     source = cast(BinaryIO, ctx.data.open_ranged(key)) if needs_seek(key) else ctx.data.open_stream(key)
     with closing(source):
-        writer: pq.ParquetWriter | None = None
-        try:
-            for table in scorer.score(open_batches(source, key)):
-                if writer is None:
-                    writer = pq.ParquetWriter(output, table.schema)
-                writer.write_table(table.cast(writer.schema))
-        finally:
-            if writer is not None:
-                writer.close()
-    if writer is None:
-        raise DatasetReadError("the file holds no rows")
+        if not write_predictions(scorer.score(open_batches(source, key)), output):
+            raise DatasetReadError("the file holds no rows")
 
 
 def _refused(ctx: StepContext, request: ScoreRequest, etag: str, reason: str) -> dict[str, Any]:
-    folder = request.folder(etag)
-    report = {"model": request.model, "source": request.key, "etag": etag, "outcome": "refused", "reason": reason}
-    ctx.data.put_json(folder + REPORT_FILE, report)
-    return {**report, "report_key": folder + REPORT_FILE}
+    return refused_report(ctx, request.folder(etag), request.model, request.key, etag, reason)
+
+
+def _in_parts(ctx: StepContext, request: ScoreRequest, record: ModelVersion, etag: str,
+              parts: PartsTarget) -> dict[str, Any] | None:
+    """Start the scoring state machine when the file is large enough to split; None: score it here."""
+    serving = ctx.config.model(request.model).serving
+    try:
+        plan = plan_file(ctx, request.key, serving)
+    except DatasetReadError as error:
+        return _refused(ctx, request, etag, f"the file cannot be read: {error}")
+    if len(plan.parts) < 2:
+        return None
+    job = ScoringJob(model=request.model, version=record.version, artifact_sha256=record.artifact_sha256,
+                     source=request.key, etag=etag, prefix=request.output_prefix(record.version, etag),
+                     parts=len(plan.parts), header_end=plan.header_end,
+                     max_concurrency=serving.batch_max_concurrency)
+    return start_job(parts.client, parts.state_machine, job, plan)

@@ -45,6 +45,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec("record_feedback", Packaging.IMAGE, 1024, 120, "Join ground truth with captured predictions"),
         FunctionSpec("score_batch", Packaging.IMAGE, 2048, 900, "Score a dropped file with a model version",
                      ephemeral_mb=10240),
+        FunctionSpec("score_part", Packaging.IMAGE, 2048, 900, "Score one part of a large file, or merge the parts",
+                     ephemeral_mb=10240),
         FunctionSpec("predict", Packaging.ZIP, 1024, 30, "Serve predictions through alias live", per_model=True),
     )
 }

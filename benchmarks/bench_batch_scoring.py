@@ -1,0 +1,163 @@
+"""Batch scoring in parts on the local stack vs scikit-learn predict_proba in one process, on the same rows.
+
+A model ``bench`` (20 numeric features, a binary label) is trained by sluice's own pipeline on the local stack
+(drop → validate → train → evaluate → deploy, against a moto server) from a sample; then a Parquet file of
+``--rows`` rows is dropped under ``score/bench/`` and scored through the scoring state machine: its Distributed Map
+played by the runtime with worker processes (at most ``batch_max_concurrency``), then the merge. Recorded: rows/s
+from the drop's dispatch to the merged report, next to ``predict_proba`` of the same fitted pipeline (the version's
+pickled pipeline) on the same rows in one process, data already in memory; and the workers' peak memory.
+
+Run: ``python -m benchmarks.bench_batch_scoring --rows 10000000`` (records into RESULTS.md; commit first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from benchmarks._moto import _free_port
+from benchmarks.results import write_section
+
+FEATURES = [f"f{index:02d}" for index in range(20)]
+MODEL = "bench"
+ROW_GROUP = 250_000
+CONCURRENCY = 2  # the machine's cores: more workers only share them
+COLUMN = '[[models.bench.contract.columns]]\nname = "{name}"\ntype = "float"\n'
+CONFIG = """
+[models.bench]
+task = "classification"
+
+[models.bench.training]
+families = ["hist_gradient_boosting"]
+cv_folds = 3
+holdout_fraction = 0.2
+seed = 7
+
+[models.bench.training.tuning]
+trials = 2
+
+[models.bench.gates]
+primary_metric = "roc_auc"
+min_metrics = { roc_auc = 0.6 }
+
+[models.bench.serving]
+on_violation = "flag"
+batch_split_above_mb = PART_MB
+batch_part_mb = PART_MB
+batch_max_concurrency = CONCURRENCY
+
+[models.bench.contract]
+target = "label"
+target_values = ["yes", "no"]
+positive = "yes"
+min_rows = 100
+
+"""
+
+
+def rows(count: int, seed: int) -> pd.DataFrame:
+    """``count`` rows: 20 features (3 decimals) and a label from a noisy linear rule with one interaction."""
+    generator = np.random.default_rng(seed)
+    features = np.round(generator.normal(size=(count, len(FEATURES))), 3)
+    score = features[:, :5] @ np.array([1.0, -0.8, 0.6, 0.4, -0.3]) + features[:, 5] * features[:, 6]
+    label = np.where(score + generator.normal(scale=1.0, size=count) > 0, "yes", "no")
+    frame = pd.DataFrame(features, columns=FEATURES)
+    frame["label"] = label
+    return frame
+
+
+def write_file(path: Path, count: int) -> None:
+    """The file to score, written 1M rows at a time (no label: a client's file)."""
+    writer: pq.ParquetWriter | None = None
+    for start in range(0, count, 1_000_000):
+        table = pa.Table.from_pandas(rows(min(1_000_000, count - start), seed=start + 1)[FEATURES],
+                                     preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
+        writer.write_table(table, row_group_size=ROW_GROUP)
+    assert writer is not None
+    writer.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--part-mb", type=float, default=32.0, help="batch_part_mb (files above it are split)")
+    parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from sluice.artifacts import PIPELINE_FILE
+    from sluice.local import LocalCloud, ScriptedMeter
+    from sluice.local.aws_server import AwsServer
+    from sluice.storage.keys import model_artifact_key
+
+    server = AwsServer(_free_port()).start()  # `sluice local`'s embedded AWS: moto taught composite alarms
+    with tempfile.TemporaryDirectory(prefix="sluice-bench-scoring-") as tmp:
+        endpoint = server.url
+        folder = Path(tmp)
+        config = folder / "sluice.toml"
+        settings = CONFIG.replace("= CONCURRENCY", f"= {CONCURRENCY}").replace("= PART_MB", f"= {args.part_mb}")
+        config.write_text(settings + "\n".join(COLUMN.format(name=name) for name in FEATURES))
+        cloud = LocalCloud(config, endpoint_url=endpoint, meter=ScriptedMeter()).start()
+        try:
+            rows(20_000, seed=0).to_csv(folder / "sample.csv", index=False)
+            cloud.drop(folder / "sample.csv", MODEL)
+            cloud.run_until_idle()
+            bucket = cloud.settings.data_bucket
+            scored_file = folder / "to-score.parquet"
+            write_file(scored_file, args.rows)
+            file_mb = scored_file.stat().st_size / 2**20
+            cloud.clients.s3.upload_file(str(scored_file), bucket, f"score/{MODEL}/to-score.parquet")
+            started = time.perf_counter()
+            cloud.run_until_idle()
+            seconds = time.perf_counter() - started
+            print(f"scored {args.rows:,} rows ({file_mb:,.0f} MB) in {seconds:.1f} s", flush=True)
+            listed = cloud.clients.s3.list_objects_v2(Bucket=bucket, Prefix=f"scored/{MODEL}/")["Contents"]
+            report_key = next(item["Key"] for item in listed if item["Key"].endswith("/report.json"))
+            report = json.loads(cloud.clients.s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
+            assert report.get("rows") == args.rows, report
+            pipeline = pickle.loads(cloud.clients.s3.get_object(
+                Bucket=cloud.settings.artifact_bucket, Key=model_artifact_key(MODEL, report["version"], PIPELINE_FILE),
+            )["Body"].read())
+        finally:
+            cloud.stop()
+            server.stop()
+        frame = pq.read_table(scored_file).to_pandas()
+        reference_started = time.perf_counter()
+        pipeline.predict_proba(frame[FEATURES])
+        reference = time.perf_counter() - reference_started
+    ratio = (args.rows / seconds) / (args.rows / reference)
+    peaks = [part["peak_mb"] for part in report["parts"]]
+    body = "\n".join([
+        f"{args.rows:,} rows x {len(FEATURES)} features (Parquet, {file_mb:,.0f} MB), model `{MODEL}` "
+        f"v{report['version']} trained by sluice's pipeline "
+        f"(hist_gradient_boosting) on a 20,000-row sample on the local stack.",
+        "",
+        "| path | seconds | rows/s | ratio to reference |",
+        "|---|---|---|---|",
+        f"| sluice, {len(report['parts'])} parts, MaxConcurrency {CONCURRENCY} (worker processes, moto server) "
+        f"| {seconds:.1f} | {args.rows / seconds:,.0f} | {ratio:.3f}x |",
+        f"| reference: scikit-learn `predict_proba`, one process, rows in memory | {reference:.1f} "
+        f"| {args.rows / reference:,.0f} | 1x |",
+        "",
+        f"Workers' peak memory (per part, max RSS of the worker process): max {max(peaks):,.0f} MB, "
+        f"min {min(peaks):,.0f} MB. Rows scored {report['scored']:,}, flagged {report['flagged']:,}, refused "
+        f"{report['refused']:,}. Goal >= 3x the reference: {'met' if ratio >= 3 else 'not met'}.",
+    ])
+    print(body)
+    if not args.no_record:
+        write_section("batch-scoring", "Batch scoring in parts (Distributed Map on the local stack)",
+                      f"python -m benchmarks.bench_batch_scoring --rows {args.rows} --part-mb {args.part_mb:g}", body)
+
+
+if __name__ == "__main__":
+    main()
