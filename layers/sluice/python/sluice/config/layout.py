@@ -40,9 +40,9 @@ MODELS_PER_STAGE = 100
 STACK_RESOURCE_LIMIT = 500
 RULES_PER_BUS = 300
 """EventBridge's default quota of rules per event bus; a schedule rule lives on the account's default bus."""
-SHARED_DEFAULT_BUS_RULES = 5
+SHARED_DEFAULT_BUS_RULES = 6
 """The stage's own rules on the default bus besides the schedules (drops, feedback, files to score, the two alarm
-routes; tests/unit/test_config_layout.py checks it against the wiring)."""
+routes, the end of a SageMaker training job; tests/unit/test_config_layout.py checks it against the wiring)."""
 
 
 def model_group(model: str) -> int:

@@ -76,6 +76,8 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
     provisioned.observer_queue = _observer(clients, settings)
     provisioned.notifications_queue = provision_notifications(clients, settings)
     role_arn = _role(clients.iam, settings)
+    for model in config.names:
+        _job_role(clients.iam, settings, model)
     clients.glue.create_database(DatabaseInput={"Name": capture.capture_database_name(settings.prefix)})
     for model in config.names:
         _capture_stream(clients.firehose, settings, model, role_arn)
@@ -213,6 +215,15 @@ def _role(iam: Any, settings: Settings) -> str:
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                        "Principal": {"Service": "lambda.amazonaws.com"}}]}
     arn: str = iam.create_role(RoleName=f"{settings.prefix}-predict",
+                               AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    return arn
+
+
+def _job_role(iam: Any, settings: Settings, model: str) -> str:
+    """The role a model's SageMaker training jobs run as (its permissions are the CDK's; locally, jobs read files)."""
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                       "Principal": {"Service": "sagemaker.amazonaws.com"}}]}
+    arn: str = iam.create_role(RoleName=settings.names.training_job_role(model),
                                AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     return arn
 

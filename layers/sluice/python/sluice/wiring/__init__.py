@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         ObjectCreatedTrigger,
         PatternContext,
         Route,
+        SageMakerJobTrigger,
         ScheduleTrigger,
         routes_for,
     )

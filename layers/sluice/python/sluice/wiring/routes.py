@@ -98,7 +98,30 @@ class AlarmTrigger:
         }
 
 
-Trigger = ObjectCreatedTrigger | BusEventTrigger | ScheduleTrigger | AlarmTrigger
+@dataclass(frozen=True)
+class SageMakerJobTrigger:
+    """A SageMaker job of this deployment reaching a final status (default bus): the engine runs the job, the
+    function only starts it and acts on its end."""
+
+    job: str = "Training"
+    kind: str = "train"
+    """The job names' kind: ``<prefix>-<kind>-…`` (``ResourceNames.job_prefix``)."""
+    statuses: tuple[str, ...] = ("Completed", "Failed", "Stopped")
+
+    @property
+    def detail_type(self) -> str:
+        return f"SageMaker {self.job} Job State Change"
+
+    def pattern(self, ctx: PatternContext) -> dict[str, Any]:
+        return {
+            "source": ["aws.sagemaker"],
+            "detail-type": [self.detail_type],
+            "detail": {f"{self.job}JobName": [{"prefix": ctx.names.job_prefix(self.kind)}],
+                       f"{self.job}JobStatus": list(self.statuses)},
+        }
+
+
+Trigger = ObjectCreatedTrigger | BusEventTrigger | ScheduleTrigger | AlarmTrigger | SageMakerJobTrigger
 
 
 @dataclass(frozen=True)
@@ -137,6 +160,8 @@ ROUTES: tuple[Route, ...] = (
           "Detected drift retrains (debounced: one at a time, then a cool-down)"),
     Route("quality-alarm", AlarmTrigger(kind=QUALITY_ALARM_KIND), "train_model",
           "The live-accuracy alarm in ALARM retrains (debounced)"),
+    Route("training-job-ended", SageMakerJobTrigger(), "train_model",
+          "A SageMaker training job of a version ended: a candidate (ModelTrained) or failed (TrainingFailed)"),
     Route("feedback-dropped", ObjectCreatedTrigger(prefix="feedback/"), "record_feedback",
           "Labels dropped under feedback/<model>/ are joined to captured predictions: live quality"),
     Route("score-dropped", ObjectCreatedTrigger(prefix="score/"), "score_batch",
