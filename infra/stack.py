@@ -15,6 +15,7 @@ from infra.components.monitoring import CaptureDatabase
 from infra.components.releases import Notifications
 from infra.components.state import StateTables
 from infra.components.storage import Storage
+from infra.components.training_jobs import grant_job_launch, sagemaker_models
 from infra.components.wiring import Wiring, WiringError
 from infra.model_stack import ModelStack, StageInputs, stage_parameters
 from infra.stages import Stage
@@ -23,7 +24,7 @@ from sluice.config import ProjectConfig
 from sluice.config.layout import model_groups
 from sluice.naming import ResourceNames
 from sluice.settings import Settings
-from sluice.wiring import FUNCTIONS, PatternContext
+from sluice.wiring import FUNCTIONS, PatternContext, routes_in_use
 from sluice.wiring.functions import reserved_concurrency
 from sluice.wiring.queues import buffered_routes
 
@@ -92,6 +93,8 @@ class SluiceStack(Stack):
         )
         for function in ("deploy_model", "rollback_model"):
             self.notifications.grant_publish(self.functions.by_name[function])
+        self.training_jobs_arn = (grant_job_launch(self.functions.by_name["train_model"], names=self.names,
+                                                   inputs=inputs) if sagemaker_models(config) else None)
         self.capture_database = CaptureDatabase(self, "Captures", names=self.names)
         self.pattern_context = PatternContext(data_bucket=self.storage.data_bucket.bucket_name, names=self.names)
         self.wiring = Wiring(
@@ -103,6 +106,7 @@ class SluiceStack(Stack):
             removal_policy=stage.removal_policy,
             topic=self.notifications.topic,  # a parked event is seen before SQS drops it (14 days)
             buffered=buffered_routes(config),
+            routes=routes_in_use(config),
         )
         self.model_stacks = self._model_stacks(config, inputs, reserve_concurrency=reserve_concurrency)
         Tags.of(self).add("project", "sluice")

@@ -14,6 +14,7 @@ NAMES = ResourceNames("sluice-dev")
 MODELS = sorted(load_config(REPO / "sluice.toml").models)
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 RELEASE_METRICS = {"cloudwatch:GetMetricData"}  # no resource-level permissions exist for it (deploy_model only)
+ECR_TOKEN = {"ecr:GetAuthorizationToken"}  # none either: a SageMaker job role's image pull (its repository only)
 
 
 def _listify(value: Any) -> list[Any]:
@@ -76,8 +77,9 @@ def test_only_xray_is_granted_on_every_resource(synth: Synth) -> None:
     for key, statement in _identity_statements(synth):
         if "*" in _listify(statement["Resource"]):
             actions = set(_listify(statement["Action"]))
-            assert actions <= XRAY | RELEASE_METRICS, key
+            assert actions <= XRAY | RELEASE_METRICS | ECR_TOKEN, key
             assert not actions & RELEASE_METRICS or "DeployModel" in key, key
+            assert not actions & ECR_TOKEN or key.startswith("TrainingJobs"), key
 
 
 def test_no_role_uses_managed_policies(synth: Synth) -> None:

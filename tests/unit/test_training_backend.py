@@ -66,9 +66,9 @@ def test_a_named_backend_is_used_whatever_the_size() -> None:
 
 
 def test_auto_compares_the_estimate_with_what_the_memory_allows() -> None:
-    # GIVEN the default threshold: (3008 MB - headroom) / (8 bytes x 4.4 load factor) cells
+    # GIVEN the default threshold: (3008 MB - 262 MB base) / (8 bytes x 6.9 measured peak factor) cells
     limit = lambda_cell_limit(3008)
-    assert 3_000_000 * 20 < limit < 4_000_000 * 20  # the measured cap: 3-4M rows x 20 columns
+    assert 50_000_000 < limit < 55_000_000  # README's measured cap: about 53M cells (2.6M rows x 20 columns)
     # WHEN 2M x 20 and 10M x 20 are trained
     small = choose_backend(_settings("auto"), rows=2_000_000, columns=20, memory_mb=3008)
     large = choose_backend(_settings("auto"), rows=10_000_000, columns=20, memory_mb=3008)

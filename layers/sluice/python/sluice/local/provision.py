@@ -16,7 +16,15 @@ from sluice.local.notifications import provision_notifications
 from sluice.naming import EVENT_SOURCE
 from sluice.predict.capture import ENV_CAPTURE_BATCH, ENV_CAPTURE_RATE, ENV_CAPTURE_STREAM
 from sluice.settings import Settings
-from sluice.wiring import FUNCTIONS, RETRAIN_SCHEDULE_KIND, ROUTES, PatternContext, Route, ScheduleTrigger, capture
+from sluice.wiring import (
+    FUNCTIONS,
+    RETRAIN_SCHEDULE_KIND,
+    PatternContext,
+    Route,
+    ScheduleTrigger,
+    capture,
+    routes_in_use,
+)
 from sluice.wiring.alarms import AlarmSpec, MetricStat, QueueName, dead_letter_functions, stage_alarms
 from sluice.wiring.queues import (
     BUFFER_MAX_RECEIVES,
@@ -57,7 +65,7 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
     provisioned = Provisioned(buffered=set(buffered_routes(config)))
     provisioned.dead_letter_queues = _dead_letter_queues(clients.sqs, settings)
     ctx = PatternContext(data_bucket=settings.data_bucket, names=settings.names)
-    for route in ROUTES:
+    for route in routes_in_use(config):
         if isinstance(route.trigger, ScheduleTrigger):
             for model, arn in _schedules(clients.events, settings, config, route).items():
                 provisioned.schedules[(route.name, model)] = arn
@@ -77,7 +85,8 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
     provisioned.notifications_queue = provision_notifications(clients, settings)
     role_arn = _role(clients.iam, settings)
     for model in config.names:
-        _job_role(clients.iam, settings, model)
+        if config.model(model).training.backend != "lambda":  # as infra/components/training_jobs.py
+            _job_role(clients.iam, settings, model)
     clients.glue.create_database(DatabaseInput={"Name": capture.capture_database_name(settings.prefix)})
     for model in config.names:
         _capture_stream(clients.firehose, settings, model, role_arn)

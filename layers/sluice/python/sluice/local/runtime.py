@@ -55,7 +55,7 @@ from sluice.local.sagemaker_jobs import PlayedJob, TrainingJobPlayer, install_tr
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.settings import Settings
 from sluice.storage import ObjectStore
-from sluice.wiring import FUNCTIONS, ROUTES, ScheduleTrigger
+from sluice.wiring import FUNCTIONS, ROUTES, ScheduleTrigger, routes_in_use
 from sluice.wiring.alarms import dead_letter_functions
 from sluice.wiring.queues import BUFFER_BATCH_SIZE, buffered_routes
 
@@ -539,7 +539,7 @@ class LocalCloud:
         """Find resources provisioned by another process (e.g. `sluice local`)."""
         found = Provisioned()
         found.buffered = set(buffered_routes(self.config))
-        for route in ROUTES:
+        for route in routes_in_use(self.config):
             if isinstance(route.trigger, ScheduleTrigger):
                 continue
             name = (buffer_queue_name if route.name in found.buffered else route_queue_name)(self.settings, route)

@@ -1,10 +1,11 @@
 """Where a training runs: in the train_model Lambda or as a SageMaker training job (pure; no AWS).
 
-The estimate: training loads the accepted Parquet into pandas and splits, imputes and encodes it; measured on
-this code base, the whole load costs about ``LOAD_FACTOR`` (4.4) times the data's size as float64 cells
-(rows x columns x 8 bytes). ``auto`` trains on SageMaker when that estimate passes what the function's memory
-leaves after the runtime and the libraries (``HEADROOM_MB``) — about 3.3M rows x 20 columns at 3008 MB — or
-when ``[models.<m>.training.sagemaker] auto_above_cells`` says so.
+The estimate (README, "Limits": measured once with ``train_best`` on a 200,000 x 30 float frame): loading the data
+costs about 4.4x its float64 size, and training's peak, frame included, about ``PEAK_FACTOR`` (6.9) times the
+float64 matrix (rows x columns x 8 bytes), over ``BASE_MB`` of interpreter and libraries. ``auto`` trains on
+SageMaker when that estimate passes the function's memory — about 52M cells (2.6M rows x 20 columns) at
+3008 MB — or when ``[models.<m>.training.sagemaker] auto_above_cells`` says so. Rows come from the accepted
+versions' manifests (the registry's dataset records), columns from the contract (features + target).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from dataclasses import dataclass
 
 from sluice.config.model import TrainingSettings
 
-LOAD_FACTOR = 4.4
-"""Peak training memory over the data's float64 size (measured: the load alone, before any model)."""
+PEAK_FACTOR = 6.9
+"""Peak training memory over the data's float64 size (measured: the loaded frame and the fits on it)."""
 CELL_BYTES = 8
-HEADROOM_MB = 700
-"""What the Python runtime, pandas, scikit-learn and ONNX take before any data."""
+BASE_MB = 262
+"""What the interpreter, pandas, scikit-learn and ONNX take before any data (measured)."""
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,12 @@ class BackendChoice:
 
 def lambda_cell_limit(memory_mb: int) -> int:
     """The most rows x columns a training fits in ``memory_mb`` of Lambda by the load estimate."""
-    return max(0, int((memory_mb - HEADROOM_MB) * 1024 * 1024 / (CELL_BYTES * LOAD_FACTOR)))
+    return max(0, int((memory_mb - BASE_MB) * 1024 * 1024 / (CELL_BYTES * PEAK_FACTOR)))
 
 
 def estimate_mb(rows: int, columns: int) -> float:
     """The estimated peak memory of training on ``rows`` x ``columns``."""
-    return rows * columns * CELL_BYTES * LOAD_FACTOR / (1024 * 1024)
+    return BASE_MB + rows * columns * CELL_BYTES * PEAK_FACTOR / (1024 * 1024)
 
 
 def choose_backend(settings: TrainingSettings, *, rows: int, columns: int, memory_mb: int) -> BackendChoice:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         SageMakerJobTrigger,
         ScheduleTrigger,
         routes_for,
+        routes_in_use,
     )
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

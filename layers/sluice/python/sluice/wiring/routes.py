@@ -19,7 +19,7 @@ from sluice.naming import (
 )
 
 if TYPE_CHECKING:
-    from sluice.config import ModelConfig
+    from sluice.config import ModelConfig, ProjectConfig
 
 QUALITY_ALARM_KIND = "live-accuracy"  # the LiveAccuracy alarm of a model: <prefix>-<model>-live-accuracy
 
@@ -138,6 +138,11 @@ class Route:
         """Sluice events travel on the custom bus; AWS service events on the default bus."""
         return isinstance(self.trigger, BusEventTrigger)
 
+    @property
+    def needs_sagemaker(self) -> bool:
+        """Only a stage with a model whose training may run on SageMaker has this route."""
+        return isinstance(self.trigger, SageMakerJobTrigger)
+
 
 ROUTES: tuple[Route, ...] = (
     Route("dataset-dropped", ObjectCreatedTrigger(prefix="incoming/"), "validate_dataset",
@@ -167,6 +172,13 @@ ROUTES: tuple[Route, ...] = (
     Route("score-dropped", ObjectCreatedTrigger(prefix="score/"), "score_batch",
           "A file dropped under score/<model>/[v<N>/] is scored row by row into scored/<model>/"),
 )
+
+
+def routes_in_use(config: ProjectConfig) -> tuple[Route, ...]:
+    """The routes a stage of ``config`` deploys: the SageMaker job routes only where a model's training may run on
+    SageMaker (each is a rule on the account's default bus, which holds 300)."""
+    sagemaker = any(model.training.backend != "lambda" for model in config.models.values())
+    return tuple(route for route in ROUTES if sagemaker or not route.needs_sagemaker)
 
 
 def routes_for(function: str) -> tuple[Route, ...]:
