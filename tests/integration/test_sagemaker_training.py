@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from sluice.demo import samples
 from sluice.registry import DynamoDBRegistry, Status
@@ -132,6 +133,13 @@ def test_auto_above_the_threshold_trains_on_sagemaker_and_goes_live(stack: Any) 
     again = cloud.invoke("train_model", _sluice_event("DatasetAccepted", accepted, event_id="redelivered"))
     # THEN no second job and no second version
     assert len(cloud.clients.sagemaker.list_training_jobs()["TrainingJobSummaries"]) == 1
+    # AND a second CreateTrainingJob under the job's name is refused as SageMaker refuses it (job names are unique
+    # per account and region: CreateTrainingJob, "Errors": ResourceInUse), which train_model reads as "started"
+    request = {key: job[key] for key in ("TrainingJobName", "HyperParameters", "AlgorithmSpecification", "RoleArn",
+                                         "InputDataConfig", "OutputDataConfig", "ResourceConfig", "StoppingCondition")}
+    with pytest.raises(ClientError) as refused:
+        cloud.clients.sagemaker.create_training_job(**request)
+    assert refused.value.response["Error"]["Code"] == "ResourceInUse"
     assert len(_registry(cloud).list_versions(MODEL)) == 1
     assert again["outcome"] in ("training", "trained")
 
