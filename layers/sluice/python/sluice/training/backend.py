@@ -1,10 +1,12 @@
 """Where a training runs: in the train_model Lambda or as a SageMaker training job (pure; no AWS).
 
-The estimate (README, "Limits": measured once with ``train_best`` on a 200,000 x 30 float frame): loading the data
-costs about 4.4x its float64 size, and training's peak, frame included, about ``PEAK_FACTOR`` (6.9) times the
-float64 matrix (rows x columns x 8 bytes), over ``BASE_MB`` of interpreter and libraries. ``auto`` trains on
-SageMaker when that estimate passes the function's memory — about 52M cells (2.6M rows x 20 columns) at
-3008 MB — or when ``[models.<m>.training.sagemaker] auto_above_cells`` says so. Rows come from the accepted
+The estimate is the whole training's measured peak (benchmarks/RESULTS.md, "Training on the sagemaker backend":
+the job's process, Parquet read, split, search, refit, ONNX export and baseline, at 125k and 500k rows x 21
+columns): ``BASE_MB`` of interpreter and libraries plus ``PEAK_FACTOR`` (11.7) times the float64 matrix (rows x
+columns x 8 bytes). Loading alone costs about 4.4x and ``train_best`` on a frame about 6.9x (README, "Limits");
+reading Parquet into pandas and exporting add the rest. ``auto`` trains on SageMaker when that estimate passes the
+function's memory — about 29M cells (1.4M rows x 21 columns) at 3008 MB — or when
+``[models.<m>.training.sagemaker] auto_above_cells`` says so. Rows come from the accepted
 versions' manifests (the registry's dataset records), columns from the contract (features + target).
 """
 
@@ -14,11 +16,11 @@ from dataclasses import dataclass
 
 from sluice.config.model import TrainingSettings
 
-PEAK_FACTOR = 6.9
-"""Peak training memory over the data's float64 size (measured: the loaded frame and the fits on it)."""
+PEAK_FACTOR = 11.7
+"""Peak training memory over the data's float64 size (measured: 93.4 bytes per cell, the whole training)."""
 CELL_BYTES = 8
-BASE_MB = 262
-"""What the interpreter, pandas, scikit-learn and ONNX take before any data (measured)."""
+BASE_MB = 407
+"""What the interpreter, pyarrow, pandas, scikit-learn and ONNX take before any data (measured)."""
 
 
 @dataclass(frozen=True)
