@@ -191,3 +191,15 @@ def _model_files(cloud: Any, version: int) -> set[str]:
 def _tar_names(body: bytes) -> set[str]:
     with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
         return set(archive.getnames())
+
+
+def test_a_state_change_for_a_version_never_claimed_is_refused_not_retried(stack: Any) -> None:
+    # GIVEN a training job's end naming version 7 of breast-cancer, which this deployment never claimed
+    cloud = stack('backend = "sagemaker"')
+    event = json.loads((REPO / "events" / "sagemaker_training_job_state_change.json").read_text())
+    event["detail"]["HyperParameters"]["version"] = "7"
+    # WHEN train_model receives it
+    result = cloud.invoke("train_model", event)
+    # THEN it is refused in one line (and parked), not raised for a retry that cannot help; nothing was registered
+    assert result["outcome"] == "error" and "breast-cancer v7 does not exist" in result["error"]
+    assert _registry(cloud).list_versions(MODEL) == []

@@ -15,6 +15,7 @@ from sluice.config.model import ModelConfig
 from sluice.events.sources import EventError, TrainingJobChanged
 from sluice.jobs.spec import JobSettings, JobSpecError, job_name_prefix, training_job_name, training_job_request
 from sluice.registry import ModelVersion, Status
+from sluice.registry.errors import VersionNotFoundError
 from sluice.steps.context import StepContext
 from sluice.steps.trained import fail_training, register_trained
 from sluice.storage import model_artifact_key
@@ -74,7 +75,10 @@ def on_training_job_changed(ctx: StepContext, changed: TrainingJobChanged) -> di
         correlation_id = changed.hyperparameters["correlation_id"]
     except (KeyError, ValueError) as error:
         raise EventError(f"training job {changed.job_name} names no sluice model version ({error})") from error
-    claimed = ctx.registry.get_version(model, version)
+    try:
+        claimed = ctx.registry.get_version(model, version)
+    except VersionNotFoundError as error:  # not retriable: the job names a version this deployment never claimed
+        raise EventError(f"training job {changed.job_name}: {error}") from error
     if claimed.status is not Status.TRAINING:
         return {"outcome": "ignored", "reason": f"{claimed.label} is already {claimed.status.value}"}
     job = {"name": changed.job_name, "arn": changed.job_arn, "status": changed.status,
