@@ -1,6 +1,7 @@
 """A model stack: the per-model resources of one model group, as a nested stack of the stage's stack.
 
-Per model: the predict function (role, policy, logs), its endpoint (alias ``live``, Function URL, alarms), the
+Per model: the predict function (role, policy, logs), the role of its SageMaker training jobs (when its training
+may run there), its endpoint (alias ``live``, Function URL, alarms), the
 release alarms, the capture stream (Glue table, delivery role, Firehose stream), the dashboard and the schedule
 rules. The group of a model is ``sluice.config.layout.model_group`` (stable under adding and removing models).
 
@@ -28,6 +29,7 @@ from infra.components.endpoint import Endpoints
 from infra.components.functions import Functions, ZipLayers
 from infra.components.monitoring import CaptureStreams, Dashboards
 from infra.components.releases import ReleaseAlarms
+from infra.components.training_jobs import TrainingJobRoles, sagemaker_models
 from infra.components.wiring import ScheduleRules
 from sluice import __version__
 from sluice.config import ProjectConfig
@@ -107,6 +109,9 @@ class ModelStack(NestedStack):
             layers=layers, traced_models=[name for name, model in config.models.items() if model.serving.trace],
         )
         self.data_bucket, self.artifact_bucket = data_bucket, artifact_bucket
+        self.job_roles = TrainingJobRoles(self, "TrainingJobs", models=sagemaker_models(config), names=names,
+                                          inputs=stage.inputs, data_bucket=data_bucket,
+                                          artifact_bucket=artifact_bucket)
         self.captures = CaptureStreams(self, "Captures", config=config, names=names, data_bucket=data_bucket)
         self.dashboards = Dashboards(self, "Dashboards", config=config, names=names)
         self.alarms = stage_alarms(config, names)

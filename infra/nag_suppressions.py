@@ -19,11 +19,13 @@ from constructs import IConstruct
 
 from infra.components.functions import PYTHON_VERSION, RUNTIME, Functions
 from infra.components.permissions import access_for
+from infra.components.training_jobs import JOB_LOG_GROUP
 from sluice.naming import ResourceNames
 from sluice.wiring import ROUTES, routes_for
 from sluice.wiring.state_machines import STATE_MACHINES
 
 if TYPE_CHECKING:
+    from infra.model_stack import ModelStack
     from infra.stack import SluiceStack
 
 XRAY_REASON = (
@@ -84,6 +86,23 @@ DISTRIBUTED_MAP_REASON = (
     "A Distributed Map runs each item as a child execution of its own state machine: CDK grants Describe/Stop/"
     "RedriveExecution on that one state machine's executions ('execution:<its name>:*' and its map runs')."
 )
+JOB_PREFIX_REASON = (
+    "A model's SageMaker training job role reads its model's accepted data and writes its model's artifacts "
+    "(objects under {prefix} only; infra/components/training_jobs.py)."
+)
+JOB_LOGS_REASON = (
+    "SageMaker writes a training job's logs to log streams named after the job in /aws/sagemaker/TrainingJobs; the "
+    "streams do not exist before the job, so the role may write any stream of that one log group."
+)
+ECR_TOKEN_REASON = (
+    "ecr:GetAuthorizationToken has no resource-level permissions ('*' is the only resource AWS accepts); pulling "
+    "is granted on the assets repository only (DockerImageAsset.repository.grant_pull)."
+)
+JOB_LAUNCH_REASON = (
+    "train_model starts training jobs named after the version it trains: '{jobs}' is every job name of this stage "
+    "(the names are not known at deploy time), and it may pass only this stage's job roles '{roles}', only to "
+    "sagemaker.amazonaws.com (iam:PassedToService)."
+)
 CFN_LINT_IGNORED: dict[str, str] = {
     "W3005": "CDK declares DependsOn on a function's role next to the GetAtt of it (aws-lambda Function); "
     "the redundant dependency is harmless and not removable from the L2 construct.",
@@ -105,7 +124,10 @@ def acknowledge_nag_findings(stack: SluiceStack) -> None:
                 _acknowledge(role, f"AwsSolutions-IAM5[Resource::{_arn_ref(model_stack.data_bucket)}/{prefix}*]",
                              PREFIX_REASON.format(prefix=prefix))
         _acknowledge_alias_provider(model_stack)
+        _acknowledge_job_roles(model_stack)
     _acknowledge_state_machines(stack)
+    if stack.training_jobs_arn is not None:
+        _acknowledge_job_launch(stack)
     for queue in stack.wiring.dead_letter_queues.values():
         _acknowledge(queue, "AwsSolutions-SQS3", DEAD_LETTER_REASON)
         _acknowledge(queue, "Serverless-SQSRedrivePolicy", DEAD_LETTER_REASON)
@@ -161,6 +183,28 @@ def _acknowledge_state_machines(stack: SluiceStack) -> None:
         executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
         for pattern in (f"{executions}:*", f"{executions}/*:*"):
             _acknowledge(machine, f"AwsSolutions-IAM5[Resource::{pattern}]", DISTRIBUTED_MAP_REASON)
+
+
+def _acknowledge_job_roles(model_stack: ModelStack) -> None:
+    for model, role in model_stack.job_roles.roles.items():
+        for bucket, prefix in ((model_stack.data_bucket, f"accepted/{model}/"),
+                               (model_stack.artifact_bucket, f"models/{model}/")):
+            _acknowledge(role, f"AwsSolutions-IAM5[Resource::{_arn_ref(bucket)}/{prefix}*]",
+                         JOB_PREFIX_REASON.format(prefix=prefix))
+        _acknowledge(role, f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+                           f"log-group:{JOB_LOG_GROUP}:*]", JOB_LOGS_REASON)
+        _acknowledge(role, "AwsSolutions-IAM5[Resource::*]", ECR_TOKEN_REASON)
+
+
+def _acknowledge_job_launch(stack: SluiceStack) -> None:
+    role = stack.functions.by_name["train_model"].role
+    assert role is not None
+    jobs = ("arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/"
+            f"{stack.names.job_prefix('train')}*")
+    roles = f"arn:<AWS::Partition>:iam::<AWS::AccountId>:role/{stack.names.training_job_role('*')}"
+    reason = JOB_LAUNCH_REASON.format(jobs=jobs, roles=roles)
+    _acknowledge(role, f"AwsSolutions-IAM5[Resource::{jobs}]", reason)
+    _acknowledge(role, f"AwsSolutions-IAM5[Resource::{roles}]", reason)
 
 
 def _acknowledge_alias_provider(scope: IConstruct) -> None:

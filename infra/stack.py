@@ -16,6 +16,7 @@ from infra.components.releases import Notifications
 from infra.components.scoring import StateMachines
 from infra.components.state import StateTables
 from infra.components.storage import Storage
+from infra.components.training_jobs import grant_job_launch, sagemaker_models
 from infra.components.wiring import Wiring, WiringError
 from infra.model_stack import ModelStack, StageInputs, stage_parameters
 from infra.stages import Stage
@@ -25,7 +26,7 @@ from sluice.config.layout import model_groups
 from sluice.naming import ResourceNames
 from sluice.scoring.jobs import STATE_MACHINE_ENV
 from sluice.settings import Settings
-from sluice.wiring import FUNCTIONS, PatternContext
+from sluice.wiring import FUNCTIONS, PatternContext, routes_in_use
 from sluice.wiring.functions import reserved_concurrency
 from sluice.wiring.queues import buffered_routes
 from sluice.wiring.state_machines import SCORE_PARTS
@@ -100,6 +101,8 @@ class SluiceStack(Stack):
         scoring = self.state_machines.by_kind[SCORE_PARTS.kind]
         scoring.grant_start_execution(self.functions.by_name["score_batch"])
         self.functions.by_name["score_batch"].add_environment(STATE_MACHINE_ENV, scoring.state_machine_arn)
+        self.training_jobs_arn = (grant_job_launch(self.functions.by_name["train_model"], names=self.names,
+                                                   inputs=inputs) if sagemaker_models(config) else None)
         self.capture_database = CaptureDatabase(self, "Captures", names=self.names)
         self.pattern_context = PatternContext(data_bucket=self.storage.data_bucket.bucket_name, names=self.names)
         self.wiring = Wiring(
@@ -111,6 +114,7 @@ class SluiceStack(Stack):
             removal_policy=stage.removal_policy,
             topic=self.notifications.topic,  # a parked event is seen before SQS drops it (14 days)
             buffered=buffered_routes(config),
+            routes=routes_in_use(config),
         )
         self.model_stacks = self._model_stacks(config, inputs, reserve_concurrency=reserve_concurrency)
         Tags.of(self).add("project", "sluice")

@@ -73,7 +73,8 @@ ACCESS: dict[str, Access] = {
     "validate_dataset": Access(
         data_read=(f"{INCOMING}/", f"{ACCEPTED}/"), data_write=(f"{ACCEPTED}/", f"{REJECTED}/")
     ),
-    "train_model": Access(data_read=(f"{ACCEPTED}/",), artifacts_write=(f"{MODELS}/",)),
+    # reads a SageMaker training job's model.tar.gz (under the version's prefix) to unpack it next to it
+    "train_model": Access(data_read=(f"{ACCEPTED}/",), artifacts_read=(f"{MODELS}/",), artifacts_write=(f"{MODELS}/",)),
     # writes the evaluation report next to the candidate's artifacts
     "evaluate_model": Access(
         data_read=(f"{ACCEPTED}/",), artifacts_read=(f"{MODELS}/",), artifacts_write=(f"{MODELS}/",)

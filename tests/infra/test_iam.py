@@ -20,6 +20,7 @@ STATE_MACHINE_LOGGING = {"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "lo
                          "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
                          "logs:PutResourcePolicy", "logs:UpdateLogDelivery", "xray:GetSamplingRules",
                          "xray:GetSamplingTargets", *XRAY}
+ECR_TOKEN = {"ecr:GetAuthorizationToken"}  # none either: a SageMaker job role's image pull (its repository only)
 
 
 def _listify(value: Any) -> list[Any]:
@@ -85,8 +86,9 @@ def test_only_xray_is_granted_on_every_resource(synth: Synth) -> None:
             if key.startswith("StateMachines"):
                 assert actions <= STATE_MACHINE_LOGGING, key
                 continue
-            assert actions <= XRAY | RELEASE_METRICS, key
+            assert actions <= XRAY | RELEASE_METRICS | ECR_TOKEN, key
             assert not actions & RELEASE_METRICS or "DeployModel" in key, key
+            assert not actions & ECR_TOKEN or key.startswith("TrainingJobs"), key
 
 
 def test_no_role_uses_managed_policies(synth: Synth) -> None:

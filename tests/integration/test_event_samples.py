@@ -17,6 +17,7 @@ SAMPLES = {
     "drift_detected.json": "drift-detected",
     "feedback_object_created.json": "feedback-dropped",
     "score_object_created.json": "score-dropped",
+    "sagemaker_training_job_state_change.json": "training-job-ended",
 }
 
 

@@ -227,7 +227,7 @@ ACTS_ON = {
     "train_model": {"dataset_accepted.json", "drift_detected.json", "scheduled_retrain.json", "scheduler_input.json",
                     "scheduler_no_input.json", "alarm_state_change.json", "alarm_lambda_action.json",
                     "composite_alarm_lambda_action.json", "composite_alarm_state_change.json",
-                    "sns_alarm_notification.json"},
+                    "sns_alarm_notification.json", "sagemaker_training_job_state_change.json"},
     "evaluate_model": {"model_trained.json"},
     "deploy_model": {"model_evaluated_approved.json", "approval_decided.json"},
     "rollback_model": {"alarm_state_change.json", "alarm_lambda_action.json", "composite_alarm_lambda_action.json",

@@ -146,6 +146,38 @@ def test_the_approval_gate_runs_on_least_privilege(enforced: Any, tmp_path: Path
     assert cloud.iam is not None
     assert {check.verdict for check in cloud.iam.denials} <= {MISSING_KEY}, cloud.iam.denials
     assert "deploy_model" in {check.principal for check in cloud.iam.checks}
+SAGEMAKER = f"\n[models.{MODEL}.training.sagemaker]\nauto_above_cells = 1000\n"  # the 569 x 31 drop trains there
+
+
+def test_a_training_job_is_started_on_least_privilege(enforced: Any) -> None:
+    # GIVEN breast-cancer's training on SageMaker (backend "auto" in sluice.toml, its threshold below the drop)
+    cloud = enforced(extra_config=SAGEMAKER)
+    # WHEN a dataset is dropped
+    cloud.drop(samples.BREAST_CANCER, MODEL)
+    cloud.run_until_idle()
+    # THEN train_model started the job (CreateTrainingJob and AddTags on the job, PassRole of the model's job role to
+    # SageMaker), its end made version 1 live, and nothing was refused
+    assert cloud.iam is not None
+    actions = {(str(check.request.action), check.request.resource) for check in cloud.iam.checks
+               if check.principal == "train_model" and check.request.action.startswith(("sagemaker:", "iam:"))}
+    assert {action for action, _ in actions} == {"sagemaker:CreateTrainingJob", "sagemaker:AddTags", "iam:PassRole"}
+    assert ("iam:PassRole", f"arn:aws:iam::123456789012:role/sluice-{MODEL}-train-job") in actions
+    assert [entry.detail["status"] for entry in cloud.timeline if entry.kind == "job"] == ["Completed"]
+    registry = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table)
+    assert registry.get_alias(MODEL, "live").version == 1, _errors(cloud)  # type: ignore[union-attr]
+    assert _errors(cloud) == [] and {check.verdict for check in cloud.iam.denials} <= {MISSING_KEY}
+
+
+def test_train_model_without_pass_role_cannot_start_a_training_job(enforced: Any) -> None:
+    # GIVEN train_model's role without iam:PassRole
+    cloud = enforced(without_action(dev_template(), "train_model", "iam:PassRole"), extra_config=SAGEMAKER)
+    # WHEN a dataset is dropped
+    cloud.drop(samples.BREAST_CANCER, MODEL)
+    cloud.run_until_idle(raise_errors=False)
+    # THEN train_model failed with AccessDenied on passing the job role, and no job was started
+    errors = _errors(cloud)
+    assert errors and all(re.match(r"train_model: .*AccessDeniedException.*iam:PassRole", e) for e in errors), errors
+    assert cloud.clients.sagemaker.list_training_jobs()["TrainingJobSummaries"] == []
 
 
 def test_a_role_missing_an_action_fails_the_function_with_access_denied(enforced: Any) -> None:

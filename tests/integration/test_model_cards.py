@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import sluice.steps.train as train_step
+import sluice.steps.trained as train_step
 from sluice.artifacts import CARD_HTML_FILE, CARD_JSON_FILE, PIPELINE_FILE, TRAINING_FILE, load_verified_model
 from sluice.cli import app
 from sluice.demo import samples

@@ -61,6 +61,18 @@ def test_a_drop_followed_to_live_ends_with_the_version_and_its_metrics() -> None
     assert follower.state.rows == 569
 
 
+def test_a_training_job_started_for_the_drop_is_not_its_end() -> None:
+    # GIVEN a drop accepted and trained on the sagemaker backend: train_model answers "training" (a job started)
+    follower = _follower()
+    follower.observe("DatasetAccepted", _ours(data_version="dv1", rows=569))
+    follower.observe("train_model", {"outcome": "training", "model": MODEL, "version": 1, "data_version": "dv1",
+                                     "job": "sluice-train-m-v1-0123456789"})
+    # THEN the drop is still training, and the job's end decides
+    assert follower.state.outcome is None and follower.state.stage == "training"
+    follower.observe("ModelTrained", _ours(version=1, data_version="dv1"))
+    assert follower.state.version == 1
+
+
 def test_a_rejected_drop_names_the_rule_column_count_and_where_the_report_is() -> None:
     report_key = rejected_prefix(MODEL, DROP) + "report.json"
     follower = _follower({report_key: REPORT})

@@ -15,6 +15,7 @@ from sluice.events.sources import (
     S3TestNotification,
     ScheduleFired,
     SluiceEvent,
+    TrainingJobChanged,
     Unrecognised,
     parse,
 )
@@ -186,3 +187,28 @@ def test_every_sample_event_parses_into_something_sluice_knows() -> None:
             continue  # HTTP requests are the predict function's, not a trigger's
         items = parse(json.loads(path.read_text()), request_id="r")
         assert items and not any(isinstance(item, Unrecognised | Malformed) for item in items), path.name
+
+
+def test_a_training_job_state_change_is_read_with_its_cost_and_key() -> None:
+    # GIVEN SageMaker's "Training Job State Change" (times in epoch milliseconds, as AWS documents the event)
+    event = load_event("sagemaker_training_job_state_change.json")
+    item = _one(event)
+    # THEN the job, its status, its version's hyperparameters and its billable and training time are read
+    assert isinstance(item, TrainingJobChanged)
+    assert item.status == "Completed" and item.hyperparameters["model"] == "breast-cancer"
+    assert item.billable_s == 1266 and item.training_s == 1266.0 and item.instance_type == "ml.m5.2xlarge"
+    assert item.model_artifacts.endswith("/output/model.tar.gz")
+    # AND the same change sent twice (SageMaker may) has one key; a later status another
+    assert _one(load_event("sagemaker_training_job_state_change.json")).idempotency_key == item.idempotency_key
+    failed = load_event("sagemaker_training_job_state_change.json")
+    failed["detail"].update({"TrainingJobStatus": "Failed", "FailureReason": "AlgorithmError: boom"})
+    other = _one(failed)
+    assert isinstance(other, TrainingJobChanged) and other.failure_reason == "AlgorithmError: boom"
+    assert other.idempotency_key != item.idempotency_key
+
+
+def test_a_training_job_state_change_without_its_job_is_malformed() -> None:
+    event = load_event("sagemaker_training_job_state_change.json")
+    del event["detail"]["TrainingJobArn"]
+    item = _one(event)
+    assert isinstance(item, Malformed) and "TrainingJobArn" in item.error

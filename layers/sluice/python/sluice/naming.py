@@ -16,7 +16,7 @@ LONGEST_STAGE_PREFIX = "sluice-prod"
 THROWAWAY_STAGE_PATTERN = r"^x[a-z0-9]{3}$"
 """Throwaway stages (``make smoke``): like dev, and no longer than prod, so every derived name still fits."""
 NAME_LIMITS = {"Lambda function name": 64, "EventBridge rule name": 64, "Firehose stream name": 64,
-               "CloudWatch alarm name": 255}
+               "CloudWatch alarm name": 255, "IAM role name": 64}
 """AWS's limits on the names sluice derives per model (Lambda, EventBridge and Firehose API references)."""
 
 
@@ -80,6 +80,14 @@ class ResourceNames:
         head = f"{self.prefix}-{kind}-"
         return rule_name[len(head) :] if rule_name.startswith(head) else None
 
+    def training_job_role(self, model: str) -> str:
+        """The role a model's SageMaker jobs run as (its data and artifact prefixes only)."""
+        return f"{self.prefix}-{model}-train-job"
+
+    def job_prefix(self, kind: str) -> str:
+        """Every SageMaker job name of this deployment and kind (train, validate) starts so."""
+        return f"{self.prefix}-{kind}-"
+
     def capture_stream(self, model: str) -> str:
         """The Firehose delivery stream of a model's captured predictions."""
         return f"{self.prefix}-capture-{model}"
@@ -99,7 +107,8 @@ class ResourceNames:
         """Every name derived from ``model`` with the kind of resource it names (its limit in NAME_LIMITS)."""
         names = [("Lambda function name", self.predict_function(model)),
                  ("Firehose stream name", self.capture_stream(model)),
-                 ("CloudWatch alarm name", self.endpoint_alarm(model, "prediction-shift"))]
+                 ("CloudWatch alarm name", self.endpoint_alarm(model, "prediction-shift")),
+                 ("IAM role name", self.training_job_role(model))]
         return names + [("EventBridge rule name", self.schedule_rule(kind, model)) for kind in SCHEDULE_KINDS]
 
     def name_too_long(self, model: str) -> str | None:

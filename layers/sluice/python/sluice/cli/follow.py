@@ -159,9 +159,10 @@ class DropFollower:
                        best=float(best) if isinstance(best, int | float) else self.state.best)
 
     def _train_result(self, detail: dict[str, Any]) -> DropState | None:
-        """A training of our data that ended without a version (e.g. its data equals the live version's)."""
+        """A training of our data that ended without a version (e.g. its data equals the live version's); a started
+        SageMaker training job ("training") is not an end: its ModelTrained or TrainingFailed follows."""
         if (self.state.stage != "training" or self.state.version is not None
-                or detail.get("outcome") in ("trained", "failed", None)
+                or detail.get("outcome") in ("trained", "failed", "training", None)
                 or detail.get("data_version") not in (None, self.state.data_version)):
             return None
         reason = str(detail.get("reason") or detail.get("outcome"))

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         EvaluationGates,
         ModelConfig,
         ProjectConfig,
+        SageMakerTraining,
         SliceGate,
         TimestampSpec,
         TrainingSettings,

@@ -41,8 +41,13 @@ STACK_RESOURCE_LIMIT = 500
 RULES_PER_BUS = 300
 """EventBridge's default quota of rules per event bus; a schedule rule lives on the account's default bus."""
 SHARED_DEFAULT_BUS_RULES = 5
-"""The stage's own rules on the default bus besides the schedules (drops, feedback, files to score, the two alarm
-routes; tests/unit/test_config_layout.py checks it against the wiring)."""
+"""The stage's own rules on the default bus besides the schedules and the SageMaker job rules (drops, feedback,
+files to score, the two alarm routes; tests/unit/test_config_layout.py checks it against the wiring)."""
+
+
+def job_rules(models: Mapping[str, Scheduled]) -> int:
+    """The rules that bring SageMaker training jobs' ends back: one, when a model's training may run there."""
+    return 1 if any(model.training.backend != "lambda" for model in models.values()) else 0
 
 
 def model_group(model: str) -> int:
@@ -75,9 +80,10 @@ def layout_problem(models: Mapping[str, Scheduled]) -> str | None:
             return (f"models {', '.join(members)} share model stack {group:02d}, which holds at most "
                     f"{MODELS_PER_GROUP} (CloudFormation allows {STACK_RESOURCE_LIMIT} resources per stack); "
                     f"rename one of them (a model's stack is a hash of its name)")
-    rules = SHARED_DEFAULT_BUS_RULES + sum(schedule_rules(model) for model in models.values())
+    shared = SHARED_DEFAULT_BUS_RULES + job_rules(models)
+    rules = shared + sum(schedule_rules(model) for model in models.values())
     if rules > RULES_PER_BUS:
-        return (f"{rules} rules on the default event bus ({rules - SHARED_DEFAULT_BUS_RULES} schedules: retrain, "
+        return (f"{rules} rules on the default event bus ({rules - shared} schedules: retrain, "
                 f"drift and bake check per model); EventBridge allows {RULES_PER_BUS} per bus by default, for "
                 f"every stage in the account and region: drop schedules (all_at_once releases need no bake check) "
                 f"or split the models over two accounts or regions")

@@ -17,6 +17,7 @@ from sluice.config.model import (
     DATA_MODES,
     EXTRA_COLUMNS,
     ON_VIOLATION,
+    TRAINING_BACKENDS,
     BootstrapSettings,
     ColumnSpec,
     DataContract,
@@ -24,6 +25,7 @@ from sluice.config.model import (
     EvaluationGates,
     ModelConfig,
     ProjectConfig,
+    SageMakerTraining,
     ServingSettings,
     SliceGate,
     TimestampSpec,
@@ -164,8 +166,24 @@ def _training(body: Table) -> TrainingSettings:
         tuning=_tuning(body.table("tuning")),
         time_column=body.string("time_column", None),
         refit_on_all=body.boolean("refit_on_all", False),
+        backend=body.string("backend", "lambda", choices=TRAINING_BACKENDS),
+        sagemaker=_sagemaker(body.table("sagemaker")),
     )
     body.finish()
+    return settings
+
+
+def _sagemaker(body: Table) -> SageMakerTraining:
+    settings = SageMakerTraining(
+        instance_type=body.string("instance_type", "ml.m5.2xlarge"),
+        spot=body.boolean("spot", False),
+        max_run_s=body.integer("max_run_s", 3600, minimum=60, maximum=28 * 24 * 3600),  # SageMaker's 28 days
+        volume_gb=body.integer("volume_gb", 30, minimum=1, maximum=16384),
+        auto_above_cells=body.integer("auto_above_cells", None, minimum=1),
+    )
+    body.finish()
+    if not settings.instance_type.startswith("ml."):
+        raise body.error(f"must be a SageMaker instance type (ml.*), got {settings.instance_type!r}", "instance_type")
     return settings
 
 

@@ -28,6 +28,8 @@ COLUMN_ROLES: tuple[ColumnRole, ...] = ("feature", "id", "ignore", "timestamp")
 EXTRA_COLUMNS: tuple[ExtraColumns, ...] = ("ignore", "warn", "reject")
 DATA_MODES: tuple[DataMode, ...] = ("snapshot", "append")
 ON_VIOLATION: tuple[OnViolation, ...] = ("reject", "flag")
+TrainingBackend = Literal["lambda", "sagemaker", "auto"]
+TRAINING_BACKENDS: tuple[TrainingBackend, ...] = ("lambda", "sagemaker", "auto")
 BatchVersion = Literal["live", "release"]
 BATCH_VERSIONS: tuple[BatchVersion, ...] = ("live", "release")
 CLASSIFICATION_FAMILIES = ("logistic_regression", "random_forest", "hist_gradient_boosting")
@@ -147,6 +149,20 @@ class TuningSettings:
 
 
 @dataclass(frozen=True)
+class SageMakerTraining:
+    """The SageMaker training job of a model whose training runs there (``[models.<m>.training.sagemaker]``)."""
+
+    instance_type: str = "ml.m5.2xlarge"
+    spot: bool = False
+    """Managed spot training (up to ~70 % cheaper; may wait up to ``max_run_s`` more for capacity)."""
+    max_run_s: int = 3600
+    volume_gb: int = 30
+    auto_above_cells: int | None = None
+    """``backend = "auto"``: train on SageMaker above this many rows x columns; none: what train_model's memory
+    allows by the load estimate (``sluice.training.backend``)."""
+
+
+@dataclass(frozen=True)
 class TrainingSettings:
     """How candidates are searched and compared."""
 
@@ -160,6 +176,9 @@ class TrainingSettings:
     """A numeric contract column ordering the rows in time: the holdout is then the latest rows."""
     refit_on_all: bool = False
     """After the gate passes, refit the shipped model on train + holdout (recorded in the card)."""
+    backend: TrainingBackend = "lambda"
+    """Where training runs: in train_model (Lambda), as a SageMaker training job, or chosen per dataset size."""
+    sagemaker: SageMakerTraining = field(default_factory=SageMakerTraining)
 
 
 @dataclass(frozen=True)

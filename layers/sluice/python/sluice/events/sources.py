@@ -9,6 +9,8 @@ Shapes (each read through Powertools' event source data classes):
   the function directly with its input as the event (``{"model": ..., "action": ...}``) or with none;
 - "CloudWatch Alarm State Change" (metric and composite alarms), the alarm-as-Lambda-action shape (``alarmData``)
   and an alarm's SNS notification (``AlarmName``, ``NewStateValue``);
+- "SageMaker Training Job State Change" (source ``aws.sagemaker``; the detail resembles DescribeTrainingJob, epoch
+  milliseconds for times, FailureReason when Failed);
 - sluice's own events (source ``sluice``).
 
 Each item carries the idempotency key its shape allows: object events by the object, sluice events by their
@@ -39,6 +41,7 @@ from sluice.naming import EVENT_SOURCE
 SCHEDULED_EVENT = "Scheduled Event"
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
 OBJECT_CREATED = "Object Created"
+TRAINING_JOB_STATE_CHANGE = "SageMaker Training Job State Change"
 S3_TEST_EVENT = "s3:TestEvent"
 # What a Scheduler input may name: the model and action, and Scheduler's context attributes
 # (<aws.scheduler.schedule-arn>, <aws.scheduler.scheduled-time>, <aws.scheduler.execution-id>).
@@ -144,6 +147,30 @@ class AlarmChanged:
 
 
 @dataclass(frozen=True)
+class TrainingJobChanged:
+    """A SageMaker training job changed status (InProgress, Completed, Failed, Stopping, Stopped)."""
+
+    job_name: str
+    job_arn: str
+    status: str
+    secondary_status: str
+    failure_reason: str
+    hyperparameters: Mapping[str, str]
+    model_artifacts: str  # s3://… model.tar.gz ("" until Completed)
+    instance_type: str
+    billable_s: int | None
+    training_s: float | None
+    changed_at: str  # LastModifiedTime as sent
+    event_id: str
+    route: str = field(default=TRAINING_JOB_STATE_CHANGE, init=False)
+
+    @property
+    def idempotency_key(self) -> tuple[str, ...]:
+        # SageMaker may send several events per state change: the change itself is the key
+        return ("sagemaker-training", self.job_arn, self.status, self.secondary_status, self.changed_at)
+
+
+@dataclass(frozen=True)
 class S3TestNotification:
     """The ``s3:TestEvent`` S3 sends when a notification is configured: acknowledged, never acted on."""
 
@@ -167,8 +194,9 @@ class Malformed:
     route: str = field(default="", init=False)
 
 
-Item = ObjectCreated | SluiceEvent | ScheduleFired | AlarmChanged | S3TestNotification | Unrecognised | Malformed
-Actionable = ObjectCreated | SluiceEvent | ScheduleFired | AlarmChanged
+Item = (ObjectCreated | SluiceEvent | ScheduleFired | AlarmChanged | TrainingJobChanged | S3TestNotification
+        | Unrecognised | Malformed)
+Actionable = ObjectCreated | SluiceEvent | ScheduleFired | AlarmChanged | TrainingJobChanged
 
 
 class EventError(ValueError):
@@ -281,6 +309,8 @@ def _eventbridge(event: EventBridgeEvent) -> Item:
     if detail_type == ALARM_STATE_CHANGE:
         data = CloudWatchAlarmData(event.detail)
         return _alarm(data, event_id=event.get_id, shape="eventbridge")
+    if source == "aws.sagemaker" and detail_type == TRAINING_JOB_STATE_CHANGE:
+        return _training_job(event.detail, event_id=event.get_id)
     if source == EVENT_SOURCE:
         facts = event.detail
         missing = [name for name in ("model", "correlation_id") if not facts.get(name)]
@@ -288,6 +318,24 @@ def _eventbridge(event: EventBridgeEvent) -> Item:
             return Malformed(f"{detail_type} {event.get_id} has no {' or '.join(missing)}")
         return SluiceEvent(detail_type=detail_type, detail=facts, event_id=event.get_id)
     return Unrecognised(f"{source} {detail_type!r}")
+
+
+def _training_job(detail: Mapping[str, Any], *, event_id: str) -> TrainingJobChanged:
+    """No Powertools class reads this event: its detail is read here, once."""
+    start, end = detail.get("TrainingStartTime"), detail.get("TrainingEndTime")
+    training_s = (float(end) - float(start)) / 1000 if isinstance(start, int | float) and isinstance(
+        end, int | float) else None  # epoch milliseconds
+    billable = detail.get("BillableTimeInSeconds")
+    hyperparameters = detail.get("HyperParameters") or {}
+    return TrainingJobChanged(
+        job_name=str(detail["TrainingJobName"]), job_arn=str(detail["TrainingJobArn"]),
+        status=str(detail["TrainingJobStatus"]), secondary_status=str(detail.get("SecondaryStatus") or ""),
+        failure_reason=str(detail.get("FailureReason") or ""),
+        hyperparameters={str(key): str(value) for key, value in dict(hyperparameters).items()},
+        model_artifacts=str((detail.get("ModelArtifacts") or {}).get("S3ModelArtifacts") or ""),
+        instance_type=str((detail.get("ResourceConfig") or {}).get("InstanceType") or ""),
+        billable_s=int(billable) if isinstance(billable, int | float) else None, training_s=training_s,
+        changed_at=str(detail.get("LastModifiedTime") or end or ""), event_id=event_id)
 
 
 def _alarm_action(event: CloudWatchAlarmEvent) -> AlarmChanged:

@@ -179,6 +179,21 @@ def _cloudwatch(operation: str, params: Params, place: Place) -> list[AuthReques
     raise UnknownCallError(f"cloudwatch.{operation}")
 
 
+def _sagemaker(operation: str, params: Params, place: Place) -> list[AuthRequest]:
+    """CreateTrainingJob is authorized on the job's ARN, with sagemaker:AddTags for its tags, and passing its role
+    is iam:PassRole on the role with iam:PassedToService (SageMaker and IAM's "Actions, resources, and condition
+    keys"; "Grant a user permissions to pass a role to an AWS service")."""
+    if operation != "CreateTrainingJob":
+        raise UnknownCallError(f"sagemaker.{operation}")
+    job = place.arn("sagemaker", f"training-job/{str(params['TrainingJobName']).lower()}")  # SageMaker ARNs: lower
+    requests = [AuthRequest("sagemaker:CreateTrainingJob", job)]
+    if params.get("Tags"):
+        requests.append(AuthRequest("sagemaker:AddTags", job))
+    requests.append(AuthRequest("iam:PassRole", str(params["RoleArn"]),
+                                {"iam:PassedToService": "sagemaker.amazonaws.com"}))
+    return requests
+
+
 def _sts(operation: str, params: Params, place: Place) -> list[AuthRequest]:
     if operation == "GetCallerIdentity":  # needs no permission
         return []
@@ -188,5 +203,5 @@ def _sts(operation: str, params: Params, place: Place) -> list[AuthRequest]:
 _SERVICES: dict[str, Mapper] = {
     "s3": _s3, "dynamodb": _dynamodb, "lambda": _lambda, "events": _events, "firehose": _firehose, "sns": _sns,
     "stepfunctions": _stepfunctions,
-    "sqs": _sqs, "cloudwatch": _cloudwatch, "sts": _sts,
+    "sqs": _sqs, "cloudwatch": _cloudwatch, "sts": _sts, "sagemaker": _sagemaker,
 }

@@ -16,7 +16,15 @@ from sluice.local.notifications import provision_notifications
 from sluice.naming import EVENT_SOURCE
 from sluice.predict.capture import ENV_CAPTURE_BATCH, ENV_CAPTURE_RATE, ENV_CAPTURE_STREAM
 from sluice.settings import Settings
-from sluice.wiring import FUNCTIONS, RETRAIN_SCHEDULE_KIND, ROUTES, PatternContext, Route, ScheduleTrigger, capture
+from sluice.wiring import (
+    FUNCTIONS,
+    RETRAIN_SCHEDULE_KIND,
+    PatternContext,
+    Route,
+    ScheduleTrigger,
+    capture,
+    routes_in_use,
+)
 from sluice.wiring.alarms import AlarmSpec, MetricStat, QueueName, dead_letter_functions, stage_alarms
 from sluice.wiring.queues import (
     BUFFER_MAX_RECEIVES,
@@ -62,7 +70,7 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
     provisioned = Provisioned(buffered=set(buffered_routes(config)))
     provisioned.dead_letter_queues = _dead_letter_queues(clients.sqs, settings)
     ctx = PatternContext(data_bucket=settings.data_bucket, names=settings.names)
-    for route in ROUTES:
+    for route in routes_in_use(config):
         if isinstance(route.trigger, ScheduleTrigger):
             for model, arn in _schedules(clients.events, settings, config, route).items():
                 provisioned.schedules[(route.name, model)] = arn
@@ -81,6 +89,9 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
     provisioned.observer_queue = _observer(clients, settings)
     provisioned.notifications_queue = provision_notifications(clients, settings)
     role_arn = _role(clients.iam, settings)
+    for model in config.names:
+        if config.model(model).training.backend != "lambda":  # as infra/components/training_jobs.py
+            _job_role(clients.iam, settings, model)
     clients.glue.create_database(DatabaseInput={"Name": capture.capture_database_name(settings.prefix)})
     for model in config.names:
         _capture_stream(clients.firehose, settings, model, role_arn)
@@ -236,6 +247,15 @@ def _role(iam: Any, settings: Settings) -> str:
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                        "Principal": {"Service": "lambda.amazonaws.com"}}]}
     arn: str = iam.create_role(RoleName=f"{settings.prefix}-predict",
+                               AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    return arn
+
+
+def _job_role(iam: Any, settings: Settings, model: str) -> str:
+    """The role a model's SageMaker training jobs run as (its permissions are the CDK's; locally, jobs read files)."""
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                       "Principal": {"Service": "sagemaker.amazonaws.com"}}]}
+    arn: str = iam.create_role(RoleName=settings.names.training_job_role(model),
                                AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     return arn
 

@@ -22,6 +22,7 @@ from sluice.clock import Clock, system_clock
 from sluice.config import ProjectConfig, load_config
 from sluice.endpoint import PinnedModel
 from sluice.events.dead_letters import ENV_DEAD_LETTER_QUEUE
+from sluice.jobs.spec import ENV_JOB_IMAGE, ENV_JOB_ROLE_ARN
 from sluice.local import aws_events
 from sluice.local.alarm_state import AlarmChange, evaluate_alarms, install_composite_alarms, set_state
 from sluice.local.captures import deliver_staged
@@ -52,11 +53,12 @@ from sluice.local.provision import (
 )
 from sluice.local.router import WeightedRouter
 from sluice.local.state_machines import ExecutionPlayer, threads
+from sluice.local.sagemaker_jobs import PlayedJob, TrainingJobPlayer, install_training_jobs
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.scoring.jobs import STATE_MACHINE_ENV
 from sluice.settings import Settings
 from sluice.storage import ObjectStore
-from sluice.wiring import FUNCTIONS, ROUTES, ScheduleTrigger
+from sluice.wiring import FUNCTIONS, ROUTES, ScheduleTrigger, routes_in_use
 from sluice.wiring.alarms import dead_letter_functions
 from sluice.wiring.queues import BUFFER_BATCH_SIZE, buffered_routes
 from sluice.wiring.state_machines import SCORE_PARTS, STATE_MACHINES
@@ -143,6 +145,8 @@ class LocalCloud:
         self._version_env: dict[tuple[str, str], dict[str, str]] = {}
         self.clients: Any = None
         self.provisioned = Provisioned()
+        self.jobs: TrainingJobPlayer | None = None
+        """Plays the SageMaker training jobs train_model starts (moto only records them)."""
         if iam_template is not None and endpoint_url:
             raise ValueError("the IAM-enforcing mode needs the in-process embedded AWS (no endpoint_url)")
         self._iam_template = iam_template
@@ -164,12 +168,15 @@ class LocalCloud:
         self.clients = _clients()
         install_percentiles()
         install_composite_alarms()
+        install_training_jobs()
         if provision_resources:
             self.provisioned = provision(self.clients, self.settings, self.config, self.functions_dir)
         else:
             self.provisioned = self._discover()
         if self._iam_template is not None:
             self._enforce_iam(self._iam_template)
+        self.jobs = TrainingJobPlayer(self.clients, job_prefix=self.settings.names.job_prefix("train"),
+                                      config_path=self.config_path, region=REGION)
         return self
 
     def _enforce_iam(self, template: Mapping[str, Any]) -> None:
@@ -225,6 +232,10 @@ class LocalCloud:
             "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
             "OMP_NUM_THREADS": "1", "POWERTOOLS_SERVICE_NAME": "sluice",
+            # the ML image and the models' job roles, as CDK sets them on train_model
+            ENV_JOB_IMAGE: f"{aws_events.ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{self.settings.prefix}-ml:local",
+            ENV_JOB_ROLE_ARN: f"arn:aws:iam::{aws_events.ACCOUNT}:role/"
+                              f"{self.settings.names.training_job_role('{model}')}",
         }
         if self._endpoint_url:
             env["AWS_ENDPOINT_URL"] = self._endpoint_url
@@ -419,9 +430,21 @@ class LocalCloud:
                             raise
                     finally:
                         moved += self._drain_observer()
+            moved += len(self.play_training_jobs())
             if moved == 0 and self.play_executions() == 0:
                 return delivered
         raise RuntimeError(f"events still flowing after {MAX_DISPATCH_ROUNDS} rounds")
+
+    def play_training_jobs(self) -> list[PlayedJob]:
+        """Run the training jobs started since the last call, as SageMaker would, each emitting its state change
+        onto the default bus (the wiring's rule then delivers it)."""
+        if self.jobs is None:
+            return []
+        played = self.jobs.play_pending()
+        for job in played:
+            self.record("job", job.name, {"status": job.status, "seconds": job.seconds,
+                                          "peak_rss_mb": job.peak_rss_mb, "failure_reason": job.failure_reason})
+        return played
 
     def _poll_buffer(self, function: str, url: str, *, raise_errors: bool) -> int:
         """Play Lambda's SQS event source mapping once: a batch to the function; delete what it processed, and
@@ -600,7 +623,7 @@ class LocalCloud:
         """Find resources provisioned by another process (e.g. `sluice local`)."""
         found = Provisioned()
         found.buffered = set(buffered_routes(self.config))
-        for route in ROUTES:
+        for route in routes_in_use(self.config):
             if isinstance(route.trigger, ScheduleTrigger):
                 continue
             name = (buffer_queue_name if route.name in found.buffered else route_queue_name)(self.settings, route)
@@ -636,6 +659,7 @@ def _clients() -> SimpleNamespace:
         cloudwatch=boto3.client("cloudwatch", region_name=REGION), sns=boto3.client("sns", region_name=REGION),
         firehose=boto3.client("firehose", region_name=REGION), glue=boto3.client("glue", region_name=REGION),
         stepfunctions=boto3.client("stepfunctions", region_name=REGION),
+        sagemaker=boto3.client("sagemaker", region_name=REGION),
     )
 
 

@@ -9,11 +9,11 @@ import pandas as pd
 
 from sluice.config import ModelConfig
 from sluice.monitoring.baseline import BASELINE_FILE, Kind, build_baseline
-from sluice.storage import ObjectStore, model_artifact_key
+from sluice.storage import ObjectWriter, model_artifact_key
 from sluice.training import feature_frame
 
 
-def write_baseline(store: ObjectStore, model: ModelConfig, version: int, train: pd.DataFrame, pipeline: Any) -> str:
+def write_baseline(store: ObjectWriter, model: ModelConfig, version: int, train: pd.DataFrame, pipeline: Any) -> str:
     """Profile the training features and the model's predictions on them; returns the baseline's key."""
     features = feature_frame(train, model)
     kinds: dict[str, Kind] = {spec.name: "categorical" if spec.is_categorical else "numeric"

@@ -37,6 +37,11 @@ class StepContext:
         return boto3.client("lambda")
 
     @cached_property
+    def sagemaker(self) -> Any:
+        """SageMaker (train_model with ``training.backend`` sagemaker or auto)."""
+        return boto3.client("sagemaker")
+
+    @cached_property
     def notifier(self) -> Notifier | None:
         return Notifier(boto3.client("sns"), self.settings.notifications_topic)
 

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import pickle
 from typing import Any
 
-from sluice.artifacts import (
-    MODEL_FILE,
-    ONNX_FORMAT,
-    PIPELINE_FILE,
-    SIGNATURE_FILE,
-    SKLEARN_FORMAT,
-    TRAINING_FILE,
-    sha256_hex,
-)
 from sluice.clock import iso
 from sluice.events import DetailType
 from sluice.naming import LIVE_ALIAS
 from sluice.registry import DatasetRecord, ModelVersion, Status
-from sluice.steps.baseline import write_baseline
 from sluice.steps.context import StepContext
-from sluice.steps.training_data import load_split
-from sluice.storage import accepted_data_key, model_artifact_key, model_prefix
-from sluice.training import ExportError, export_onnx, signature_for, train_best
+from sluice.steps.train_job import lambda_memory_mb, start_training_job
+from sluice.steps.trained import ACTOR, fail_training, register_trained, train_into
+from sluice.storage import accepted_data_key
+from sluice.training.backend import choose_backend
 from sluice.training.window import EmptyWindowError, TrainingData, select_training_data, training_fingerprint
 
-ACTOR = "train_model"
 LOGGER = logging.getLogger(__name__)
 
 
@@ -83,56 +71,19 @@ def train_on(ctx: StepContext, data: TrainingData, *, model_name: str, trigger: 
     )
     if claimed.status is not Status.TRAINING:
         return _announce_again(ctx, claimed, correlation_id=correlation_id)
+    columns = len(model.contract.feature_names) + 1
+    choice = choose_backend(model.training, rows=sum(dataset.rows for dataset in data.datasets), columns=columns,
+                            memory_mb=lambda_memory_mb())
+    if choice.backend == "sagemaker":
+        return start_training_job(ctx, model, claimed, data, choice, correlation_id=correlation_id)
+    facts = {"data_version": data.data_version, "code_version": ctx.settings.code_version,
+             "data_versions": list(data.data_versions), "window": data.window}
     try:  # unreadable or unsplittable data fails the version like a failed search (announced, not retried)
-        train, holdout = load_split(ctx.data, data.data_keys, model)
-        result = train_best(train, model)
+        summary = train_into(ctx.data, ctx.artifacts, model, claimed.version, data_keys=data.data_keys, facts=facts)
     except ValueError as error:
-        ctx.registry.transition(model.name, claimed.version, to=Status.FAILED, reason=str(error), actor=ACTOR,
-                                correlation_id=correlation_id)
-        ctx.events.publish(DetailType.TRAINING_FAILED, {
-            "model": model.name, "version": claimed.version, "data_version": data.data_version,
-            "reason": str(error), "correlation_id": correlation_id,
-        })
-        return {"outcome": "failed", "model": model.name, "version": claimed.version, "reason": str(error)}
-    pipeline_bytes = pickle.dumps(result.pipeline, protocol=pickle.HIGHEST_PROTOCOL)
-    export: dict[str, Any]
-    try:
-        exported = export_onnx(result, model, holdout)
-        served, signature, sha256 = ONNX_FORMAT, exported.signature, sha256_hex(exported.onnx_bytes)
-        export = {"onnx_max_abs_diff": exported.max_abs_diff, "onnx_labels_agree": exported.labels_agree}
-        ctx.artifacts.put_bytes(model_artifact_key(model.name, claimed.version, MODEL_FILE), exported.onnx_bytes)
-    except ExportError as error:  # serve the verified scikit-learn pipeline instead
-        served, signature, sha256 = SKLEARN_FORMAT, signature_for(model, result.classes), sha256_hex(pipeline_bytes)
-        export = {"onnx_error": str(error)}
-    summary = {
-        "model": model.name, "version": claimed.version, "data_version": data.data_version,
-        "family": result.family, "params": result.params, "cv": result.cv, "cv_metric": result.cv_metric,
-        "training_rows": result.training_rows, "duration_s": round(result.duration_s, 3),
-        "search": result.search, "trials": list(result.trials), "serving": served, **export,
-        "artifact_sha256": sha256, "pipeline_sha256": sha256_hex(pipeline_bytes),
-        "code_version": ctx.settings.code_version, "data_versions": list(data.data_versions),
-        "window": data.window, "holdout_rows": len(holdout),
-    }
-    ctx.artifacts.put_bytes(model_artifact_key(model.name, claimed.version, PIPELINE_FILE), pipeline_bytes)
-    ctx.artifacts.put_json(model_artifact_key(model.name, claimed.version, SIGNATURE_FILE),
-                           {**signature.to_dict(), "format": served})
-    ctx.artifacts.put_json(model_artifact_key(model.name, claimed.version, TRAINING_FILE), summary)
-    write_baseline(ctx.artifacts, model, claimed.version, train, result.pipeline)  # drift reference
-    ctx.registry.transition(
-        model.name, claimed.version, to=Status.CANDIDATE,
-        reason=f"best of {len(result.trials)} trials over {len(result.cv)} families by CV",
-        actor=ACTOR, correlation_id=correlation_id,
-        fields={"family": result.family, "params": json.loads(json.dumps(result.params, default=str)),
-                "cv": result.cv, "artifact_prefix": model_prefix(model.name, claimed.version),
-                "artifact_sha256": sha256, "pipeline_sha256": summary["pipeline_sha256"], "serving": served,
-                "lineage": {**lineage, "train_rows": len(train), "holdout_rows": len(holdout)}},
-    )
-    ctx.events.publish(DetailType.MODEL_TRAINED, {
-        "model": model.name, "version": claimed.version, "data_version": data.data_version,
-        "data_versions": list(data.data_versions), "window": data.window,
-        "family": result.family, "cv": result.cv, "correlation_id": correlation_id,
-    })
-    return {"outcome": "trained", **{k: summary[k] for k in ("model", "version", "data_version", "family", "cv")}}
+        return {**fail_training(ctx, claimed, str(error), correlation_id=correlation_id),
+                "data_version": data.data_version}
+    return register_trained(ctx, claimed, summary, correlation_id=correlation_id)
 
 
 def not_trained_here(ctx: StepContext, model_name: str, *, trigger: str, correlation_id: str,

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from sluice.config.model import ModelConfig
 from sluice.data import from_parquet_bytes
-from sluice.storage import ObjectStore
+from sluice.storage import ObjectReader
 from sluice.training import split_holdout
 
 
@@ -18,12 +18,12 @@ class MixedSchemaError(ValueError):
     """Accepted versions that cannot be concatenated (their normalized columns differ)."""
 
 
-def load_training_frame(store: ObjectStore, data_keys: Sequence[str]) -> pd.DataFrame:
+def load_training_frame(store: ObjectReader, data_keys: Sequence[str]) -> pd.DataFrame:
     """The accepted Parquet files concatenated in the given order (rows of the first file first)."""
     return _concatenated(_load(store, data_keys))
 
 
-def _load(store: ObjectStore, data_keys: Sequence[str]) -> list[pa.Table]:
+def _load(store: ObjectReader, data_keys: Sequence[str]) -> list[pa.Table]:
     return _aligned(data_keys, [from_parquet_bytes(store.get_bytes(key)) for key in data_keys])
 
 
@@ -37,7 +37,7 @@ def _concatenated(tables: list[pa.Table]) -> pd.DataFrame:
     return combined.to_pandas()
 
 
-def load_split(store: ObjectStore, data_keys: Sequence[str], model: ModelConfig
+def load_split(store: ObjectReader, data_keys: Sequence[str], model: ModelConfig
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(train, holdout)`` of the accepted versions at ``data_keys``.
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sluice.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from sluice.storage.directory import DirectoryStore, ObjectReader, ObjectWriter
     from sluice.storage.keys import (
         IncomingObject,
         accepted_data_key,

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
         ObjectCreatedTrigger,
         PatternContext,
         Route,
+        SageMakerJobTrigger,
         ScheduleTrigger,
         routes_for,
+        routes_in_use,
     )
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -19,7 +19,7 @@ from sluice.naming import (
 )
 
 if TYPE_CHECKING:
-    from sluice.config import ModelConfig
+    from sluice.config import ModelConfig, ProjectConfig
 
 QUALITY_ALARM_KIND = "live-accuracy"  # the LiveAccuracy alarm of a model: <prefix>-<model>-live-accuracy
 
@@ -98,7 +98,30 @@ class AlarmTrigger:
         }
 
 
-Trigger = ObjectCreatedTrigger | BusEventTrigger | ScheduleTrigger | AlarmTrigger
+@dataclass(frozen=True)
+class SageMakerJobTrigger:
+    """A SageMaker job of this deployment reaching a final status (default bus): the engine runs the job, the
+    function only starts it and acts on its end."""
+
+    job: str = "Training"
+    kind: str = "train"
+    """The job names' kind: ``<prefix>-<kind>-…`` (``ResourceNames.job_prefix``)."""
+    statuses: tuple[str, ...] = ("Completed", "Failed", "Stopped")
+
+    @property
+    def detail_type(self) -> str:
+        return f"SageMaker {self.job} Job State Change"
+
+    def pattern(self, ctx: PatternContext) -> dict[str, Any]:
+        return {
+            "source": ["aws.sagemaker"],
+            "detail-type": [self.detail_type],
+            "detail": {f"{self.job}JobName": [{"prefix": ctx.names.job_prefix(self.kind)}],
+                       f"{self.job}JobStatus": list(self.statuses)},
+        }
+
+
+Trigger = ObjectCreatedTrigger | BusEventTrigger | ScheduleTrigger | AlarmTrigger | SageMakerJobTrigger
 
 
 @dataclass(frozen=True)
@@ -114,6 +137,11 @@ class Route:
     def on_sluice_bus(self) -> bool:
         """Sluice events travel on the custom bus; AWS service events on the default bus."""
         return isinstance(self.trigger, BusEventTrigger)
+
+    @property
+    def needs_sagemaker(self) -> bool:
+        """Only a stage with a model whose training may run on SageMaker has this route."""
+        return isinstance(self.trigger, SageMakerJobTrigger)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -140,11 +168,20 @@ ROUTES: tuple[Route, ...] = (
           "Detected drift retrains (debounced: one at a time, then a cool-down)"),
     Route("quality-alarm", AlarmTrigger(kind=QUALITY_ALARM_KIND), "train_model",
           "The live-accuracy alarm in ALARM retrains (debounced)"),
+    Route("training-job-ended", SageMakerJobTrigger(), "train_model",
+          "A SageMaker training job of a version ended: a candidate (ModelTrained) or failed (TrainingFailed)"),
     Route("feedback-dropped", ObjectCreatedTrigger(prefix="feedback/"), "record_feedback",
           "Labels dropped under feedback/<model>/ are joined to captured predictions: live quality"),
     Route("score-dropped", ObjectCreatedTrigger(prefix="score/"), "score_batch",
           "A file dropped under score/<model>/[v<N>/] is scored row by row into scored/<model>/"),
 )
+
+
+def routes_in_use(config: ProjectConfig) -> tuple[Route, ...]:
+    """The routes a stage of ``config`` deploys: the SageMaker job routes only where a model's training may run on
+    SageMaker (each is a rule on the account's default bus, which holds 300)."""
+    sagemaker = any(model.training.backend != "lambda" for model in config.models.values())
+    return tuple(route for route in ROUTES if sagemaker or not route.needs_sagemaker)
 
 
 def routes_for(function: str) -> tuple[Route, ...]:
