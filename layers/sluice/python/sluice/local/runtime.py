@@ -52,8 +52,8 @@ from sluice.local.provision import (
     route_queue_name,
 )
 from sluice.local.router import WeightedRouter
-from sluice.local.state_machines import ExecutionPlayer, threads
 from sluice.local.sagemaker_jobs import PlayedJob, TrainingJobPlayer, install_training_jobs
+from sluice.local.state_machines import ExecutionPlayer, threads
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.scoring.jobs import STATE_MACHINE_ENV
 from sluice.settings import Settings
