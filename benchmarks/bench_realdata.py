@@ -23,7 +23,6 @@ import json
 import logging
 import math
 import random
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ import pyarrow as pa
 from sklearn.metrics import mean_squared_error, r2_score, roc_auc_score
 
 from benchmarks.realdata import DATASETS, RealDataset, export
-from benchmarks.results import write_section
+from benchmarks.results import measured_commit, write_section
 from sluice.config import ModelConfig, load_config_text
 from sluice.data import check_file
 from sluice.data.convert import convert
@@ -231,14 +230,6 @@ def _why_not_live(cloud: Any) -> str:
     return "no version went live"
 
 
-def commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
-
-    return git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if git("status", "--porcelain")
-                                                   else "")
-
-
 def _number(value: float | None, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -262,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", help="comma-separated slugs (default: all)")
     args = parser.parse_args(argv)
     chosen = [item for item in DATASETS if args.datasets is None or item.slug in args.datasets.split(",")]
-    revision = commit()  # the code this run loads, before anything can change the tree
+    revision = measured_commit()  # the code this run loads, before anything can change the tree
     logging.getLogger("flaml").setLevel(logging.ERROR)
     outcomes = []
     with tempfile.TemporaryDirectory() as workdir:
