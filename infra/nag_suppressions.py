@@ -23,7 +23,7 @@ from infra.components.training_jobs import JOB_LOG_GROUP
 from infra.components.validation_jobs import PROCESSING_LOG_GROUP
 from sluice.jobs.validation import VALIDATE_KIND
 from sluice.naming import ResourceNames
-from sluice.storage.keys import INCOMING, REJECTED, VALIDATION
+from sluice.storage.keys import INCOMING, VALIDATION
 from sluice.wiring import ROUTES, routes_for
 from sluice.wiring.state_machines import STATE_MACHINES
 
@@ -106,8 +106,8 @@ VALIDATION_PREFIX_REASON = (
     "under {prefix} only; infra/components/validation_jobs.py)."
 )
 VALIDATION_READ_REASON = (
-    "validate_dataset reads a validation job's verdict and normalized data, and whether the job's drop is "
-    "quarantined already (objects under {prefix} only; infra/components/validation_jobs.py)."
+    "validate_dataset reads a validation job's verdict and normalized data (objects under {prefix} only; "
+    "infra/components/validation_jobs.py)."
 )
 VALIDATION_LOGS_REASON = (
     "SageMaker writes a processing job's logs to log streams named after the job in /aws/sagemaker/ProcessingJobs; "
@@ -244,9 +244,8 @@ def _acknowledge_validation_jobs(stack: SluiceStack) -> None:
     names = ("arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/"
              f"{stack.names.job_prefix(VALIDATE_KIND)}*")
     _acknowledge(role, f"AwsSolutions-IAM5[Resource::{names}]", VALIDATION_LAUNCH_REASON.format(jobs=names))
-    for prefix in (f"{VALIDATION}/", f"{REJECTED}/"):
-        _acknowledge(role, f"AwsSolutions-IAM5[Resource::{bucket}/{prefix}*]",
-                     VALIDATION_READ_REASON.format(prefix=prefix))
+    _acknowledge(role, f"AwsSolutions-IAM5[Resource::{bucket}/{VALIDATION}/*]",
+                 VALIDATION_READ_REASON.format(prefix=f"{VALIDATION}/"))
 
 
 def _acknowledge_alias_provider(scope: IConstruct) -> None:

@@ -4,8 +4,7 @@ needs to start them (``[models.<m>.data] processing_job_above_mb`` on some model
 The job role (trusted by sagemaker.amazonaws.com) reads the raw drops under incoming/, writes the job's verdict and
 normalized data under validation/ (validate_dataset's completion moves them on), writes the job's logs and pulls
 the ML image. validate_dataset may CreateProcessingJob (and tag it) only under the stage's validation job-name
-prefix, and pass only that role, only to SageMaker; it reads validation/ to settle the drop, and rejected/ to
-settle it once.
+prefix, and pass only that role, only to SageMaker; it reads validation/ to settle the drop.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from sluice.config import ProjectConfig
 from sluice.jobs.spec import ENV_JOB_IMAGE
 from sluice.jobs.validation import ENV_VALIDATION_ROLE_ARN, VALIDATE_KIND
 from sluice.naming import ResourceNames
-from sluice.storage.keys import INCOMING, REJECTED, VALIDATION
+from sluice.storage.keys import INCOMING, VALIDATION
 
 PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 
@@ -58,7 +57,6 @@ class ValidationJobs(Construct):
         validate.add_to_role_policy(iam.PolicyStatement(
             actions=["iam:PassRole"], resources=[self.role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
-        for prefix in (VALIDATION, REJECTED):  # the job's output; whether a job's drop is quarantined already
-            grant_prefix_read(data_bucket, validate, f"{prefix}/")
+        grant_prefix_read(data_bucket, validate, f"{VALIDATION}/")
         validate.add_environment(ENV_JOB_IMAGE, image.image_uri)
         validate.add_environment(ENV_VALIDATION_ROLE_ARN, self.role.role_arn)

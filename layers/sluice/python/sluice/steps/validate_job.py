@@ -30,7 +30,7 @@ from sluice.jobs.validation import (
 )
 from sluice.steps.context import StepContext
 from sluice.steps.dataset_outcome import DroppedObject, accept_dataset, failure_report, quarantine
-from sluice.storage import parse_incoming_key, rejected_prefix
+from sluice.storage import parse_incoming_key
 
 
 def start_validation_job(ctx: StepContext, model: ModelConfig, dropped: DroppedObject,
@@ -62,8 +62,10 @@ def start_validation_job(ctx: StepContext, model: ModelConfig, dropped: DroppedO
 
 def on_validation_job_changed(ctx: StepContext, changed: ProcessingJobChanged) -> dict[str, Any]:
     """Completed → the job's verdict settles the drop as the Lambda path would; Failed or Stopped → the drop is
-    quarantined with the job's reason (the raw drop stays in incoming/). Other statuses are ignored; a drop settled
-    already is not settled again."""
+    quarantined with the job's reason (the raw drop stays in incoming/). Other statuses are ignored. Acting once is
+    the edge's (a job reaches its final status once: ``ProcessingJobChanged.idempotency_key``); a rerun after a
+    crash settles again, as the Lambda path's does (the manifest is written last, the registry write is
+    conditional)."""
     if not changed.job_name.startswith(job_name_prefix(ctx.settings.prefix, VALIDATE_KIND)):
         return {"outcome": "ignored", "reason": f"{changed.job_name} is not a validation job of this deployment"}
     if changed.status not in ("Completed", "Failed", "Stopped"):
@@ -80,8 +82,6 @@ def on_validation_job_changed(ctx: StepContext, changed: ProcessingJobChanged) -
                             version_id=job_drop.version_id)
     correlation_id = job_drop.drop_id
     job = {"job": changed.job_name, "job_status": changed.status}
-    if ctx.data.exists(rejected_prefix(drop.model, correlation_id) + "report.json"):
-        return {"outcome": "ignored", "reason": f"{job_drop.key} is quarantined already", **job}
     if changed.status != "Completed":
         reason = changed.exit_message or changed.failure_reason or f"the job was {changed.status.lower()}"
         message = (f"validation job {changed.job_name} {changed.status.lower()}: {reason}; the file is kept "
