@@ -196,3 +196,34 @@ def test_the_sample_state_change_reaches_only_the_validation_route(cloud: Any) -
     reached = {name for name, url in cloud.provisioned.route_queues.items()
                if cloud.clients.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages")}
     assert reached == {"validation-job-ended"}
+
+
+def test_a_completion_killed_before_its_event_is_retried_and_announces_once(cloud: Any, monkeypatch: Any) -> None:
+    # GIVEN validate_dataset's completion fails once after the data, manifest and registry record are written,
+    # before DatasetAccepted is put (a crash between the writes and the announcement)
+    from sluice.events.publisher import EventPublisher
+
+    original, failed = EventPublisher.publish, []
+
+    def publish_once_failing(self: Any, detail_type: Any, detail: dict[str, Any]) -> Any:
+        if detail_type.value == "DatasetAccepted" and not failed:
+            failed.append(detail)
+            raise ConnectionError("killed before DatasetAccepted")
+        return original(self, detail_type, detail)
+
+    monkeypatch.setattr(EventPublisher, "publish", publish_once_failing)
+    # WHEN a drop above the threshold is validated by its job, whose state change's first delivery fails
+    cloud.drop(samples.BREAST_CANCER, MODEL)
+    cloud.run_until_idle(raise_errors=False)
+    assert len(failed) == 1 and not _events(cloud, "DatasetAccepted")
+    # AND Lambda retries the asynchronous invocation (the local runtime does not: the test delivers it again)
+    (summary,) = cloud.clients.sagemaker.list_processing_jobs()["ProcessingJobSummaries"]
+    retried = cloud.invoke("validate_dataset", _state_change(cloud, summary["ProcessingJobName"]))
+    cloud.run_until_idle()
+    # THEN the retry settled the drop: one DatasetAccepted, one data version, version 1 trained on it
+    assert retried["outcome"] == "accepted"
+    (accepted,) = _events(cloud, "DatasetAccepted")
+    assert accepted["data_version"] == failed[0]["data_version"]
+    registry = DynamoDBRegistry(cloud.clients.dynamodb, cloud.settings.registry_table)
+    assert [record.data_version for record in registry.list_datasets(MODEL)] == [accepted["data_version"]]
+    assert registry.get_version(MODEL, 1).status is Status.LIVE
