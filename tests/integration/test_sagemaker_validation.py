@@ -203,7 +203,8 @@ def test_a_completion_killed_before_its_event_is_retried_and_announces_once(clou
     # before DatasetAccepted is put (a crash between the writes and the announcement)
     from sluice.events.publisher import EventPublisher
 
-    original, failed = EventPublisher.publish, []
+    original = EventPublisher.publish
+    failed: list[dict[str, Any]] = []
 
     def publish_once_failing(self: Any, detail_type: Any, detail: dict[str, Any]) -> Any:
         if detail_type.value == "DatasetAccepted" and not failed:
