@@ -257,7 +257,8 @@ def test_a_validation_job_is_started_and_settled_on_least_privilege(tmp_path: Pa
     synth_config = tmp_path / "synth" / "sluice.toml"
     synth_config.write_text(_validating((REPO / "sluice.toml").read_text()))
     synth = synthesize(tmp_path / "synth" / "out", config=synth_config)
-    template = merged(synth.template.to_json(), {key: nested.to_json() for key, nested in synth.nested.items()})
+    nested = {key: dict(child.to_json()) for key, child in synth.nested.items()}
+    template = merged(dict(synth.template.to_json()), nested)
     config = fast_config(tmp_path / "sluice.toml")
     config.write_text(_validating(config.read_text()))
     with LocalCloud(config, functions_dir=REPO / "functions", meter=ScriptedMeter(), iam_template=template) as cloud:
