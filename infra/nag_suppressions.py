@@ -20,7 +20,10 @@ from constructs import IConstruct
 from infra.components.functions import PYTHON_VERSION, RUNTIME, Functions
 from infra.components.permissions import access_for
 from infra.components.training_jobs import JOB_LOG_GROUP
+from infra.components.validation_jobs import PROCESSING_LOG_GROUP
+from sluice.jobs.validation import VALIDATE_KIND
 from sluice.naming import ResourceNames
+from sluice.storage.keys import INCOMING, VALIDATION
 from sluice.wiring import ROUTES, routes_for
 from sluice.wiring.state_machines import STATE_MACHINES
 
@@ -98,6 +101,23 @@ ECR_TOKEN_REASON = (
     "ecr:GetAuthorizationToken has no resource-level permissions ('*' is the only resource AWS accepts); pulling "
     "is granted on the assets repository only (DockerImageAsset.repository.grant_pull)."
 )
+VALIDATION_PREFIX_REASON = (
+    "The stage's validation job role reads the raw drops and writes the job's verdict and normalized data (objects "
+    "under {prefix} only; infra/components/validation_jobs.py)."
+)
+VALIDATION_READ_REASON = (
+    "validate_dataset reads a validation job's verdict and normalized data (objects under {prefix} only; "
+    "infra/components/validation_jobs.py)."
+)
+VALIDATION_LOGS_REASON = (
+    "SageMaker writes a processing job's logs to log streams named after the job in /aws/sagemaker/ProcessingJobs; "
+    "the streams do not exist before the job, so the role may write any stream of that one log group."
+)
+VALIDATION_LAUNCH_REASON = (
+    "validate_dataset starts processing jobs named after the drop it validates: '{jobs}' is every validation job "
+    "name of this stage (the names are not known at deploy time); it may pass only the stage's validation job role, "
+    "only to sagemaker.amazonaws.com (iam:PassedToService)."
+)
 JOB_LAUNCH_REASON = (
     "train_model starts training jobs named after the version it trains: '{jobs}' is every job name of this stage "
     "(the names are not known at deploy time), and it may pass only this stage's job roles '{roles}', only to "
@@ -128,6 +148,8 @@ def acknowledge_nag_findings(stack: SluiceStack) -> None:
     _acknowledge_state_machines(stack)
     if stack.training_jobs_arn is not None:
         _acknowledge_job_launch(stack)
+    if stack.validation_jobs is not None:
+        _acknowledge_validation_jobs(stack)
     for queue in stack.wiring.dead_letter_queues.values():
         _acknowledge(queue, "AwsSolutions-SQS3", DEAD_LETTER_REASON)
         _acknowledge(queue, "Serverless-SQSRedrivePolicy", DEAD_LETTER_REASON)
@@ -205,6 +227,25 @@ def _acknowledge_job_launch(stack: SluiceStack) -> None:
     reason = JOB_LAUNCH_REASON.format(jobs=jobs, roles=roles)
     _acknowledge(role, f"AwsSolutions-IAM5[Resource::{jobs}]", reason)
     _acknowledge(role, f"AwsSolutions-IAM5[Resource::{roles}]", reason)
+
+
+def _acknowledge_validation_jobs(stack: SluiceStack) -> None:
+    jobs = stack.validation_jobs
+    assert jobs is not None
+    bucket = _arn_ref(stack.storage.data_bucket)
+    for prefix in (f"{INCOMING}/", f"{VALIDATION}/"):
+        _acknowledge(jobs.role, f"AwsSolutions-IAM5[Resource::{bucket}/{prefix}*]",
+                     VALIDATION_PREFIX_REASON.format(prefix=prefix))
+    _acknowledge(jobs.role, f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+                            f"log-group:{PROCESSING_LOG_GROUP}:*]", VALIDATION_LOGS_REASON)
+    _acknowledge(jobs.role, "AwsSolutions-IAM5[Resource::*]", ECR_TOKEN_REASON)
+    role = stack.functions.by_name["validate_dataset"].role
+    assert role is not None
+    names = ("arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/"
+             f"{stack.names.job_prefix(VALIDATE_KIND)}*")
+    _acknowledge(role, f"AwsSolutions-IAM5[Resource::{names}]", VALIDATION_LAUNCH_REASON.format(jobs=names))
+    _acknowledge(role, f"AwsSolutions-IAM5[Resource::{bucket}/{VALIDATION}/*]",
+                 VALIDATION_READ_REASON.format(prefix=f"{VALIDATION}/"))
 
 
 def _acknowledge_alias_provider(scope: IConstruct) -> None:

@@ -17,6 +17,7 @@ from infra.components.scoring import StateMachines
 from infra.components.state import StateTables
 from infra.components.storage import Storage
 from infra.components.training_jobs import grant_job_launch, sagemaker_models
+from infra.components.validation_jobs import ValidationJobs, validates_on_sagemaker
 from infra.components.wiring import Wiring, WiringError
 from infra.model_stack import ModelStack, StageInputs, stage_parameters
 from infra.stages import Stage
@@ -103,6 +104,10 @@ class SluiceStack(Stack):
         self.functions.by_name["score_batch"].add_environment(STATE_MACHINE_ENV, scoring.state_machine_arn)
         self.training_jobs_arn = (grant_job_launch(self.functions.by_name["train_model"], names=self.names,
                                                    inputs=inputs) if sagemaker_models(config) else None)
+        self.validation_jobs = (ValidationJobs(self, "ValidationJobs", names=self.names, inputs=inputs,
+                                               data_bucket=self.storage.data_bucket,
+                                               validate=self.functions.by_name["validate_dataset"])
+                                if validates_on_sagemaker(config) else None)
         self.capture_database = CaptureDatabase(self, "Captures", names=self.names)
         self.pattern_context = PatternContext(data_bucket=self.storage.data_bucket.bucket_name, names=self.names)
         self.wiring = Wiring(

@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from infra.components.wiring import Wiring, WiringError, to_event_pattern
 from sluice.config import load_config
 from sluice.naming import ResourceNames
-from sluice.wiring import ROUTES, PatternContext, ScheduleTrigger
+from sluice.wiring import ROUTES, PatternContext, ScheduleTrigger, routes_in_use
 from tests.infra.conftest import REPO, Synth, function_of, sluice_functions
 
 Rule = tuple[str, str, str]  # (bus or "schedule", canonical pattern or schedule, function)
@@ -38,7 +38,7 @@ def _expected(synth: Synth) -> list[Rule]:
     context = PatternContext(data_bucket=data_bucket, names=names)  # type: ignore[arg-type]  # a CFN Ref
     config = load_config(REPO / "sluice.toml")
     expected: list[Rule] = []
-    for route in ROUTES:
+    for route in routes_in_use(config):  # the SageMaker job routes only where their jobs may run
         if isinstance(route.trigger, ScheduleTrigger):
             for model, model_config in config.models.items():
                 schedule = route.trigger.expression(model_config)

@@ -221,7 +221,8 @@ def test_an_alarm_action_that_is_not_alarm_or_not_sluices_is_ignored(cloud: Any,
 
 # Which samples each trigger function acts on; every other sample must be acknowledged, never raised.
 ACTS_ON = {
-    "validate_dataset": {"s3_object_created.json", "sqs_eventbridge_s3.json", *CLASSIC},
+    "validate_dataset": {"s3_object_created.json", "sqs_eventbridge_s3.json",
+                         "sagemaker_processing_job_state_change.json", *CLASSIC},
     "record_feedback": {"feedback_object_created.json"},
     "score_batch": {"score_object_created.json"},
     "train_model": {"dataset_accepted.json", "drift_detected.json", "scheduled_retrain.json", "scheduler_input.json",

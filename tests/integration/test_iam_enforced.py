@@ -239,3 +239,42 @@ def test_a_large_file_is_scored_in_parts_on_least_privilege(enforced: Any, tmp_p
         assert {"score_batch", "score_part"} <= {check.principal for check in cloud.iam.checks}
     finally:
         cloud.stop()
+
+
+def _validating(text: str) -> str:
+    """A sluice.toml whose breast-cancer drops above 0.001 MB are validated by a processing job."""
+    head, setting = f"[models.{MODEL}.data]\n", "processing_job_above_mb = 0.001\n"
+    return text.replace(head, head + setting, 1) if head in text else f"{text}\n{head}{setting}"
+
+
+def test_a_validation_job_is_started_and_settled_on_least_privilege(tmp_path: Path) -> None:
+    # GIVEN the stage synthesized with breast-cancer's large drops validated on SageMaker, and a local stack whose
+    # functions hold exactly that template's policies
+    from tests.infra.conftest import synthesize
+    from tests.infra.synthesized import merged
+
+    (tmp_path / "synth").mkdir()
+    synth_config = tmp_path / "synth" / "sluice.toml"
+    synth_config.write_text(_validating((REPO / "sluice.toml").read_text()))
+    synth = synthesize(tmp_path / "synth" / "out", config=synth_config)
+    nested = {key: dict(child.to_json()) for key, child in synth.nested.items()}
+    template = merged(dict(synth.template.to_json()), nested)
+    config = fast_config(tmp_path / "sluice.toml")
+    config.write_text(_validating(config.read_text()))
+    with LocalCloud(config, functions_dir=REPO / "functions", meter=ScriptedMeter(), iam_template=template) as cloud:
+        # WHEN a dataset above the threshold is dropped
+        cloud.drop(samples.BREAST_CANCER, MODEL)
+        cloud.run_until_idle()
+        # THEN validate_dataset started the job (CreateProcessingJob and AddTags on the job, PassRole of the stage's
+        # validation role to SageMaker), settled its end (validation/ read, copied to accepted/), and nothing was
+        # refused
+        assert cloud.iam is not None
+        actions = {(str(check.request.action), check.request.resource) for check in cloud.iam.checks
+                   if check.principal == "validate_dataset"
+                   and check.request.action.startswith(("sagemaker:", "iam:"))}
+        assert {action for action, _ in actions} == {"sagemaker:CreateProcessingJob", "sagemaker:AddTags",
+                                                     "iam:PassRole"}
+        assert ("iam:PassRole", "arn:aws:iam::123456789012:role/sluice-validate-job") in actions
+        assert [entry.detail["status"] for entry in cloud.timeline if entry.kind == "job"] == ["Completed"]
+        assert len(_events(cloud, "DatasetAccepted")) == 1, _errors(cloud)
+        assert _errors(cloud) == [] and {check.verdict for check in cloud.iam.denials} <= {MISSING_KEY}

@@ -84,6 +84,11 @@ class ResourceNames:
         """The role a model's SageMaker jobs run as (its data and artifact prefixes only)."""
         return f"{self.prefix}-{model}-train-job"
 
+    @property
+    def validation_job_role(self) -> str:
+        """The role the stage's validation processing jobs run as (incoming/ read, validation/ write)."""
+        return f"{self.prefix}-validate-job"
+
     def job_prefix(self, kind: str) -> str:
         """Every SageMaker job name of this deployment and kind (train, validate) starts so."""
         return f"{self.prefix}-{kind}-"

@@ -228,7 +228,9 @@ def _data(body: Table) -> DataSettings:
     settings = DataSettings(mode=body.string("mode", "snapshot", choices=DATA_MODES),
                             window_drops=body.integer("window_drops", None, minimum=1),
                             window_days=body.number("window_days", None, minimum=0, exclusive_minimum=True),
-                            learn_from_feedback=body.boolean("learn_from_feedback", False))
+                            learn_from_feedback=body.boolean("learn_from_feedback", False),
+                            processing_job_above_mb=body.number("processing_job_above_mb", None, minimum=0,
+                                                                exclusive_minimum=True))
     body.finish()
     return settings
 

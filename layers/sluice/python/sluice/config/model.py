@@ -195,6 +195,14 @@ class DataSettings:
     window_drops: int | None = None
     window_days: float | None = None
     learn_from_feedback: bool = False
+    processing_job_above_mb: float | None = None
+    """A drop larger than this (its S3 size) is validated by a SageMaker processing job instead of inside
+    validate_dataset (same validator, same outcome); None: every drop is validated in the Lambda."""
+
+    def validated_by_job(self, size_bytes: int) -> bool:
+        """Whether a drop of ``size_bytes`` goes to a processing job."""
+        limit = self.processing_job_above_mb
+        return limit is not None and size_bytes > limit * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ Shapes (each read through Powertools' event source data classes):
 - "CloudWatch Alarm State Change" (metric and composite alarms), the alarm-as-Lambda-action shape (``alarmData``)
   and an alarm's SNS notification (``AlarmName``, ``NewStateValue``);
 - "SageMaker Training Job State Change" (source ``aws.sagemaker``; the detail resembles DescribeTrainingJob, epoch
-  milliseconds for times, FailureReason when Failed);
+  milliseconds for times, FailureReason when Failed) and "SageMaker Processing Job State Change" (the detail
+  resembles DescribeProcessingJob: ExitMessage, FailureReason);
 - sluice's own events (source ``sluice``).
 
 Each item carries the idempotency key its shape allows: object events by the object, sluice events by their
@@ -42,6 +43,7 @@ SCHEDULED_EVENT = "Scheduled Event"
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
 OBJECT_CREATED = "Object Created"
 TRAINING_JOB_STATE_CHANGE = "SageMaker Training Job State Change"
+PROCESSING_JOB_STATE_CHANGE = "SageMaker Processing Job State Change"
 S3_TEST_EVENT = "s3:TestEvent"
 # What a Scheduler input may name: the model and action, and Scheduler's context attributes
 # (<aws.scheduler.schedule-arn>, <aws.scheduler.scheduled-time>, <aws.scheduler.execution-id>).
@@ -171,6 +173,27 @@ class TrainingJobChanged:
 
 
 @dataclass(frozen=True)
+class ProcessingJobChanged:
+    """A SageMaker processing job changed status (InProgress, Completed, Failed, Stopping, Stopped)."""
+
+    job_name: str
+    job_arn: str
+    status: str
+    failure_reason: str
+    exit_message: str
+    arguments: tuple[str, ...]  # AppSpecification.ContainerArguments
+    outputs: Mapping[str, str]  # output name -> its S3 URI
+    changed_at: str  # LastModifiedTime as sent
+    event_id: str
+    route: str = field(default=PROCESSING_JOB_STATE_CHANGE, init=False)
+
+    @property
+    def idempotency_key(self) -> tuple[str, ...]:
+        # several events may announce one state change, and a job reaches its final status once: job and status
+        return ("sagemaker-processing", self.job_arn, self.status)
+
+
+@dataclass(frozen=True)
 class S3TestNotification:
     """The ``s3:TestEvent`` S3 sends when a notification is configured: acknowledged, never acted on."""
 
@@ -194,9 +217,9 @@ class Malformed:
     route: str = field(default="", init=False)
 
 
-Item = (ObjectCreated | SluiceEvent | ScheduleFired | AlarmChanged | TrainingJobChanged | S3TestNotification
-        | Unrecognised | Malformed)
-Actionable = ObjectCreated | SluiceEvent | ScheduleFired | AlarmChanged | TrainingJobChanged
+Item = (ObjectCreated | SluiceEvent | ScheduleFired | AlarmChanged | TrainingJobChanged | ProcessingJobChanged
+        | S3TestNotification | Unrecognised | Malformed)
+Actionable = ObjectCreated | SluiceEvent | ScheduleFired | AlarmChanged | TrainingJobChanged | ProcessingJobChanged
 
 
 class EventError(ValueError):
@@ -311,6 +334,8 @@ def _eventbridge(event: EventBridgeEvent) -> Item:
         return _alarm(data, event_id=event.get_id, shape="eventbridge")
     if source == "aws.sagemaker" and detail_type == TRAINING_JOB_STATE_CHANGE:
         return _training_job(event.detail, event_id=event.get_id)
+    if source == "aws.sagemaker" and detail_type == PROCESSING_JOB_STATE_CHANGE:
+        return _processing_job(event.detail, event_id=event.get_id)
     if source == EVENT_SOURCE:
         facts = event.detail
         missing = [name for name in ("model", "correlation_id") if not facts.get(name)]
@@ -336,6 +361,20 @@ def _training_job(detail: Mapping[str, Any], *, event_id: str) -> TrainingJobCha
         instance_type=str((detail.get("ResourceConfig") or {}).get("InstanceType") or ""),
         billable_s=int(billable) if isinstance(billable, int | float) else None, training_s=training_s,
         changed_at=str(detail.get("LastModifiedTime") or end or ""), event_id=event_id)
+
+
+def _processing_job(detail: Mapping[str, Any], *, event_id: str) -> ProcessingJobChanged:
+    """No Powertools class reads this event either: its detail is read here, once."""
+    outputs = (detail.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+    app = detail.get("AppSpecification") or {}
+    return ProcessingJobChanged(
+        job_name=str(detail["ProcessingJobName"]), job_arn=str(detail["ProcessingJobArn"]),
+        status=str(detail["ProcessingJobStatus"]), failure_reason=str(detail.get("FailureReason") or ""),
+        exit_message=str(detail.get("ExitMessage") or ""),
+        arguments=tuple(str(item) for item in app.get("ContainerArguments") or ()),
+        outputs={str(output.get("OutputName")): str((output.get("S3Output") or {}).get("S3Uri") or "")
+                 for output in outputs},
+        changed_at=str(detail.get("LastModifiedTime") or detail.get("ProcessingEndTime") or ""), event_id=event_id)
 
 
 def _alarm_action(event: CloudWatchAlarmEvent) -> AlarmChanged:

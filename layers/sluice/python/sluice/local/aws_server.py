@@ -5,7 +5,7 @@ and the predict environments make their own; a moto server in the endpoint's pro
 that process's one interpreter lock, so throughput would stop at one core however many environments run.
 In its own process it serves them beside the endpoint. It speaks the same API as the in-process moto, with
 CloudWatch's percentile statistics taught (``install_percentiles``) and SageMaker's job names unique
-(``install_training_jobs``; the played status of a job is in its state change, DescribeTrainingJob on the server
+(``install_sagemaker_jobs``; the played status of a job is in its state change, DescribeTrainingJob on the server
 keeps answering InProgress).
 """
 
@@ -64,13 +64,13 @@ def serve(port: int, parent: int) -> None:
 
     from sluice.local.alarm_state import install_composite_alarms
     from sluice.local.cloudwatch import install_percentiles
-    from sluice.local.sagemaker_jobs import install_training_jobs
+    from sluice.local.sagemaker_jobs import install_sagemaker_jobs
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on `sluice local` stops it, which stops this process
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     install_percentiles()
     install_composite_alarms()  # the stack's health composites (moto lacks PutCompositeAlarm)
-    install_training_jobs()  # a new job InProgress, a name used twice refused (the runtime plays the jobs)
+    install_sagemaker_jobs()  # a new job InProgress, a name used twice refused (the runtime plays the jobs)
     ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()
     while os.getppid() == parent:
         time.sleep(1)

@@ -180,13 +180,16 @@ def _cloudwatch(operation: str, params: Params, place: Place) -> list[AuthReques
 
 
 def _sagemaker(operation: str, params: Params, place: Place) -> list[AuthRequest]:
-    """CreateTrainingJob is authorized on the job's ARN, with sagemaker:AddTags for its tags, and passing its role
-    is iam:PassRole on the role with iam:PassedToService (SageMaker and IAM's "Actions, resources, and condition
-    keys"; "Grant a user permissions to pass a role to an AWS service")."""
-    if operation != "CreateTrainingJob":
+    """CreateTrainingJob and CreateProcessingJob are authorized on the job's ARN, with sagemaker:AddTags for its
+    tags, and passing its role is iam:PassRole on the role with iam:PassedToService (SageMaker and IAM's "Actions,
+    resources, and condition keys"; "Grant a user permissions to pass a role to an AWS service")."""
+    kinds = {"CreateTrainingJob": ("training-job", "TrainingJobName"),
+             "CreateProcessingJob": ("processing-job", "ProcessingJobName")}
+    if operation not in kinds:
         raise UnknownCallError(f"sagemaker.{operation}")
-    job = place.arn("sagemaker", f"training-job/{str(params['TrainingJobName']).lower()}")  # SageMaker ARNs: lower
-    requests = [AuthRequest("sagemaker:CreateTrainingJob", job)]
+    resource, name = kinds[operation]
+    job = place.arn("sagemaker", f"{resource}/{str(params[name]).lower()}")  # SageMaker ARNs: lower case
+    requests = [AuthRequest(f"sagemaker:{operation}", job)]
     if params.get("Tags"):
         requests.append(AuthRequest("sagemaker:AddTags", job))
     requests.append(AuthRequest("iam:PassRole", str(params["RoleArn"]),

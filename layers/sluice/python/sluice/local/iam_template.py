@@ -26,6 +26,7 @@ _NAME_PROPERTIES = {
     "AWS::SQS::Queue": "QueueName", "AWS::Logs::LogGroup": "LogGroupName", "AWS::SNS::Topic": "TopicName",
     "AWS::Events::EventBus": "Name", "AWS::DynamoDB::Table": "TableName", "AWS::S3::Bucket": "BucketName",
     "AWS::CloudWatch::Alarm": "AlarmName", "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::IAM::Role": "RoleName",
 }
 _REF_IS_ARN = frozenset({"AWS::StepFunctions::StateMachine"})  # CloudFormation's Ref of these returns the ARN
 
@@ -137,6 +138,7 @@ class _Resolver:
             "AWS::SNS::Topic": lambda: name if name.startswith("arn:") else place.arn("sns", name),
             "AWS::KMS::Key": lambda: place.arn("kms", f"key/{logical_id}"),
             "AWS::CloudWatch::Alarm": lambda: place.arn("cloudwatch", f"alarm:{name}"),
+            "AWS::IAM::Role": lambda: f"arn:aws:iam::{place.account}:role/{name}",  # IAM ARNs name no region
             "AWS::StepFunctions::StateMachine": lambda: name if name.startswith("arn:") else place.arn(
                 "states", f"stateMachine:{name}"),
         }

@@ -91,7 +91,9 @@ def provision(clients: Any, settings: Settings, config: ProjectConfig, functions
     role_arn = _role(clients.iam, settings)
     for model in config.names:
         if config.model(model).training.backend != "lambda":  # as infra/components/training_jobs.py
-            _job_role(clients.iam, settings, model)
+            _job_role(clients.iam, settings.names.training_job_role(model))
+    if any(config.model(model).data.processing_job_above_mb is not None for model in config.names):
+        _job_role(clients.iam, settings.names.validation_job_role)  # as infra/components/validation_jobs.py
     clients.glue.create_database(DatabaseInput={"Name": capture.capture_database_name(settings.prefix)})
     for model in config.names:
         _capture_stream(clients.firehose, settings, model, role_arn)
@@ -251,12 +253,11 @@ def _role(iam: Any, settings: Settings) -> str:
     return arn
 
 
-def _job_role(iam: Any, settings: Settings, model: str) -> str:
-    """The role a model's SageMaker training jobs run as (its permissions are the CDK's; locally, jobs read files)."""
+def _job_role(iam: Any, name: str) -> str:
+    """A role SageMaker jobs run as (its permissions are the CDK's; locally, jobs read and write files)."""
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                        "Principal": {"Service": "sagemaker.amazonaws.com"}}]}
-    arn: str = iam.create_role(RoleName=settings.names.training_job_role(model),
-                               AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     return arn
 
 

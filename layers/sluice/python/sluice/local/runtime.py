@@ -22,7 +22,8 @@ from sluice.clock import Clock, system_clock
 from sluice.config import ProjectConfig, load_config
 from sluice.endpoint import PinnedModel
 from sluice.events.dead_letters import ENV_DEAD_LETTER_QUEUE
-from sluice.jobs.spec import ENV_JOB_IMAGE, ENV_JOB_ROLE_ARN
+from sluice.jobs.spec import ENV_JOB_IMAGE, ENV_JOB_ROLE_ARN, TRAIN_KIND
+from sluice.jobs.validation import ENV_VALIDATION_ROLE_ARN, VALIDATE_KIND
 from sluice.local import aws_events
 from sluice.local.alarm_state import AlarmChange, evaluate_alarms, install_composite_alarms, set_state
 from sluice.local.captures import deliver_staged
@@ -52,7 +53,7 @@ from sluice.local.provision import (
     route_queue_name,
 )
 from sluice.local.router import WeightedRouter
-from sluice.local.sagemaker_jobs import PlayedJob, TrainingJobPlayer, install_training_jobs
+from sluice.local.sagemaker_jobs import PlayedJob, SageMakerJobPlayer, install_sagemaker_jobs
 from sluice.local.state_machines import ExecutionPlayer, threads
 from sluice.naming import EVENT_SOURCE, LIVE_ALIAS
 from sluice.scoring.jobs import STATE_MACHINE_ENV
@@ -145,8 +146,8 @@ class LocalCloud:
         self._version_env: dict[tuple[str, str], dict[str, str]] = {}
         self.clients: Any = None
         self.provisioned = Provisioned()
-        self.jobs: TrainingJobPlayer | None = None
-        """Plays the SageMaker training jobs train_model starts (moto only records them)."""
+        self.jobs: SageMakerJobPlayer | None = None
+        """Plays the SageMaker jobs train_model and validate_dataset start (moto only records them)."""
         if iam_template is not None and endpoint_url:
             raise ValueError("the IAM-enforcing mode needs the in-process embedded AWS (no endpoint_url)")
         self._iam_template = iam_template
@@ -168,15 +169,16 @@ class LocalCloud:
         self.clients = _clients()
         install_percentiles()
         install_composite_alarms()
-        install_training_jobs()
+        install_sagemaker_jobs()
         if provision_resources:
             self.provisioned = provision(self.clients, self.settings, self.config, self.functions_dir)
         else:
             self.provisioned = self._discover()
         if self._iam_template is not None:
             self._enforce_iam(self._iam_template)
-        self.jobs = TrainingJobPlayer(self.clients, job_prefix=self.settings.names.job_prefix("train"),
-                                      config_path=self.config_path, region=REGION)
+        self.jobs = SageMakerJobPlayer(self.clients, train_prefix=self.settings.names.job_prefix(TRAIN_KIND),
+                                       processing_prefix=self.settings.names.job_prefix(VALIDATE_KIND),
+                                       config_path=self.config_path, region=REGION)
         return self
 
     def _enforce_iam(self, template: Mapping[str, Any]) -> None:
@@ -232,10 +234,12 @@ class LocalCloud:
             "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
             "OMP_NUM_THREADS": "1", "POWERTOOLS_SERVICE_NAME": "sluice",
-            # the ML image and the models' job roles, as CDK sets them on train_model
+            # the ML image and the job roles, as CDK sets them on train_model and validate_dataset
             ENV_JOB_IMAGE: f"{aws_events.ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{self.settings.prefix}-ml:local",
             ENV_JOB_ROLE_ARN: f"arn:aws:iam::{aws_events.ACCOUNT}:role/"
                               f"{self.settings.names.training_job_role('{model}')}",
+            ENV_VALIDATION_ROLE_ARN: f"arn:aws:iam::{aws_events.ACCOUNT}:role/"
+                                     f"{self.settings.names.validation_job_role}",
         }
         if self._endpoint_url:
             env["AWS_ENDPOINT_URL"] = self._endpoint_url
@@ -436,14 +440,15 @@ class LocalCloud:
         raise RuntimeError(f"events still flowing after {MAX_DISPATCH_ROUNDS} rounds")
 
     def play_training_jobs(self) -> list[PlayedJob]:
-        """Run the training jobs started since the last call, as SageMaker would, each emitting its state change
-        onto the default bus (the wiring's rule then delivers it)."""
+        """Run the SageMaker jobs (training, processing) started since the last call, as SageMaker would, each
+        emitting its state change onto the default bus (the wiring's rule then delivers it)."""
         if self.jobs is None:
             return []
         played = self.jobs.play_pending()
         for job in played:
-            self.record("job", job.name, {"status": job.status, "seconds": job.seconds,
-                                          "peak_rss_mb": job.peak_rss_mb, "failure_reason": job.failure_reason})
+            self.record("job", job.name, {"kind": job.kind, "status": job.status, "seconds": job.seconds,
+                                          "peak_rss_mb": job.peak_rss_mb, "failure_reason": job.failure_reason,
+                                          "exit_message": job.exit_message})
         return played
 
     def _poll_buffer(self, function: str, url: str, *, raise_errors: bool) -> int:

@@ -7,46 +7,35 @@ import json
 import logging
 import tempfile
 from contextlib import closing
-from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sluice.clock import iso
 from sluice.config import ConfigError, DataContract
 from sluice.data import Verdict, check_file, needs_seek
-from sluice.events import DetailType
-from sluice.registry import DatasetRecord
 from sluice.steps.context import StepContext
-from sluice.storage import (
-    IncomingObject,
-    accepted_data_key,
-    accepted_manifest_key,
-    parse_incoming_key,
-    rejected_prefix,
+from sluice.steps.dataset_outcome import (
+    NORMALIZED_CONTENT_TYPE,
+    DroppedObject,
+    accept_dataset,
+    failure_report,
+    quarantine,
 )
+from sluice.steps.validate_job import start_validation_job
+from sluice.storage import parse_incoming_key
 
-NORMALIZED_CONTENT_TYPE = "application/vnd.apache.parquet"
 SOURCE_ERRORS = (OSError, BotoCoreError, ClientError)
 """Errors reading the dropped object itself (S3, the network): raised, so the event is retried; the file is not
 judged. Every other error while validating becomes a rejection with a report (check_file already turns every
 parser error into an ``unreadable`` issue; what is left is a fault of sluice, still reported, never raised)."""
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DroppedObject:
-    """The object an S3 "Object Created" event names."""
-
-    bucket: str
-    key: str
-    etag: str
-    size: int
-    version_id: str = ""  # the object version (versioned buckets): tells a re-upload from a rerun
+__all__ = ["DroppedObject", "dropped_object_from_event", "validate_drop"]
 
 
 def validate_drop(ctx: StepContext, dropped: DroppedObject) -> dict[str, Any]:
-    """Validate one dropped object, streamed from S3 in bounded memory; bad data is quarantined, never raised."""
+    """Validate one dropped object, streamed from S3 in bounded memory; bad data is quarantined, never raised.
+    A drop above the model's ``[data] processing_job_above_mb`` is handed to a SageMaker processing job instead
+    (``steps.validate_job``), whose end settles it the same way."""
     if dropped.bucket != ctx.data.bucket:
         return {"outcome": "ignored", "reason": f"bucket {dropped.bucket} is not the data bucket"}
     dropped = dataclasses.replace(dropped, key=ctx.data.stored_key(dropped.key))
@@ -57,7 +46,9 @@ def validate_drop(ctx: StepContext, dropped: DroppedObject) -> dict[str, Any]:
     try:
         model = ctx.config.model(drop.model)
     except ConfigError as error:
-        return _quarantine(ctx, dropped, drop, correlation_id, _failure_report("unknown_model", str(error)))
+        return quarantine(ctx, dropped, drop, correlation_id, failure_report("unknown_model", str(error)))
+    if model.data.validated_by_job(dropped.size):
+        return start_validation_job(ctx, model, dropped, correlation_id)
     with tempfile.TemporaryFile() as sink:
         try:
             verdict = _check(ctx, dropped, model.contract, sink)
@@ -67,10 +58,11 @@ def validate_drop(ctx: StepContext, dropped: DroppedObject) -> dict[str, Any]:
             logger.exception("validation of %s could not complete", dropped.key)
             message = (f"validation could not complete ({type(error).__name__}: {error}); the file is kept "
                        "unchanged and can be dropped again")
-            return _quarantine(ctx, dropped, drop, correlation_id, _failure_report("validation_error", message))
+            return quarantine(ctx, dropped, drop, correlation_id, failure_report("validation_error", message))
         if not verdict.accepted or verdict.data_version is None:
-            return _quarantine(ctx, dropped, drop, correlation_id, verdict.to_dict())
-        return _accept(ctx, dropped, drop, correlation_id, verdict, sink)
+            return quarantine(ctx, dropped, drop, correlation_id, verdict.to_dict())
+        return accept_dataset(ctx, dropped, drop, correlation_id, verdict,
+                              lambda key: ctx.data.put_file(key, sink, NORMALIZED_CONTENT_TYPE))
 
 
 def _check(ctx: StepContext, dropped: DroppedObject, contract: DataContract, sink: BinaryIO) -> Verdict:
@@ -80,57 +72,6 @@ def _check(ctx: StepContext, dropped: DroppedObject, contract: DataContract, sin
     source = cast(BinaryIO, ctx.data.open_ranged(dropped.key)) if ranged else ctx.data.open_stream(dropped.key)
     with closing(source):
         return check_file(source, dropped.key, contract, sink=sink)
-
-
-def _accept(ctx: StepContext, dropped: DroppedObject, drop: IncomingObject, correlation_id: str, verdict: Verdict,
-            normalized: BinaryIO) -> dict[str, Any]:
-    source = f"s3://{dropped.bucket}/{dropped.key}"
-    version, rows, contract = str(verdict.data_version), verdict.report.rows, verdict.contract_version
-    data_key = accepted_data_key(drop.model, version)
-    manifest_key = accepted_manifest_key(drop.model, version)
-    if not ctx.data.exists(manifest_key):  # written last: after a crash between the two, both are written again
-        ctx.data.put_file(data_key, normalized, NORMALIZED_CONTENT_TYPE)
-        ctx.data.put_json(manifest_key, {
-            "model": drop.model, "data_version": version, "rows": rows, "source": source,
-            "etag": dropped.etag, "contract_version": contract, "validation": verdict.to_dict(),
-        })
-    created = ctx.registry.record_dataset(DatasetRecord(
-        model=drop.model, data_version=version, rows=rows, data_key=data_key, sources=(source,),
-        accepted_at=iso(ctx.clock()), contract_version=contract,
-    ), recorded_by=f"{correlation_id}@{dropped.version_id}")
-    result = {"outcome": "accepted", "model": drop.model, "data_version": version, "rows": rows,
-              "data_key": data_key, "contract_version": contract, "correlation_id": correlation_id,
-              "new_version": created}
-    if not created:
-        return {**result, "outcome": "already_accepted"}
-    ctx.events.publish(DetailType.DATASET_ACCEPTED, {
-        "model": drop.model, "data_version": version, "rows": rows, "data_key": data_key, "source": source,
-        "contract_version": contract, "correlation_id": correlation_id,
-    })
-    return result
-
-
-def _quarantine(ctx: StepContext, dropped: DroppedObject, drop: IncomingObject, correlation_id: str,
-                report: dict[str, Any]) -> dict[str, Any]:
-    """Copy the raw drop under rejected/ with its report; the original is never touched."""
-    prefix = rejected_prefix(drop.model, correlation_id)
-    ctx.data.copy_from(dropped.bucket, dropped.key, prefix + drop.filename)
-    report = {**report, "source": f"s3://{dropped.bucket}/{dropped.key}", "etag": dropped.etag}
-    ctx.data.put_json(prefix + "report.json", report)
-    ctx.data.put_text(prefix + "summary.txt", str(report.get("summary", "")))
-    ctx.events.publish(DetailType.DATASET_REJECTED, {
-        "model": drop.model, "source": report["source"], "report_key": prefix + "report.json",
-        "summary": str(report.get("summary", ""))[:2000], "correlation_id": correlation_id,
-    })
-    return {"outcome": "rejected", "model": drop.model, "report_key": prefix + "report.json",
-            "summary": report.get("summary", ""), "correlation_id": correlation_id}
-
-
-def _failure_report(rule: str, message: str) -> dict[str, Any]:
-    summary = f"REJECTED: {rule}: {message}"
-    issue: dict[str, Any] = {"rule": rule, "column": None, "count": 0, "examples": [], "message": message,
-                             "severity": "error"}
-    return {"accepted": False, "rows": 0, "columns": 0, "issues": [issue], "summary": summary}
 
 
 def dropped_object_from_event(event: dict[str, Any]) -> DroppedObject:

@@ -16,6 +16,7 @@ DRIFT = "drift"
 QUALITY = "quality"
 SCORE = "score"
 SCORED = "scored"
+VALIDATION = "validation"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ def accepted_manifest_key(model: str, data_version: str) -> str:
 
 def rejected_prefix(model: str, drop_id: str) -> str:
     return f"{REJECTED}/{model}/{drop_id}/"
+
+
+def validation_output_prefix(model: str, job_name: str) -> str:
+    """Where a validation processing job writes its verdict and normalized data (the completion moves them on)."""
+    return f"{VALIDATION}/{model}/{job_name}/"
 
 
 def model_prefix(model: str, version: int) -> str:

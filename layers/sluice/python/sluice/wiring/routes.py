@@ -140,8 +140,16 @@ class Route:
 
     @property
     def needs_sagemaker(self) -> bool:
-        """Only a stage with a model whose training may run on SageMaker has this route."""
+        """Only a stage with a model whose training (or validation) may run on SageMaker has this route."""
         return isinstance(self.trigger, SageMakerJobTrigger)
+
+    def in_use(self, config: ProjectConfig) -> bool:
+        """Whether a stage of ``config`` deploys this route (a SageMaker job route only where its jobs may run)."""
+        if not isinstance(self.trigger, SageMakerJobTrigger):
+            return True
+        if self.trigger.job == "Processing":
+            return any(model.data.processing_job_above_mb is not None for model in config.models.values())
+        return any(model.training.backend != "lambda" for model in config.models.values())
 
 
 ROUTES: tuple[Route, ...] = (
@@ -170,6 +178,9 @@ ROUTES: tuple[Route, ...] = (
           "The live-accuracy alarm in ALARM retrains (debounced)"),
     Route("training-job-ended", SageMakerJobTrigger(), "train_model",
           "A SageMaker training job of a version ended: a candidate (ModelTrained) or failed (TrainingFailed)"),
+    Route("validation-job-ended", SageMakerJobTrigger("Processing", "validate"), "validate_dataset",
+          "A SageMaker processing job validating a large drop ended: accepted (DatasetAccepted) or quarantined "
+          "(DatasetRejected)"),
     Route("feedback-dropped", ObjectCreatedTrigger(prefix="feedback/"), "record_feedback",
           "Labels dropped under feedback/<model>/ are joined to captured predictions: live quality"),
     Route("score-dropped", ObjectCreatedTrigger(prefix="score/"), "score_batch",
@@ -178,10 +189,9 @@ ROUTES: tuple[Route, ...] = (
 
 
 def routes_in_use(config: ProjectConfig) -> tuple[Route, ...]:
-    """The routes a stage of ``config`` deploys: the SageMaker job routes only where a model's training may run on
-    SageMaker (each is a rule on the account's default bus, which holds 300)."""
-    sagemaker = any(model.training.backend != "lambda" for model in config.models.values())
-    return tuple(route for route in ROUTES if sagemaker or not route.needs_sagemaker)
+    """The routes a stage of ``config`` deploys: the SageMaker job routes only where a model's training (or
+    validation) may run on SageMaker (each is a rule on the account's default bus, which holds 300)."""
+    return tuple(route for route in ROUTES if route.in_use(config))
 
 
 def routes_for(function: str) -> tuple[Route, ...]:
