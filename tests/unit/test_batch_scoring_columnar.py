@@ -1,7 +1,8 @@
 """No skew in batch scoring: the columnar scorer (a batch's columns read with the contract's Arrow conversion, its
 clean rows predicted in one model run) writes exactly what the endpoint's row-at-a-time reader writes — prediction,
 probabilities and contract verdict, row for row — on the demo files, real exports and a file with bad rows of every
-kind, from CSV and from typed Parquet, with the ONNX model and with the scikit-learn fallback."""
+kind, from CSV and from typed Parquet, and rows re-spelled any way at all (property-based), with the ONNX model and
+with the scikit-learn fallback."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sluice.config import ModelConfig, load_config, load_config_text
 from sluice.data import check_file, from_parquet_bytes
@@ -276,3 +279,24 @@ def test_a_row_scores_the_same_whatever_rows_it_is_batched_with(shop):
             # THEN every row comes out the same, to the last bit of its probabilities
             for name in table.column_names:
                 assert values(table, name) == values(expected, name), f"batches of {size}: column {name}"
+
+
+SPELLINGS = st.text(alphabet="0123456789+-.eEinfaINFAtrueFALSYyNno/ ?\t", max_size=6) | st.sampled_from(
+    ["red", " red", "blue", "green ", "NA", "n/a", "?", "", "inf", "nan", "1e400", "0x1F", "\u0663", "1.", ".5",
+     "-0", "+0.0", "TRUE", "yes", "Y", "0", "1", "2", "abcd ", "toolong", "5.0", "1e39"])
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_rows_spelled_any_way_score_the_same_columnar_and_row_by_row(shop, data):
+    # GIVEN clean rows with some values re-spelled any way at all (accepted spellings and broken ones alike)
+    _, served = shop
+    frame = shop_rows(40, seed=6)
+    for column in ("x", "n", "colour", "code", "flag"):
+        for row in data.draw(st.lists(st.integers(0, 39), max_size=8), label=column):
+            frame.loc[row, column] = data.draw(SPELLINGS, label=f"{column}[{row}]")
+    text = frame.to_csv(index=False).encode()
+    # WHEN scored both ways THEN the same rows, verdicts and counts, with either model
+    for onnx_model, _ in served.values():
+        assert_no_skew(onnx_model, text, "spelled.csv")
