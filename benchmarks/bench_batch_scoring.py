@@ -3,9 +3,11 @@
 A model ``bench`` (20 numeric features, a binary label) is trained by sluice's own pipeline on the local stack
 (drop → validate → train → evaluate → deploy, against a moto server) from a sample; then a Parquet file of
 ``--rows`` rows is dropped under ``score/bench/`` and scored through the scoring state machine: its Distributed Map
-played by the runtime with worker processes (at most ``batch_max_concurrency``), then the merge. Recorded: rows/s
-from the drop's dispatch to the merged report, next to ``predict_proba`` of the same fitted pipeline (the version's
-pickled pipeline) on the same rows in one process, data already in memory; and the workers' peak memory.
+played by the runtime with worker processes (at most ``batch_max_concurrency``), then the merge. The same file is
+then scored in one process twice: by ``score_file`` (the single-Lambda path: read from and written to S3 on the
+moto server) and by ``BatchScorer`` alone on the local file (no S3). Recorded: rows/s of each (the parts: from the
+drop's dispatch to the merged report), next to ``predict_proba`` of the same fitted pipeline (the version's pickled
+pipeline) on the same rows in one process, data already in memory; and the workers' peak memory.
 
 Run: ``python -m benchmarks.bench_batch_scoring --rows 10000000`` (records into RESULTS.md; commit first).
 """
@@ -19,6 +21,7 @@ import pickle
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,6 +91,34 @@ def write_file(path: Path, count: int) -> None:
     writer.close()
 
 
+def score_in_one_process(cloud: Any, path: Path, version: int) -> tuple[float, float]:
+    """Seconds to score ``path`` in this process by ``score_file`` (S3 in and out) and by ``BatchScorer`` alone."""
+    from sluice.artifacts import load_verified_model
+    from sluice.data.batches import open_batches
+    from sluice.scoring.batch import BatchScorer
+    from sluice.steps.context import StepContext
+    from sluice.steps.score import score_file
+
+    bucket = cloud.settings.data_bucket
+    key = f"score/{MODEL}/single-{path.name}"
+    cloud.clients.s3.upload_file(str(path), bucket, key)
+    etag = cloud.clients.s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+    ctx = StepContext.from_env()
+    started = time.perf_counter()
+    result = score_file(ctx, key, etag=etag, parts=None)
+    single = time.perf_counter() - started
+    assert result["outcome"] == "scored", result
+    record = ctx.registry.get_version(MODEL, version)
+    scorer = BatchScorer(load_verified_model(ctx.artifacts, MODEL, version, record.artifact_sha256), version)
+    started = time.perf_counter()
+    with path.open("rb") as file:
+        for _ in scorer.score(open_batches(file, path.name)):
+            pass
+    in_memory = time.perf_counter() - started
+    assert scorer.counts.rows == result["rows"], (scorer.counts, result)
+    return single, in_memory
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -125,6 +156,7 @@ def main() -> None:
             report_key = next(item["Key"] for item in listed if item["Key"].endswith("/report.json"))
             report = json.loads(cloud.clients.s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
             assert report.get("rows") == args.rows, report
+            single, in_memory = score_in_one_process(cloud, scored_file, report["version"])
             pipeline = pickle.loads(cloud.clients.s3.get_object(
                 Bucket=cloud.settings.artifact_bucket, Key=model_artifact_key(MODEL, report["version"], PIPELINE_FILE),
             )["Body"].read())
@@ -146,12 +178,19 @@ def main() -> None:
         "|---|---|---|---|",
         f"| sluice, {len(report['parts'])} parts, MaxConcurrency {CONCURRENCY} (worker processes, moto server) "
         f"| {seconds:.1f} | {args.rows / seconds:,.0f} | {ratio:.3f}x |",
+        f"| sluice, one process: `score_file` (the single-Lambda path, S3 in and out on the moto server) "
+        f"| {single:.1f} | {args.rows / single:,.0f} | {reference / single:.3f}x |",
+        f"| sluice, one process: `BatchScorer` on the local file (no S3) "
+        f"| {in_memory:.1f} | {args.rows / in_memory:,.0f} | {reference / in_memory:.3f}x |",
         f"| reference: scikit-learn `predict_proba`, one process, rows in memory | {reference:.1f} "
         f"| {args.rows / reference:,.0f} | 1x |",
         "",
         f"Workers' peak memory (per part, max RSS of the worker process): max {max(peaks):,.0f} MB, "
         f"min {min(peaks):,.0f} MB. Rows scored {report['scored']:,}, flagged {report['flagged']:,}, refused "
-        f"{report['refused']:,}. Goal >= 3x the reference: {'met' if ratio >= 3 else 'not met'}.",
+        f"{report['refused']:,}. Goal >= 3x the reference (parallel workers included): "
+        f"{'met' if ratio >= 3 else 'not met'}. "
+        f"Load average at the end: {' '.join(f'{load:.1f}' for load in os.getloadavg())} "
+        f"on {os.cpu_count()} CPUs (a machine shared with other work).",
     ])
     print(body)
     if not args.no_record:

@@ -30,6 +30,17 @@ class Prediction:
     violations: tuple[ValueViolation, ...] = ()
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """What a model computed for a batch of input tensors, unchecked: ``values`` holds the class labels
+    (classification) or the predicted values (regression, float64); ``scores`` the class probabilities
+    (float64, one column per name in ``classes``)."""
+
+    values: np.ndarray
+    scores: np.ndarray | None = None
+    classes: tuple[str, ...] = ()
+
+
 class ServedModel(Protocol):
     """What the endpoint and the evaluation need of a loaded model (ONNX, or the scikit-learn fallback)."""
 
@@ -89,21 +100,31 @@ class OnnxModel:
     def predict(self, instances: list[dict[str, Any]]) -> Prediction:
         """Predict for a list of feature objects; raise ``InvalidInstances`` if they do not fit."""
         read = read_instances(instances, self._signature)
-        feeds = read.tensors
+        return prediction_of(self.run(read.tensors), read.violations)
+
+    def run(self, tensors: dict[str, np.ndarray]) -> Outputs:
+        """The model's outputs for input tensors already read (``{input name: [N, 1] tensor}``), unchecked."""
+        feeds = tensors
         if self._tensor_names is not None:
             feeds = {self._tensor_names.get(name, name): tensor for name, tensor in feeds.items()}
         results = self._session.run(self._output_names, feeds)
         if self._signature.classes is None:
-            values = np.asarray(results[0], dtype=np.float64).reshape(-1)
-            check_finite(values.reshape(-1, 1), "prediction")
-            return Prediction(outputs=values.tolist(), violations=read.violations)
+            return Outputs(np.asarray(results[0], dtype=np.float64).reshape(-1))
         labels = np.asarray(results[0]).reshape(-1)
-        outputs = labels.tolist() if labels.dtype == object else [str(label) for label in labels.tolist()]
-        classes = self._signature.classes
-        scores = np.asarray(results[1], dtype=np.float64)
-        check_finite(scores.reshape(len(outputs), -1), "probabilities")
-        probabilities = [dict(zip(classes, row, strict=True)) for row in scores.tolist()]
-        return Prediction(outputs=outputs, probabilities=probabilities, violations=read.violations)
+        return Outputs(labels, np.asarray(results[1], dtype=np.float64), self._signature.classes)
+
+
+def prediction_of(outputs: Outputs, violations: tuple[ValueViolation, ...]) -> Prediction:
+    """A model's outputs as the answer to a request: labels as text, probabilities by class; raise
+    ``InvalidInstances`` when one is not a finite number."""
+    if outputs.scores is None:
+        check_finite(outputs.values.reshape(-1, 1), "prediction")
+        return Prediction(outputs=outputs.values.tolist(), violations=violations)
+    labels = outputs.values
+    texts = labels.tolist() if labels.dtype == object else [str(label) for label in labels.tolist()]
+    check_finite(outputs.scores.reshape(len(texts), -1), "probabilities")
+    probabilities = [dict(zip(outputs.classes, row, strict=True)) for row in outputs.scores.tolist()]
+    return Prediction(outputs=texts, probabilities=probabilities, violations=violations)
 
 
 def answering_violations(model: ServedModel) -> ServedModel:

@@ -13,7 +13,7 @@ import numpy as np
 
 from sluice.explain.model import Explainer
 from sluice.serving.instances import read_instances
-from sluice.serving.model import Prediction, check_finite
+from sluice.serving.model import Outputs, Prediction, prediction_of
 from sluice.serving.signature import ModelSignature
 
 
@@ -42,22 +42,20 @@ class SklearnModel:
         return SklearnModel(self._pipeline, signature)
 
     def predict(self, instances: list[dict[str, Any]]) -> Prediction:
+        read = read_instances(instances, self._signature)
+        return prediction_of(self.run(read.tensors), read.violations)
+
+    def run(self, tensors: dict[str, np.ndarray]) -> Outputs:
+        """The pipeline's outputs for input tensors already read (``{input name: [N, 1] tensor}``), unchecked."""
         import pandas as pd
 
-        read = read_instances(instances, self._signature)
-        tensors = read.tensors
         frame = pd.DataFrame({
             spec.name: tensors[spec.name].reshape(-1).astype(np.float64 if spec.kind == "float" else object)
             for spec in self._signature.inputs
         })
         outputs = self._pipeline.predict(frame)
         if self._signature.classes is None:
-            values = np.asarray(outputs, dtype=np.float64).reshape(-1)
-            check_finite(values.reshape(-1, 1), "prediction")
-            return Prediction(outputs=values.tolist(), violations=read.violations)
-        classes = [str(label) for label in self._pipeline.classes_]
-        matrix = np.asarray(self._pipeline.predict_proba(frame), dtype=np.float64)
-        check_finite(matrix, "probabilities")
-        probabilities = [dict(zip(classes, map(float, row), strict=True)) for row in matrix]
-        return Prediction(outputs=[str(label) for label in outputs], probabilities=probabilities,
-                          violations=read.violations)
+            return Outputs(np.asarray(outputs, dtype=np.float64).reshape(-1))
+        labels = np.array([str(label) for label in outputs], dtype=object)
+        classes = tuple(str(label) for label in self._pipeline.classes_)
+        return Outputs(labels, np.asarray(self._pipeline.predict_proba(frame), dtype=np.float64), classes)

@@ -8,9 +8,11 @@ file) gets a report with the reason under ``scored/<model>/<file>-<digest>/``; t
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
@@ -28,6 +30,8 @@ from sluice.steps.context import StepContext
 from sluice.steps.score_parts import plan_file, refused_report, start_job
 
 UNSCORABLE = frozenset({Status.TRAINING, Status.FAILED})
+LOCAL_COPY_MAX_BYTES = 2**30  # a Parquet file up to this is copied to /tmp (score_batch has 10 GB of it)
+COPY_CHUNK = 2**20
 
 
 @dataclass(frozen=True)
@@ -96,10 +100,29 @@ def _scoring_version(ctx: StepContext, request: ScoreRequest) -> tuple[ModelVers
 
 def _write(ctx: StepContext, key: str, scorer: BatchScorer, output: BinaryIO) -> None:
     """Stream the dropped file through the scorer into Parquet at ``output`` (bounded memory)."""
-    source = cast(BinaryIO, ctx.data.open_ranged(key)) if needs_seek(key) else ctx.data.open_stream(key)
-    with closing(source):
+    with _source(ctx, key) as source:
         if not write_predictions(scorer.score(open_batches(source, key)), output):
             raise DatasetReadError("the file holds no rows")
+
+
+@contextmanager
+def _source(ctx: StepContext, key: str) -> Iterator[BinaryIO]:
+    """The dropped file to read: a stream, or for Parquet a seekable file — a local copy fetched in one GET up to
+    LOCAL_COPY_MAX_BYTES (Arrow reads a column's pages 64 KiB at a time: hundreds of ranged GETs otherwise),
+    ranged GETs on the object above (the copy and the predictions fit the function's /tmp)."""
+    if not needs_seek(key):
+        with closing(ctx.data.open_stream(key)) as stream:
+            yield stream
+        return
+    ranged = ctx.data.open_ranged(key)
+    if ranged.size > LOCAL_COPY_MAX_BYTES:
+        with closing(ranged):
+            yield cast(BinaryIO, ranged)
+        return
+    with tempfile.TemporaryFile() as local, closing(ctx.data.open_stream(key)) as stream:
+        shutil.copyfileobj(stream, local, COPY_CHUNK)
+        local.seek(0)
+        yield cast(BinaryIO, local)
 
 
 def _refused(ctx: StepContext, request: ScoreRequest, etag: str, reason: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from sluice.data.formats import Format, detect_kind
 from sluice.data.parquet_io import BATCH_ROWS
 from sluice.scoring.batch import BatchScorer, ScoreCounts, write_predictions
 from sluice.scoring.jobs import PREDICTIONS_FILE, REPORT_FILE, ScoringJob
-from sluice.scoring.part_source import READ_SIZE, read_part
+from sluice.scoring.part_source import READ_SIZE, parquet_part, read_part
 from sluice.scoring.parts import Part, Plan, plan_delimited, plan_lines, plan_row_groups
 from sluice.steps.context import StepContext
 
@@ -122,7 +122,9 @@ def _part_batches(ctx: StepContext, job: ScoringJob, part: Part) -> Iterator[pa.
     ranged = cast(BinaryIO, ctx.data.open_ranged(job.source, etag=pinned))
     with closing(ranged):
         if part.row_groups:
-            yield from open_batches(ranged, job.source, row_groups=part.row_groups)
+            with tempfile.TemporaryFile() as span, tempfile.TemporaryFile() as tail:
+                held = parquet_part(ranged, part.row_groups, cast(BinaryIO, span), cast(BinaryIO, tail))
+                yield from open_batches(held, job.source, row_groups=part.row_groups)
             return
         with closing(read_part(ranged, job.header_end, part.start, part.end)) as source:
             yield from open_batches(source, job.source)

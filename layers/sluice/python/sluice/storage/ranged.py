@@ -6,19 +6,13 @@ import io
 from typing import Any
 
 
-class RangedObject(io.RawIOBase):
-    """Random access to an S3 object without downloading it: ``read`` at the current position is one ranged GET.
+class SeekableReader(io.RawIOBase):
+    """A read-only file of ``size`` bytes with a position (subclasses read at it)."""
 
-    With an ``etag`` every read is pinned to that content (a changed object fails instead of mixing versions).
-    """
-
-    def __init__(self, s3_client: Any, bucket: str, key: str, *, etag: str = "") -> None:
+    def __init__(self, size: int) -> None:
         super().__init__()
-        self._s3, self._bucket, self._key, self._etag = s3_client, bucket, key, etag
-        head = s3_client.head_object(Bucket=bucket, Key=key, **self._pin())
-        self.size = int(head["ContentLength"])
+        self.size = size
         self._position = 0
-        self.requests = 0
 
     def readable(self) -> bool:
         return True
@@ -33,6 +27,19 @@ class RangedObject(io.RawIOBase):
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
         self._position = max(0, base + offset)
         return self._position
+
+
+class RangedObject(SeekableReader):
+    """Random access to an S3 object without downloading it: ``read`` at the current position is one ranged GET.
+
+    With an ``etag`` every read is pinned to that content (a changed object fails instead of mixing versions).
+    """
+
+    def __init__(self, s3_client: Any, bucket: str, key: str, *, etag: str = "") -> None:
+        self._s3, self._bucket, self._key, self._etag = s3_client, bucket, key, etag
+        head = s3_client.head_object(Bucket=bucket, Key=key, **self._pin())
+        super().__init__(int(head["ContentLength"]))
+        self.requests = 0
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self._get(self._position, min(len(buffer), self.size - self._position))
