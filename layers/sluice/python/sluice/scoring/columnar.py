@@ -21,8 +21,6 @@ from sluice.data.convert import convert
 from sluice.serving.reading import FLOAT32_MAX
 from sluice.serving.signature import InputSpec, ModelSignature
 
-_TRUE_TEXT, _FALSE_TEXT = pa.scalar(BOOL_TEXT[True]), pa.scalar(BOOL_TEXT[False])
-
 
 @dataclass(frozen=True)
 class ColumnarRead:
@@ -107,7 +105,7 @@ def _texts(array: pa.Array, rules: ValueRules | None) -> tuple[np.ndarray, np.nd
         clean &= _mask(pc.is_in(values, value_set=allowed))
     if rules.nullable:
         clean |= missing
-    text = pc.if_else(values, _TRUE_TEXT, _FALSE_TEXT) if rules.type == "bool" else values
+    text = pc.if_else(values, BOOL_TEXT[True], BOOL_TEXT[False]) if rules.type == "bool" else values
     return _objects(text), clean
 
 
