@@ -25,7 +25,7 @@ from sluice.jobs.validation import VALIDATE_KIND
 from sluice.naming import ResourceNames
 from sluice.storage.keys import INCOMING, VALIDATION
 from sluice.wiring import ROUTES, routes_for
-from sluice.wiring.state_machines import STATE_MACHINES
+from sluice.wiring.state_machines import SCORE_PARTS, STATE_MACHINES
 
 if TYPE_CHECKING:
     from infra.model_stack import ModelStack
@@ -88,6 +88,11 @@ STATE_MACHINE_LOGS_REASON = (
 DISTRIBUTED_MAP_REASON = (
     "A Distributed Map runs each item as a child execution of its own state machine: CDK grants Describe/Stop/"
     "RedriveExecution on that one state machine's executions ('execution:<its name>:*' and its map runs')."
+)
+REDRIVE_REASON = (
+    "score_batch reads the status of the scoring state machine's executions (states:DescribeExecution on "
+    "'execution:<its name>:*'; execution names are per file and version, unknown before the drop): a file whose "
+    "execution ended without a result starts its next attempt (steps/score_parts.py)."
 )
 JOB_PREFIX_REASON = (
     "A model's SageMaker training job role reads its model's accepted data and writes its model's artifacts "
@@ -205,6 +210,10 @@ def _acknowledge_state_machines(stack: SluiceStack) -> None:
         executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
         for pattern in (f"{executions}:*", f"{executions}/*:*"):
             _acknowledge(machine, f"AwsSolutions-IAM5[Resource::{pattern}]", DISTRIBUTED_MAP_REASON)
+        if kind == SCORE_PARTS.kind:
+            starter = stack.functions.by_name["score_batch"].role
+            assert starter is not None
+            _acknowledge(starter, f"AwsSolutions-IAM5[Resource::{executions}:*]", REDRIVE_REASON)
 
 
 def _acknowledge_job_roles(model_stack: ModelStack) -> None:

@@ -101,6 +101,7 @@ class SluiceStack(Stack):
                                             log_retention=stage.log_retention, removal_policy=stage.removal_policy)
         scoring = self.state_machines.by_kind[SCORE_PARTS.kind]
         scoring.grant_start_execution(self.functions.by_name["score_batch"])
+        scoring.grant_execution(self.functions.by_name["score_batch"], "states:DescribeExecution")  # redrive
         self.functions.by_name["score_batch"].add_environment(STATE_MACHINE_ENV, scoring.state_machine_arn)
         self.training_jobs_arn = (grant_job_launch(self.functions.by_name["train_model"], names=self.names,
                                                    inputs=inputs) if sagemaker_models(config) else None)

@@ -74,6 +74,10 @@ def test_calls_map_to_the_actions_iam_authorizes() -> None:
     # a Lambda call with a qualifier acts on the qualified ARN
     (qualified,) = requests_for("lambda", "GetFunctionConfiguration", {"FunctionName": "f", "Qualifier": "3"})
     assert qualified.resource.endswith(":function:f:3")
+    # reading an execution's status is authorized on the execution
+    execution = "arn:aws:states:us-east-1:123456789012:execution:sluice-dev-score-parts:n1"
+    assert requests_for("stepfunctions", "DescribeExecution", {"executionArn": execution}) == [
+        AuthRequest("states:DescribeExecution", execution)]
     # PutMetricData has no resource, only the namespace condition key
     (metrics,) = requests_for("cloudwatch", "PutMetricData", {"Namespace": "sluice"})
     assert metrics == AuthRequest("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "sluice"})
@@ -113,6 +117,22 @@ def test_template_policies_resolve_to_the_local_stack_names() -> None:
     assert [s["Resource"] for s in policy.statements] == [
         "arn:aws:s3:::local-data/models/m/*",
         "arn:aws:firehose:us-east-1:123456789012:deliverystream/local-capture-m"]
+    # AND a name cut out of an ARN (Fn::Select of Fn::Split, as CDK writes a state machine's executions) resolves
+    template["Resources"]["Machine"] = {"Type": "AWS::StepFunctions::StateMachine",
+                                        "Properties": {"StateMachineName": "sluice-dev-score-parts"}}
+    template["Resources"]["Policy"]["Properties"]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "states:DescribeExecution", "Resource": {"Fn::Join": ["", [
+            "arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+            ":execution:", {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": "Machine"}]}]}, ":*"]]}})
+    resolved = function_policies(template, local_env={"SLUICE_DATA_BUCKET": "local-data"}, local_prefix="local")
+    assert resolved["predict:m"].statements[-1]["Resource"] == (
+        "arn:aws:states:us-east-1:123456789012:execution:local-score-parts:*")
+    template["Resources"]["Policy"]["Properties"]["PolicyDocument"]["Statement"][-1]["Resource"] = {
+        "Fn::Select": [9, {"Fn::Split": [":", {"Ref": "Machine"}]}]}
+    with pytest.raises(TemplateError):
+        function_policies(template, local_env={"SLUICE_DATA_BUCKET": "local-data"}, local_prefix="local")
+    del template["Resources"]["Machine"]
+    template["Resources"]["Policy"]["Properties"]["PolicyDocument"]["Statement"].pop()
     # AND a managed policy (whose document the template does not hold) is refused
     template["Resources"]["Role"]["Properties"]["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/Admin"]
     with pytest.raises(TemplateError):

@@ -72,3 +72,24 @@ def test_the_local_stack_stores_the_same_definition_and_tells_score_batch(tmp_pa
         stored = json.loads(cloud.clients.stepfunctions.describe_state_machine(stateMachineArn=arn)["definition"])
         assert stored == SCORE_PARTS.definition(lambda function: function_arn(cloud.settings, function))
         assert cloud._function_env("score_batch")[STATE_MACHINE_ENV] == arn
+
+
+def test_score_batch_may_read_the_status_of_this_machines_executions_only(synth: Synth) -> None:
+    # GIVEN the synthesized stack
+    logical_id, _ = the_machine(synth)
+    services = service_ids(synth)
+    roles = {props["Role"]["Fn::GetAtt"][0]: services[key] for key, props in sluice_functions(synth).items()}
+    described: list[tuple[str, Any]] = []
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "states:DescribeExecution" in actions:
+                described += [(roles.get(role["Ref"], role["Ref"]), statement["Resource"])
+                              for role in policy["Properties"]["Roles"]]
+    # THEN score_batch (which starts a file's next attempt when the last ended without a result) may describe
+    # the executions of the scoring machine, named by the machine's own name, and nothing broader
+    by_score_batch = [resource for role, resource in described if role == "score_batch"]
+    assert len(by_score_batch) == 1, described
+    rendered_resource = json.dumps(by_score_batch[0])
+    assert ":execution:" in rendered_resource and logical_id in rendered_resource
+    assert by_score_batch[0]["Fn::Join"][1][-1] == ":*", by_score_batch

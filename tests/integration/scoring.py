@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sluice.artifacts import MODEL_FILE
 from sluice.demo import samples
+from sluice.storage import model_artifact_key
 
 
 def to_score(folder: Path, name: str, *, broken: dict[int, str] | None = None) -> tuple[Path, list[dict[str, str]]]:
@@ -28,3 +32,15 @@ def outputs(cloud: Any, model: str) -> dict[str, bytes]:
     listed = cloud.clients.s3.list_objects_v2(Bucket=cloud.settings.data_bucket, Prefix=f"scored/{model}/")
     return {item["Key"]: cloud.clients.s3.get_object(Bucket=cloud.settings.data_bucket, Key=item["Key"])["Body"]
             .read() for item in listed.get("Contents", [])}
+
+
+@contextmanager
+def artifact_unreadable(cloud: Any, model: str, version: int = 1) -> Iterator[None]:
+    """While inside, the version's served artifact is gone (every load of it fails); put back on the way out."""
+    bucket, key = cloud.settings.artifact_bucket, model_artifact_key(model, version, MODEL_FILE)
+    saved = cloud.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    cloud.clients.s3.delete_object(Bucket=bucket, Key=key)
+    try:
+        yield
+    finally:
+        cloud.clients.s3.put_object(Bucket=bucket, Key=key, Body=saved)

@@ -16,7 +16,7 @@ import pytest
 
 from sluice.demo import samples
 from tests.conftest import CONFIG, REPO, trials_only
-from tests.integration.scoring import outputs
+from tests.integration.scoring import artifact_unreadable, outputs
 
 MODEL = "breast-cancer"
 SPLIT = 'on_violation = "flag"\nbatch_split_above_mb = 0.05\nbatch_part_mb = 0.02\nbatch_max_concurrency = 3'
@@ -186,3 +186,26 @@ def test_a_part_that_cannot_be_read_gets_the_file_a_report_with_the_reason(parts
     reports = [json.loads(body) for name, body in written.items() if name.endswith("report.json")]
     assert reports and reports[0]["outcome"] == "refused" and "part" in reports[0]["reason"], reports
     assert not any(name.endswith("predictions.parquet") for name in written)
+
+
+def test_a_file_whose_scoring_failed_is_scored_by_the_next_attempt_when_dropped_again(parts_stack):
+    # GIVEN the live model's artifact cannot be read while a large file is scored: every part fails, and with them
+    # the execution
+    cloud, _ = parts_stack
+    key, body = f"score/{MODEL}/clinic-retry.csv", csv_bytes(large_rows(400))
+    with artifact_unreadable(cloud, MODEL):
+        cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=key, Body=body)
+        cloud.run_until_idle()
+    (first,) = [arn for arn in executions_of(cloud) if execution_input(cloud, key, arn)]
+    assert cloud.clients.stepfunctions.describe_execution(executionArn=first)["status"] == "ABORTED"
+    assert not [name for name in outputs(cloud, MODEL) if "/clinic-retry-" in name and name.endswith("report.json")]
+    # WHEN the same file is dropped again (same content, same ETag)
+    cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=key, Body=body)
+    cloud.run_until_idle()
+    # THEN a second execution, under its own name, scores it; the parts scored nothing twice
+    runs = [arn for arn in executions_of(cloud) if execution_input(cloud, key, arn)]
+    assert len(runs) == 2 and sorted(arn.rsplit(":", 1)[-1] for arn in runs)[1].endswith("-a2"), runs
+    written = {name: data for name, data in outputs(cloud, MODEL).items() if "/clinic-retry-" in name}
+    (report_key,) = [name for name in written if name.endswith("/v1/report.json")]
+    report = json.loads(written[report_key])
+    assert report["rows"] == 400 and report["refused"] == 0, report

@@ -215,6 +215,7 @@ def test_a_missing_key_is_a_403_without_list_bucket_and_is_handled_as_missing(en
 
 def test_a_large_file_is_scored_in_parts_on_least_privilege(enforced: Any, tmp_path: Path) -> None:
     from tests.integration.scoring import outputs
+    from tests.integration.test_batch_scoring import s3_event
     from tests.integration.test_batch_scoring_parts import SPLIT, csv_bytes, large_rows
 
     # GIVEN a stack whose functions hold only their roles' statements, files above 0.05 MB split into parts
@@ -225,11 +226,18 @@ def test_a_large_file_is_scored_in_parts_on_least_privilege(enforced: Any, tmp_p
     try:
         cloud.drop(_rows(samples.BREAST_CANCER, 450, tmp_path / "early.csv"), MODEL)
         cloud.run_until_idle()
-        # WHEN a 600-row file is dropped to score
-        cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=f"score/{MODEL}/large.csv",
-                                    Body=csv_bytes(large_rows(600)))
+        # WHEN a 600-row file is dropped to score, and S3's event for it is delivered twice
+        key = f"score/{MODEL}/large.csv"
+        cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=key, Body=csv_bytes(large_rows(600)))
+        etag = cloud.clients.s3.head_object(Bucket=cloud.settings.data_bucket, Key=key)["ETag"].strip('"')
+        first = cloud.invoke("score_batch", s3_event(cloud, key, etag))
+        again = cloud.invoke("score_batch", s3_event(cloud, key, etag))
         cloud.run_until_idle()
-        # THEN score_batch started the state machine and score_part scored the parts and merged them, each under
+        # THEN the duplicate started nothing: Step Functions answers a start of a running execution (same name,
+        # same input) with that execution
+        assert first["outcome"] == again["outcome"] == "scoring_in_parts", (first, again)
+        assert first["execution"] == again["execution"]
+        # AND score_batch started the state machine and score_part scored the parts and merged them, each under
         # its own identity, with no refusal but S3's 403 for keys that did not exist yet
         reports = [body for key, body in outputs(cloud, MODEL).items() if key.endswith("/v1/report.json")]
         assert len(reports) == 1 and '"parts"' in reports[0].decode(), _errors(cloud)
@@ -237,8 +245,27 @@ def test_a_large_file_is_scored_in_parts_on_least_privilege(enforced: Any, tmp_p
         assert cloud.iam is not None
         assert {check.verdict for check in cloud.iam.denials} <= {MISSING_KEY}, cloud.iam.denials
         assert {"score_batch", "score_part"} <= {check.principal for check in cloud.iam.checks}
+        # AND a file whose execution ended without a result (the model's artifact unreadable meanwhile) is scored by
+        # the next attempt when dropped again: score_batch may read the execution's status
+        _scored_on_the_second_attempt(cloud, f"score/{MODEL}/retry.csv", csv_bytes(large_rows(300)))
+        assert {check.verdict for check in cloud.iam.denials} <= {MISSING_KEY}, cloud.iam.denials
+        assert any(check.request.action == "states:DescribeExecution" and check.principal == "score_batch"
+                   and check.allowed for check in cloud.iam.checks)
     finally:
         cloud.stop()
+
+
+def _scored_on_the_second_attempt(cloud: LocalCloud, key: str, body: bytes) -> None:
+    from tests.integration.scoring import artifact_unreadable, outputs
+
+    with artifact_unreadable(cloud, MODEL):
+        cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=key, Body=body)
+        cloud.run_until_idle()
+    stem = key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    assert not [name for name in outputs(cloud, MODEL) if f"/{stem}-" in name and name.endswith("/v1/report.json")]
+    cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=key, Body=body)
+    cloud.run_until_idle()
+    assert [name for name in outputs(cloud, MODEL) if f"/{stem}-" in name and name.endswith("/v1/report.json")]
 
 
 def _validating(text: str) -> str:

@@ -2,7 +2,8 @@
 
 A duplicate StartExecution (same name, same input) returns the running execution's ARN, as on AWS, so it is
 played once. moto keeps every execution RUNNING (it has no API to close one as AWS would): what the runtime
-played is ``played`` here and in its timeline.
+played is ``played`` here and in its timeline. An execution whose play fails is stopped (moto's ABORTED stands for
+AWS's FAILED: both end without a result), so what reads its status sees that it ended.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from sluice.local.state_machines import ExecutionPlayer
+
+CAUSE_MAX = 32768
+"""StopExecution's cause holds at most 32,768 characters."""
 
 
 class Executions:
@@ -42,7 +46,9 @@ class Executions:
                 self.played[execution_arn] = None
                 try:
                     self.played[execution_arn] = self._player.play(definition, document)
-                except Exception as error:  # the execution fails: recorded, as Step Functions would show it
+                except Exception as error:  # the execution fails: recorded, and no longer RUNNING
+                    self._client.stop_execution(executionArn=execution_arn, error=type(error).__name__,
+                                                cause=str(error)[:CAUSE_MAX])
                     self._on_played(execution_arn, None, f"{type(error).__name__}: {error}")
                 else:
                     self._on_played(execution_arn, self.played[execution_arn], None)

@@ -148,10 +148,13 @@ def _firehose(operation: str, params: Params, place: Place) -> list[AuthRequest]
 
 
 def _stepfunctions(operation: str, params: Params, place: Place) -> list[AuthRequest]:
-    """StartExecution is ``states:StartExecution`` on the state machine (resource type stateMachine)."""
-    if operation != "StartExecution":
-        raise UnknownCallError(f"stepfunctions.{operation}")
-    return [AuthRequest("states:StartExecution", str(params["stateMachineArn"]))]
+    """StartExecution is ``states:StartExecution`` on the state machine (resource type stateMachine);
+    DescribeExecution is ``states:DescribeExecution`` on the execution (resource type execution)."""
+    if operation == "StartExecution":
+        return [AuthRequest("states:StartExecution", str(params["stateMachineArn"]))]
+    if operation == "DescribeExecution":
+        return [AuthRequest("states:DescribeExecution", str(params["executionArn"]))]
+    raise UnknownCallError(f"stepfunctions.{operation}")
 
 
 def _sns(operation: str, params: Params, place: Place) -> list[AuthRequest]:

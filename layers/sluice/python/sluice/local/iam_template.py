@@ -168,6 +168,15 @@ class _Resolver:
             if not isinstance(text, str):
                 raise TemplateError("Fn::Sub with a variable map is not resolved")
             return self.resolve(re.sub(r"\$\{([^}]+)\}", lambda m: str(self._sub(m.group(1))), text))
+        if set(value) == {"Fn::Split"}:
+            delimiter, source = value["Fn::Split"]
+            return str(self.resolve(source)).split(str(delimiter))
+        if set(value) == {"Fn::Select"}:
+            index, items = value["Fn::Select"]
+            resolved = self.resolve(items)
+            if not isinstance(resolved, list) or not 0 <= int(index) < len(resolved):
+                raise TemplateError(f"Fn::Select {index} of {resolved!r} is not resolved")
+            return resolved[int(index)]
         if any(key.startswith("Fn::") for key in value):
             raise TemplateError(f"intrinsic {sorted(value)} is not resolved")
         return {key: self.resolve(item) for key, item in value.items()}

@@ -143,4 +143,7 @@ def _in_parts(ctx: StepContext, request: ScoreRequest, record: ModelVersion, eta
                      source=request.key, etag=etag, prefix=request.output_prefix(record.version, etag),
                      parts=len(plan.parts), header_end=plan.header_end,
                      max_concurrency=serving.batch_max_concurrency)
-    return start_job(parts.client, parts.state_machine, job, plan)
+    started = start_job(parts.client, parts.state_machine, job, plan)
+    if started["outcome"] == "gave_up":
+        return _refused(ctx, request, etag, started["reason"])
+    return started

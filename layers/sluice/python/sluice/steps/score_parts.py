@@ -34,6 +34,10 @@ from sluice.steps.context import StepContext
 
 MB = 1024 * 1024
 PROBE = 64 * 1024
+MAX_ATTEMPTS = 5
+"""Executions one file's scoring may start before score_batch stops starting more (each ended without a result)."""
+ENDED_WITHOUT_RESULT = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+EXECUTION_NAME_MAX = 80
 
 
 def plan_file(ctx: StepContext, key: str, serving: ServingSettings) -> Plan:
@@ -76,16 +80,37 @@ def _newline_after(file: BinaryIO, offset: int) -> int | None:
 
 
 def start_job(stepfunctions: Any, state_machine: str, job: ScoringJob, plan: Plan) -> dict[str, Any]:
-    """Start the job's execution; a duplicate (same name) is Step Functions' to refuse: it starts nothing."""
-    document = {"job": job.to_dict(), "parts": [part.to_dict() for part in plan.parts]}
-    try:
-        started = stepfunctions.start_execution(stateMachineArn=state_machine, name=job.execution_name,
-                                                input=json.dumps(document))
-    except stepfunctions.exceptions.ExecutionAlreadyExists:
-        return {"outcome": "already_scoring", "model": job.model, "version": job.version,
-                "execution": job.execution_name}
-    return {"outcome": "scoring_in_parts", "model": job.model, "version": job.version, "parts": len(plan.parts),
-            "execution": started["executionArn"]}
+    """Start the job's execution. A duplicate start (same name) is Step Functions' to refuse and starts nothing;
+    when the execution of that name ended without a result (failed, timed out or aborted) the next attempt's
+    execution starts under its own name (the parts already scored are not scored again), up to MAX_ATTEMPTS."""
+    document = json.dumps({"job": job.to_dict(), "parts": [part.to_dict() for part in plan.parts]})
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        name = attempt_name(job.execution_name, attempt)
+        try:
+            started = stepfunctions.start_execution(stateMachineArn=state_machine, name=name, input=document)
+        except stepfunctions.exceptions.ExecutionAlreadyExists:
+            status = stepfunctions.describe_execution(executionArn=execution_arn(state_machine, name))["status"]
+            if status in ENDED_WITHOUT_RESULT:
+                continue
+            return {"outcome": "already_scoring", "model": job.model, "version": job.version, "execution": name,
+                    "status": status}
+        return {"outcome": "scoring_in_parts", "model": job.model, "version": job.version,
+                "parts": len(plan.parts), "execution": started["executionArn"], "attempt": attempt}
+    return {"outcome": "gave_up", "model": job.model, "version": job.version, "execution": job.execution_name,
+            "reason": f"the scoring ended without a result {MAX_ATTEMPTS} times; see the executions' history"}
+
+
+def attempt_name(name: str, attempt: int) -> str:
+    """The execution name of ``attempt`` (the first keeps the job's name; Step Functions allows 80 characters)."""
+    if attempt == 1:
+        return name
+    suffix = f"-a{attempt}"
+    return name[-(EXECUTION_NAME_MAX - len(suffix)):] + suffix
+
+
+def execution_arn(state_machine: str, name: str) -> str:
+    """The ARN of the execution ``name`` of ``state_machine`` (arn:…:states:…:stateMachine:M → …:execution:M:name)."""
+    return state_machine.replace(":stateMachine:", ":execution:", 1) + ":" + name
 
 
 def score_part(ctx: StepContext, job: ScoringJob, part: Part) -> dict[str, Any]:
