@@ -28,6 +28,7 @@ class Retention:
     rejected_days: int  # quarantined copies of rejected drops and their reports
     noncurrent_days: int  # overwritten or deleted object versions, every prefix
     incomplete_upload_days: int = 7
+    staging_days: int = 7  # scoring-parts/ and validation/: intermediate copies, consumed within a run
     raw_archive_days: int = 90
 
 

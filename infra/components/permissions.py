@@ -23,6 +23,7 @@ from sluice.storage.keys import (
     REJECTED,
     SCORE,
     SCORED,
+    SCORING_PARTS,
 )
 from sluice.wiring import FUNCTIONS, routes_for
 
@@ -97,7 +98,8 @@ ACCESS: dict[str, Access] = {
                           artifacts_read=(f"{MODELS}/",)),
     # one part of a large file (or the merge of the parts): the job names the version and its artifact's sha256,
     # so no registry access; started by the scoring state machine, not by an event
-    "score_part": Access(data_read=(f"{SCORE}/", f"{SCORED}/"), data_write=(f"{SCORED}/",),
+    "score_part": Access(data_read=(f"{SCORE}/", f"{SCORED}/", f"{SCORING_PARTS}/"),
+                         data_write=(f"{SCORED}/", f"{SCORING_PARTS}/"),
                          artifacts_read=(f"{MODELS}/",), registry=()),
 }
 

@@ -8,7 +8,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.stages import Retention
-from sluice.storage.keys import CAPTURES, DRIFT, INCOMING, QUALITY, REJECTED
+from sluice.storage.keys import CAPTURES, DRIFT, INCOMING, QUALITY, REJECTED, SCORING_PARTS, VALIDATION
 
 # Actions granted per key prefix; explicit lists, never wildcards.
 READ_ACTIONS = ("s3:GetObject",)
@@ -69,9 +69,11 @@ def common_lifecycle(retention: Retention) -> list[s3.LifecycleRule]:
 
 
 def data_lifecycle(retention: Retention) -> list[s3.LifecycleRule]:
-    """The data bucket: derived data expires per prefix; raw drops are archived, never expired."""
+    """The data bucket: derived data expires per prefix (staged intermediates — parts of a file scored in parts,
+    a validation job's output — after ``staging_days``); raw drops are archived, never expired."""
     expiring = {CAPTURES: retention.captures_days, DRIFT: retention.reports_days,
-                QUALITY: retention.reports_days, REJECTED: retention.rejected_days}
+                QUALITY: retention.reports_days, REJECTED: retention.rejected_days,
+                SCORING_PARTS: retention.staging_days, VALIDATION: retention.staging_days}
     rules = [s3.LifecycleRule(id=f"expire-{prefix}", prefix=f"{prefix}/", expiration=Duration.days(days))
              for prefix, days in expiring.items()]
     rules.append(s3.LifecycleRule(id=f"archive-{INCOMING}", prefix=f"{INCOMING}/", transitions=[

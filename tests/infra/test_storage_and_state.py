@@ -80,8 +80,11 @@ def test_derived_data_expires_per_prefix_and_raw_drops_are_archived_never_expire
     data = synth.resources[variables["SLUICE_DATA_BUCKET"]["Ref"]]["Properties"]
     rules = {rule["Id"]: rule for rule in data["LifecycleConfiguration"]["Rules"]}
     assert {rules[f"expire-{prefix}"]["Prefix"]: rules[f"expire-{prefix}"]["ExpirationInDays"]
-            for prefix in ("captures", "drift", "quality", "rejected")} == {
-        "captures/": 30, "drift/": 90, "quality/": 90, "rejected/": 30}
+            for prefix in ("captures", "drift", "quality", "rejected", "scoring-parts", "validation")} == {
+        "captures/": 30, "drift/": 90, "quality/": 90, "rejected/": 30, "scoring-parts/": 7, "validation/": 7}
+    # AND nothing a user reads or a model's lineage names expires: predictions, reports, accepted data, raw drops
+    assert not any(rule.get("Prefix", "").startswith(("scored", "accepted", "incoming/", "score/"))
+                   and "ExpirationInDays" in rule for rule in rules.values())
     archive = rules["archive-incoming"]
     assert "ExpirationInDays" not in archive and archive["Transitions"] == [
         {"StorageClass": "GLACIER_IR", "TransitionInDays": 90}]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sluice.storage.keys import SCORED, SCORING_PARTS
+
 PREDICTIONS_FILE = "predictions.parquet"
 REPORT_FILE = "report.json"
-PARTS_FOLDER = "parts/"
 STATE_MACHINE_ENV = "SLUICE_SCORING_STATE_MACHINE"
 """The scoring state machine's ARN, set on score_batch (by CDK; by the local runtime)."""
 
@@ -33,11 +34,16 @@ class ScoringJob:
         return f"{folder[-3]}-{folder[-2].rsplit('-', 1)[-1]}-{folder[-1]}"[-80:]
 
     def part_key(self, index: int) -> str:
-        """The part's scored rows; ``part_done_key`` (its counts) is written after it."""
-        return f"{self.prefix}{PARTS_FOLDER}part-{index:05d}.parquet"
+        """The part's scored rows, staged under ``scoring-parts/`` (the output's path after ``scored/``) until the
+        merge; ``part_done_key`` (its counts) is written after it."""
+        return f"{self._parts_prefix}part-{index:05d}.parquet"
 
     def part_done_key(self, index: int) -> str:
-        return f"{self.prefix}{PARTS_FOLDER}part-{index:05d}.json"
+        return f"{self._parts_prefix}part-{index:05d}.json"
+
+    @property
+    def _parts_prefix(self) -> str:
+        return f"{SCORING_PARTS}/{self.prefix.removeprefix(f'{SCORED}/')}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -17,6 +17,8 @@ QUALITY = "quality"
 SCORE = "score"
 SCORED = "scored"
 VALIDATION = "validation"
+SCORING_PARTS = "scoring-parts"
+"""Staging of a file scored in parts (one object per part, until the merge); expired by lifecycle."""
 
 
 @dataclass(frozen=True)
