@@ -209,3 +209,33 @@ def test_a_file_whose_scoring_failed_is_scored_by_the_next_attempt_when_dropped_
     (report_key,) = [name for name in written if name.endswith("/v1/report.json")]
     report = json.loads(written[report_key])
     assert report["rows"] == 400 and report["refused"] == 0, report
+
+
+def test_a_parquet_file_too_small_to_split_is_sized_once_and_scored_here(parts_stack, tmp_path: Path):
+    import dataclasses
+
+    import boto3
+
+    from sluice.steps.context import StepContext
+    from sluice.steps.score import PartsTarget, score_file
+    from sluice.storage import ObjectStore
+
+    # GIVEN a Parquet file below the split size, and score_batch's path with the scoring state machine at hand
+    cloud, _ = parts_stack
+    key = f"score/{MODEL}/few.parquet"
+    rows = samples.read_rows(samples.BREAST_CANCER)[:20]
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows), sink)
+    cloud.clients.s3.put_object(Bucket=cloud.settings.data_bucket, Key=key, Body=sink.getvalue().to_pybytes())
+    etag = cloud.clients.s3.head_object(Bucket=cloud.settings.data_bucket, Key=key)["ETag"].strip('"')
+    s3 = boto3.client("s3")
+    heads: list[str] = []
+    s3.meta.events.register("provide-client-params.s3.HeadObject", lambda params, **_: heads.append(params["Key"]))
+    context = StepContext.from_env()
+    context = dataclasses.replace(context, data=ObjectStore(s3, cloud.settings.data_bucket))
+    target = PartsTarget(cloud.provisioned.state_machines["score-parts"], cloud.clients.stepfunctions)
+    # WHEN it is scored
+    result = score_file(context, key, etag=etag, parts=target)
+    # THEN here, in one worker, with one HeadObject of the file (the plan's size is the scoring's)
+    assert result["outcome"] == "scored" and result["rows"] == 20, result
+    assert heads.count(key) == 1, heads

@@ -44,6 +44,8 @@ class Plan:
     parts: tuple[Part, ...]
     header_end: int = 0
     reason: str = ""
+    size: int = 0
+    """The file's size in bytes, as the plan read it (the one HeadObject of a scoring)."""
 
 
 def part_size(size: int, part_bytes: int) -> int:

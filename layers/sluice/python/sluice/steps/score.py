@@ -59,14 +59,17 @@ def score_file(ctx: StepContext, key: str, *, etag: str, parts: PartsTarget | No
     if ctx.data.exists(prefix + REPORT_FILE):
         return {"outcome": "already_scored", "model": request.model, "version": version, "report_key":
                 prefix + REPORT_FILE}
-    if parts is not None and (handed := _in_parts(ctx, request, record, etag, parts)) is not None:
-        return handed
+    size: int | None = None  # known once a plan read it: the scoring then asks S3 for it no more
+    if parts is not None:
+        handed, size = _in_parts(ctx, request, record, etag, parts)
+        if handed is not None:
+            return handed
     model = load_verified_model(ctx.artifacts, request.model, version, record.artifact_sha256)
     scorer = BatchScorer(model, version)
     started = time.perf_counter()
     with tempfile.TemporaryFile() as output:
         try:
-            _write(ctx, key, scorer, output)
+            _write(ctx, key, scorer, output, size=size)
         except (DatasetReadError, pa.ArrowInvalid, pa.ArrowTypeError) as error:
             return _refused(ctx, request, etag, f"the file cannot be read: {error}")
         output.seek(0)
@@ -98,27 +101,30 @@ def _scoring_version(ctx: StepContext, request: ScoreRequest) -> tuple[ModelVers
     return record, ""
 
 
-def _write(ctx: StepContext, key: str, scorer: BatchScorer, output: BinaryIO) -> None:
+def _write(ctx: StepContext, key: str, scorer: BatchScorer, output: BinaryIO, *, size: int | None) -> None:
     """Stream the dropped file through the scorer into Parquet at ``output`` (bounded memory)."""
-    with _source(ctx, key) as source:
+    with _source(ctx, key, size) as source:
         if not write_predictions(scorer.score(open_batches(source, key)), output):
             raise DatasetReadError("the file holds no rows")
 
 
 @contextmanager
-def _source(ctx: StepContext, key: str) -> Iterator[BinaryIO]:
+def _source(ctx: StepContext, key: str, size: int | None) -> Iterator[BinaryIO]:
     """The dropped file to read: a stream, or for Parquet a seekable file — a local copy fetched in one GET up to
     LOCAL_COPY_MAX_BYTES (Arrow reads a column's pages 64 KiB at a time: hundreds of ranged GETs otherwise),
-    ranged GETs on the object above (the copy and the predictions fit the function's /tmp)."""
+    ranged GETs on the object above (the copy and the predictions fit the function's /tmp). ``size``: the
+    object's, when already known (else one HeadObject finds it)."""
     if not needs_seek(key):
         with closing(ctx.data.open_stream(key)) as stream:
             yield stream
         return
-    ranged = ctx.data.open_ranged(key)
-    if ranged.size > LOCAL_COPY_MAX_BYTES:
-        with closing(ranged):
-            yield cast(BinaryIO, ranged)
-        return
+    if size is None or size > LOCAL_COPY_MAX_BYTES:
+        ranged = ctx.data.open_ranged(key)
+        if ranged.size > LOCAL_COPY_MAX_BYTES:
+            with closing(ranged):
+                yield cast(BinaryIO, ranged)
+            return
+        ranged.close()
     with tempfile.TemporaryFile() as local, closing(ctx.data.open_stream(key)) as stream:
         shutil.copyfileobj(stream, local, COPY_CHUNK)
         local.seek(0)
@@ -130,20 +136,21 @@ def _refused(ctx: StepContext, request: ScoreRequest, etag: str, reason: str) ->
 
 
 def _in_parts(ctx: StepContext, request: ScoreRequest, record: ModelVersion, etag: str,
-              parts: PartsTarget) -> dict[str, Any] | None:
-    """Start the scoring state machine when the file is large enough to split; None: score it here."""
+              parts: PartsTarget) -> tuple[dict[str, Any] | None, int | None]:
+    """Start the scoring state machine when the file is large enough to split: (its result, None); or (None, the
+    file's size): score it here."""
     serving = ctx.config.model(request.model).serving
     try:
         plan = plan_file(ctx, request.key, serving)
     except DatasetReadError as error:
-        return _refused(ctx, request, etag, f"the file cannot be read: {error}")
+        return _refused(ctx, request, etag, f"the file cannot be read: {error}"), None
     if len(plan.parts) < 2:
-        return None
+        return None, plan.size
     job = ScoringJob(model=request.model, version=record.version, artifact_sha256=record.artifact_sha256,
                      source=request.key, etag=etag, prefix=request.output_prefix(record.version, etag),
                      parts=len(plan.parts), header_end=plan.header_end,
                      max_concurrency=serving.batch_max_concurrency)
     started = start_job(parts.client, parts.state_machine, job, plan)
     if started["outcome"] == "gave_up":
-        return _refused(ctx, request, etag, started["reason"])
-    return started
+        return _refused(ctx, request, etag, started["reason"]), None
+    return started, None

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from typing import Any, BinaryIO, cast
 
 import pyarrow as pa
@@ -31,6 +32,7 @@ from sluice.scoring.jobs import PREDICTIONS_FILE, REPORT_FILE, ScoringJob
 from sluice.scoring.part_source import READ_SIZE, parquet_part, read_part
 from sluice.scoring.parts import Part, Plan, plan_delimited, plan_lines, plan_row_groups
 from sluice.steps.context import StepContext
+from sluice.storage.ranged import RangedObject
 
 MB = 1024 * 1024
 PROBE = 64 * 1024
@@ -41,8 +43,13 @@ EXECUTION_NAME_MAX = 80
 
 
 def plan_file(ctx: StepContext, key: str, serving: ServingSettings) -> Plan:
-    """The parts of the file at ``key``, or none (and why) when it is small enough, gzip or not splittable."""
-    ranged = ctx.data.open_ranged(key)
+    """The parts of the file at ``key``, or none (and why) when it is small enough, gzip or not splittable; the
+    plan carries the file's size."""
+    with closing(ctx.data.open_ranged(key)) as ranged:
+        return replace(_plan(ctx, key, serving, ranged), size=ranged.size)
+
+
+def _plan(ctx: StepContext, key: str, serving: ServingSettings, ranged: RangedObject) -> Plan:
     size = ranged.size
     if size <= serving.batch_split_above_mb * MB:
         return Plan((), reason="small enough for one worker")
