@@ -23,7 +23,7 @@ from sluice.steps.baseline import write_baseline, write_feature_baseline
 from sluice.steps.trained import train_into
 from sluice.steps.training_data import load_split
 from sluice.storage import DirectoryStore, model_artifact_key
-from sluice.training import export_onnx, split_holdout, train_best
+from sluice.training import category_text, export_onnx, feature_frame, split_holdout, train_best
 from sluice.training.search import training_set
 from tests.unit.test_training import shop_config, shop_frame
 
@@ -157,3 +157,25 @@ def test_a_window_of_versions_splits_each_version_as_before(tmp_path: Path, mode
     expected_holdout = pd.concat([part[1] for part in parts], ignore_index=True)
     pd.testing.assert_frame_equal(train, expected_train)
     pd.testing.assert_frame_equal(holdout, expected_holdout)
+
+
+@pytest.mark.parametrize("series", [
+    pd.Series(["web", None, "store", "web"], dtype="str"),
+    pd.Series([True, None, False, True], dtype="boolean"),
+    pd.Series([1.0, np.nan, 2.5, 1.0]),
+    pd.Series([3, 1, 3, 2], dtype="int64"),
+    pd.Series(["a", "b", None, "a"], dtype="category"),
+    pd.Series([1, 1.0, True, "x", None], dtype=object),
+], ids=["str", "boolean", "float", "int", "category", "object"])
+def test_categorical_text_is_spelled_as_value_by_value_and_shared(series: pd.Series):
+    # GIVEN a categorical column of any type, with a missing value
+    model = shop_config()
+    frame = pd.DataFrame({"basket": 1.0, "channel": series, "member": True, "bought": "yes"})
+    # WHEN it is shaped for training
+    shaped = feature_frame(frame, model)["channel"]
+    # THEN each value is spelled as category_text spells it alone ("" for missing), and the column is text
+    assert shaped.tolist() == [category_text(value) for value in series.tolist()]
+    assert shaped.dtype == object
+    # AND in a typed column equal texts are one object (memory per distinct value, not per row)
+    if series.dtype != object:
+        assert len({id(value) for value in shaped.tolist()}) == len(set(shaped.tolist()))

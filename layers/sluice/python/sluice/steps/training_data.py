@@ -76,14 +76,18 @@ def load_split(store: ObjectReader, data_keys: Sequence[str], model: ModelConfig
     sizes = [table.num_rows for table in tables]
     frame = _concatenated(tables)
     if len(sizes) == 1 or model.training.time_column is not None:
-        return split_holdout(frame, model)
-    trains, holdouts, start = [], [], 0
-    for size in sizes:
-        train, holdout = split_holdout(frame.iloc[start:start + size], model, strict=False)
-        trains.append(train)
-        holdouts.append(holdout)
-        start += size
-    return pd.concat(trains, ignore_index=True), pd.concat(holdouts, ignore_index=True)
+        parts = split_holdout(frame, model)
+    else:
+        trains, holdouts, start = [], [], 0
+        for size in sizes:
+            train, holdout = split_holdout(frame.iloc[start:start + size], model, strict=False)
+            trains.append(train)
+            holdouts.append(holdout)
+            start += size
+        parts = pd.concat(trains, ignore_index=True), pd.concat(holdouts, ignore_index=True)
+    del frame  # its columns were Arrow's buffers: freed now, returned to the system below
+    pa.default_memory_pool().release_unused()
+    return parts
 
 
 def lineage_data_keys(lineage: dict[str, Any]) -> list[str]:
