@@ -10,7 +10,8 @@ candidate, which evaluate_model then judges. It runs twice (ROWS / 4 and ROWS) t
 The reference, in the same run: the estimate ``auto`` decides with (``sluice.training.backend``) for these rows
 and for 10M x 20, against train_model's 3,008 MB.
 
-``--rows N`` (e.g. 10,000,000) measures one large training instead: the same drop, validate_dataset, train_model
+``--rows N`` (e.g. 10,000,000) measures one large training instead: the same drop (uploaded in parts, as S3
+clients upload large files), validated by a processing job that validate_dataset starts, train_model
 and the played job, stopped once train_model has handled the job's state change (the version is a candidate;
 evaluation is not part of what it measures). Its section records the job's measured peak against train_model's
 3,008 MB and Lambda's largest memory (10,240 MB), next to the extrapolation from the last ROWS / 4 and ROWS pair.
@@ -111,7 +112,12 @@ def play(rows: int, *, until_trained: bool = False) -> Run:
         functions_dir = Path(__file__).resolve().parents[1] / "functions"
         with LocalCloud(root / "sluice.toml", functions_dir=functions_dir, on_record=stop_when_trained) as cloud:
             started = time.perf_counter()
-            cloud.drop(root / "data.parquet", MODEL)
+            if until_trained:  # a multipart upload, as any S3 client sends a large file (moto's single PUT of a
+                # body is quadratic in its size: 100 MB take 16 s, 1.9 GB would take over an hour)
+                cloud.clients.s3.upload_file(str(root / "data.parquet"), cloud.settings.data_bucket,
+                                             f"incoming/{MODEL}/data.parquet")
+            else:
+                cloud.drop(root / "data.parquet", MODEL)
             (root / "data.parquet").unlink()  # the drop holds it now
             with contextlib.suppress(CandidateReachedError):
                 cloud.run_until_idle()
