@@ -136,18 +136,32 @@ def play(rows: int, *, until_trained: bool = False) -> Run:
                version, validation[0] if validation else None)
 
 
-def time_table(run: Run) -> str:
-    """Where the seconds from drop to the end went: each function, the job, and the rest (the local stack)."""
-    job_s = float(run.job["seconds"])
-    rows = [(f"`{name}` x {count}", seconds) for name, (count, seconds) in
-            sorted(run.functions.items(), key=lambda item: -item[1][1])]
-    rows.insert(0, ("training job (its own process)", job_s))
-    validation_s = float(run.validation["seconds"]) if run.validation else 0.0
+def step_seconds(run: Run) -> dict[str, float]:
+    """Seconds per step from drop to the end: each function, the jobs, and the rest (the local stack)."""
+    steps = {"training job (its own process)": float(run.job["seconds"])}
     if run.validation:
-        rows.insert(1, ("validation processing job (its own process)", validation_s))
-    rest = run.seconds - job_s - validation_s - sum(seconds for _, (_, seconds) in run.functions.items())
-    rows.append(("the local stack's dispatch (moto, queues, staging the job)", rest))
-    return "\n".join(f"| {what} | {seconds:,.1f} | {seconds / run.seconds:.0%} |" for what, seconds in rows)
+        steps["validation processing job (its own process)"] = float(run.validation["seconds"])
+    steps.update({f"`{name}` x {count}": seconds for name, (count, seconds) in
+                  sorted(run.functions.items(), key=lambda item: -item[1][1])})
+    steps["the local stack's dispatch (moto, queues, staging the job)"] = run.seconds - sum(steps.values())
+    return steps
+
+
+def time_table(run: Run) -> str:
+    """Where the seconds from drop to the end went."""
+    return "\n".join(f"| {what} | {seconds:,.1f} | {seconds / run.seconds:.0%} |"
+                      for what, seconds in step_seconds(run).items())
+
+
+def growth_table(small: Run, large: Run) -> str:
+    """Each step's seconds at both sizes and how much they grew, against the rows' growth."""
+    before = {re.sub(r" x \d+$", "", what): seconds for what, seconds in step_seconds(small).items()}
+    lines = []
+    for what, seconds in step_seconds(large).items():
+        earlier = before.get(re.sub(r" x \d+$", "", what), 0.0)
+        grew = f"{seconds / earlier:.1f}x" if earlier > 0.05 else "-"
+        lines.append(f"| {what} | {earlier:,.1f} | {seconds:,.1f} | {grew} |")
+    return "\n".join(lines)
 
 
 def pair(rows: int) -> None:
@@ -181,10 +195,15 @@ def pair(rows: int) -> None:
         f"cells from the two runs: {slope * 1024 * 1024:.1f} bytes per cell over a base of {base_mb:,.0f} MB; "
         f"10M x 20 by that line: {extrapolated / 1024:.1f} GB, {extrapolated / LAMBDA_MB:.1f}x train_model's "
         f"memory (`--rows 10000000` measures it: next section).\n\n"
-        f"Where the {run.seconds:,.1f} s from drop to the end of the pipeline went at {rows:,} rows "
-        f"({small_run.seconds:,.1f} s at {rows // 4:,}):\n\n| step | seconds | share |\n|---|---|---|\n"
-        f"{time_table(run)}\n\nAt {rows // 4:,} rows:\n\n| step | seconds | share |\n|---|---|---|\n"
-        f"{time_table(small_run)}\n"
+        f"Where the seconds from drop to the end of the pipeline went ({small_run.seconds:,.1f} s at "
+        f"{rows // 4:,} rows, {run.seconds:,.1f} s at {rows:,}; the rows grew {rows / (rows // 4):.0f}x):\n\n"
+        f"| step | seconds at {rows // 4:,} | seconds at {rows:,} | grew |\n|---|---|---|---|\n"
+        f"{growth_table(small_run, run)}\n\n"
+        "A step that grows faster than the rows scales badly. validate_dataset reads a Parquet drop through ranged "
+        "GETs of 64 KiB (`data/parquet_io.py`, `storage/ranged.py`); on moto every ranged GET copies the whole "
+        "object (`FakeKey.value`), so on the local stack its time grows with the size squared (on AWS a ranged "
+        "GET returns its range, and the number of GETs grows with the size). The training job includes staging "
+        "its channel (the player's download from moto).\n"
     )
     write_section("sagemaker_training", "Training on the sagemaker backend vs train_model's memory",
                   f"{COMMAND} {rows}" if rows != ROWS else COMMAND, body)
