@@ -144,7 +144,7 @@ def test_a_failed_drift_retrain_starts_no_cool_down(aws: None, monkeypatch: pyte
 
     # WHEN a drift-triggered retrain fails in training
     with monkeypatch.context() as patched:
-        patched.setattr("sluice.steps.trained.train_best", fail)
+        patched.setattr("sluice.steps.trained.fit_best", fail)
         failed = guarded_retrain(stack.ctx, MODEL, trigger="DriftDetected", correlation_id="d1", guard=guard)
     # THEN no cool-down started: the next trigger retrains at once, and succeeds
     assert failed["outcome"] == "failed"
@@ -168,7 +168,7 @@ def test_a_retrain_that_raises_starts_no_cool_down(aws: None, monkeypatch: pytes
         raise RuntimeError("out of memory")
 
     # GIVEN a retrain whose training crashes WHEN an alarm triggers it THEN the error propagates
-    monkeypatch.setattr("sluice.steps.trained.train_best", crash)
+    monkeypatch.setattr("sluice.steps.trained.fit_best", crash)
     with pytest.raises(RuntimeError):
         guarded_retrain(stack.ctx, MODEL, trigger="alarm q", correlation_id="a1", guard=guard)
     # AND the lease is released with no cool-down

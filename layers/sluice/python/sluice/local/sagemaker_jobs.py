@@ -57,7 +57,7 @@ class PlayedJob:
     status: str  # Completed | Failed | Stopped
     failure_reason: str
     seconds: float
-    peak_rss_mb: float  # of the job's process (getrusage ru_maxrss of that child)
+    peak_rss_mb: float  # of the job's process alone (its ru_maxrss, spawned through own_peak.py)
     output: str  # the entrypoint's stdout and stderr (the job's CloudWatch log)
     kind: str = "Training"  # Training | Processing
     exit_message: str = ""
@@ -221,11 +221,13 @@ class SageMakerJobPlayer:
                                                                 env.get("PYTHONPATH"))))})
         argv = [sys.executable if index == 0 and part.startswith("python") else part
                 for index, part in enumerate(command)]
-        log = root / "job.log"
-        with log.open("wb") as sink:
-            process = subprocess.Popen(argv, env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=root)
+        log, peak = root / "job.log", root / ".peak_rss_kb"
+        with log.open("wb") as sink:  # through own_peak.py: this process's peak is not the job's (see there)
+            process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("own_peak.py")), str(peak), *argv],
+                                       env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=root)
             code, usage = _wait(process, timeout_s)
-        return code, usage.ru_maxrss, log.read_text(errors="replace")[-20_000:]
+        peak_kb = int(peak.read_text()) if peak.is_file() else usage.ru_maxrss  # stopped: the launcher's own
+        return code, peak_kb, log.read_text(errors="replace")[-20_000:]
 
     def _upload(self, kind: str, job: dict[str, Any], root: Path) -> None:
         if kind == "Training":

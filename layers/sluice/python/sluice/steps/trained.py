@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,11 +21,13 @@ from sluice.artifacts import (
 from sluice.config.model import ModelConfig
 from sluice.events import DetailType
 from sluice.registry import ModelVersion, Status
-from sluice.steps.baseline import write_baseline
+from sluice.serving import MAX_INSTANCES
+from sluice.steps.baseline import write_feature_baseline
 from sluice.steps.context import StepContext
 from sluice.steps.training_data import load_split
 from sluice.storage import ObjectReader, ObjectWriter, model_artifact_key, model_prefix
-from sluice.training import ExportError, export_onnx, signature_for, train_best
+from sluice.training import ExportError, export_onnx, signature_for
+from sluice.training.search import fit_best, training_set
 
 ACTOR = "train_model"
 
@@ -37,11 +40,17 @@ def train_into(data: ObjectReader, artifacts: ObjectWriter, model: ModelConfig, 
     Raises ValueError when the data cannot be read or split, or no candidate trains.
     """
     train, holdout = load_split(data, data_keys, model)
-    result = train_best(train, model)
+    started = time.perf_counter()  # the training's duration, as train_best counts it
+    rows = {"train_rows": len(train), "holdout_rows": len(holdout)}
+    shaped = training_set(train, model)
+    del train  # the shaped features and labels are all the training needs from here on (memory)
+    sample = holdout.head(MAX_INSTANCES).copy()  # all the export checks against
+    del holdout
+    result = fit_best(shaped, model, started=started)
     pipeline_bytes = pickle.dumps(result.pipeline, protocol=pickle.HIGHEST_PROTOCOL)
     export: dict[str, Any]
     try:
-        exported = export_onnx(result, model, holdout)
+        exported = export_onnx(result, model, sample)
         served, signature, sha256 = ONNX_FORMAT, exported.signature, sha256_hex(exported.onnx_bytes)
         export = {"onnx_max_abs_diff": exported.max_abs_diff, "onnx_labels_agree": exported.labels_agree}
         artifacts.put_bytes(model_artifact_key(model.name, version, MODEL_FILE), exported.onnx_bytes)
@@ -54,13 +63,13 @@ def train_into(data: ObjectReader, artifacts: ObjectWriter, model: ModelConfig, 
         "training_rows": result.training_rows, "duration_s": round(result.duration_s, 3),
         "search": result.search, "trials": list(result.trials), "serving": served, **export,
         "artifact_sha256": sha256, "pipeline_sha256": sha256_hex(pipeline_bytes),
-        "train_rows": len(train), "holdout_rows": len(holdout),
+        **rows,
     }
     artifacts.put_bytes(model_artifact_key(model.name, version, PIPELINE_FILE), pipeline_bytes)
     artifacts.put_json(model_artifact_key(model.name, version, SIGNATURE_FILE),
                        {**signature.to_dict(), "format": served})
     artifacts.put_json(model_artifact_key(model.name, version, TRAINING_FILE), summary)
-    write_baseline(artifacts, model, version, train, result.pipeline)  # drift reference
+    write_feature_baseline(artifacts, model, version, shaped.features, result.pipeline)  # drift reference
     return summary
 
 

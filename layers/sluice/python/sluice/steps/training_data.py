@@ -1,4 +1,9 @@
-"""Read the accepted data versions of one training and split them (training and evaluation do it alike)."""
+"""Read the accepted data versions of one training and split them (training and evaluation do it alike).
+
+Memory: a version in a folder (the training job's input channel) is read from its file, not into bytes first;
+Arrow's buffers are handed to pandas column by column (``self_destruct``) and the pool's freed memory is returned
+to the system, so after the split only the two parts remain.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,11 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sluice.config.model import ModelConfig
-from sluice.data import from_parquet_bytes
-from sluice.storage import ObjectReader
+from sluice.data import DatasetReadError, from_parquet_bytes
+from sluice.storage import DirectoryStore, ObjectReader
 from sluice.training import split_holdout
 
 
@@ -23,18 +29,37 @@ def load_training_frame(store: ObjectReader, data_keys: Sequence[str]) -> pd.Dat
     return _concatenated(_load(store, data_keys))
 
 
+def read_table(store: ObjectReader, key: str) -> pa.Table:
+    """One accepted Parquet file: from its path when ``store`` is a folder, else from its bytes."""
+    if not isinstance(store, DirectoryStore):
+        return from_parquet_bytes(store.get_bytes(key))
+    path = store.path(key)
+    if path.stat().st_size == 0:
+        raise DatasetReadError("the file is empty")
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as error:
+        raise DatasetReadError(f"not a readable Parquet file: {error}") from error
+
+
 def _load(store: ObjectReader, data_keys: Sequence[str]) -> list[pa.Table]:
-    return _aligned(data_keys, [from_parquet_bytes(store.get_bytes(key)) for key in data_keys])
+    return _aligned(data_keys, [read_table(store, key) for key in data_keys])
 
 
 def _concatenated(tables: list[pa.Table]) -> pd.DataFrame:
+    """The tables as one frame; the tables are consumed (their buffers go to pandas or back to the system)."""
     if len(tables) == 1:
-        return tables[0].to_pandas()
-    try:
-        combined = pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise MixedSchemaError(f"the accepted versions do not share one schema: {error}") from error
-    return combined.to_pandas()
+        combined = tables.pop()
+    else:
+        try:
+            combined = pa.concat_tables(tables, promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            raise MixedSchemaError(f"the accepted versions do not share one schema: {error}") from error
+        tables.clear()
+    frame = combined.to_pandas(self_destruct=True, split_blocks=True)
+    del combined
+    pa.default_memory_pool().release_unused()
+    return frame
 
 
 def load_split(store: ObjectReader, data_keys: Sequence[str], model: ModelConfig
@@ -48,16 +73,21 @@ def load_split(store: ObjectReader, data_keys: Sequence[str], model: ModelConfig
     window): ``split_holdout`` of the whole frame.
     """
     tables = _load(store, data_keys)
+    sizes = [table.num_rows for table in tables]
     frame = _concatenated(tables)
-    if len(tables) == 1 or model.training.time_column is not None:
-        return split_holdout(frame, model)
-    trains, holdouts, start = [], [], 0
-    for size in (table.num_rows for table in tables):
-        train, holdout = split_holdout(frame.iloc[start:start + size], model, strict=False)
-        trains.append(train)
-        holdouts.append(holdout)
-        start += size
-    return pd.concat(trains, ignore_index=True), pd.concat(holdouts, ignore_index=True)
+    if len(sizes) == 1 or model.training.time_column is not None:
+        parts = split_holdout(frame, model)
+    else:
+        trains, holdouts, start = [], [], 0
+        for size in sizes:
+            train, holdout = split_holdout(frame.iloc[start:start + size], model, strict=False)
+            trains.append(train)
+            holdouts.append(holdout)
+            start += size
+        parts = pd.concat(trains, ignore_index=True), pd.concat(holdouts, ignore_index=True)
+    del frame  # its columns were Arrow's buffers: freed now, returned to the system below
+    pa.default_memory_pool().release_unused()
+    return parts
 
 
 def lineage_data_keys(lineage: dict[str, Any]) -> list[str]:

@@ -1,13 +1,14 @@
 """Where a training runs: in the train_model Lambda or as a SageMaker training job (pure; no AWS).
 
 The estimate is the whole training's measured peak (benchmarks/RESULTS.md, "Training on the sagemaker backend":
-the job's process, Parquet read, split, search, refit, ONNX export and baseline, at 125k and 500k rows x 21
-columns): ``BASE_MB`` of interpreter and libraries plus ``PEAK_FACTOR`` (11.7) times the float64 matrix (rows x
-columns x 8 bytes). Loading alone costs about 4.4x and ``train_best`` on a frame about 6.9x (README, "Limits");
-reading Parquet into pandas and exporting add the rest. ``auto`` trains on SageMaker when that estimate passes the
-function's memory — about 29M cells (1.4M rows x 21 columns) at 3008 MB — or when
-``[models.<m>.training.sagemaker] auto_above_cells`` says so. Rows come from the accepted
-versions' manifests (the registry's dataset records), columns from the contract (features + target).
+the job's own process, Parquet read, split, search, refit, ONNX export and baseline, at 125k and 500k rows x 21
+columns: 34.6 bytes per cell over 301 MB; ``train_into`` alone at 500k and 2M rows: 35.3): ``BASE_MB`` of
+interpreter and libraries plus ``PEAK_FACTOR`` (4.4) times the float64 matrix (rows x columns x 8 bytes). The
+peak is scikit-learn's refit on the training features (about 3x their size in copies, on top of the features);
+reading and splitting peak lower (about 2.4x the data, freed before the search). ``auto`` trains on SageMaker
+when that estimate passes the function's memory — about 80M cells (3.8M rows x 21 columns) at 3008 MB — or when
+``[models.<m>.training.sagemaker] auto_above_cells`` says so. Rows come from the accepted versions' manifests (the
+registry's dataset records), columns from the contract (features + target).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from dataclasses import dataclass
 
 from sluice.config.model import TrainingSettings
 
-PEAK_FACTOR = 11.7
-"""Peak training memory over the data's float64 size (measured: 93.4 bytes per cell, the whole training)."""
+PEAK_FACTOR = 4.4
+"""Peak training memory over the data's float64 size (measured: 34.6-35.3 bytes per cell, the whole training)."""
 CELL_BYTES = 8
-BASE_MB = 407
+BASE_MB = 300
 """What the interpreter, pyarrow, pandas, scikit-learn and ONNX take before any data (measured)."""
 
 

@@ -36,9 +36,7 @@ def feature_frame(frame: pd.DataFrame, model: ModelConfig) -> pd.DataFrame:
     for spec in model.contract.features:
         series = frame[spec.name]
         if spec.is_categorical:
-            columns[spec.name] = pd.Series(
-                [category_text(value) for value in series.tolist()], index=frame.index, dtype=object
-            )
+            columns[spec.name] = _texts(series)
         else:
             columns[spec.name] = _numeric(series, spec.name)
     return pd.DataFrame(columns, index=frame.index)
@@ -53,7 +51,7 @@ def target_values(frame: pd.DataFrame, model: ModelConfig) -> pd.Series:
     if missing:
         raise FrameError(f"target {target!r} has {missing} missing values")
     if model.task == "classification":
-        return pd.Series([category_text(value) for value in series.tolist()], index=frame.index, dtype=object)
+        return _texts(series)
     return _numeric(series, target)
 
 
@@ -68,6 +66,17 @@ def instances_from_frame(frame: pd.DataFrame, model: ModelConfig) -> list[dict[s
             if record[name] != record[name]:  # NaN
                 record[name] = None
     return records
+
+
+def _texts(series: pd.Series) -> pd.Series:
+    """``category_text`` of every value; in a typed column each distinct text is one shared object (millions of
+    rows of a few labels hold a few strings, not one per row). Object columns, whose equal-hashing values may
+    spell differently (``1``, ``1.0``, ``True``), are spelled value by value."""
+    if series.dtype == object:
+        return pd.Series([category_text(value) for value in series.tolist()], index=series.index, dtype=object)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    spelled = np.array([*(category_text(value) for value in uniques), category_text(None)], dtype=object)
+    return pd.Series(spelled[codes], index=series.index, dtype=object)  # code -1 (missing) is the last: ""
 
 
 def _numeric(series: pd.Series, name: str) -> pd.Series:

@@ -52,17 +52,34 @@ def cv_metric_for(model: ModelConfig, labels: pd.Series) -> tuple[str, str]:
     return "roc_auc_ovr", "roc_auc_ovr"
 
 
+@dataclass(frozen=True)
+class TrainingSet:
+    """The training rows as the pipeline takes them: contract-typed features and target values."""
+
+    features: pd.DataFrame
+    labels: pd.Series
+
+
+def training_set(train: pd.DataFrame, model: ModelConfig) -> TrainingSet:
+    """``train``'s features and labels (time-ordered with ``training.time_column``); ``train`` is not needed after."""
+    if model.training.time_column is not None:
+        train = train.sort_values(model.training.time_column, kind="stable")
+    return TrainingSet(feature_frame(train, model), target_values(train, model))
+
+
 def train_best(train: pd.DataFrame, model: ModelConfig) -> TrainingResult:
     """Search the configured families by K-fold cross-validation and refit the best on ``train``.
 
     With ``training.time_column`` the rows are ordered by time and folds are forward-chaining.
     """
     started = time.perf_counter()
-    settings = model.training
-    if settings.time_column is not None:
-        train = train.sort_values(settings.time_column, kind="stable")
-    features = feature_frame(train, model)
-    labels = target_values(train, model)
+    return fit_best(training_set(train, model), model, started=started)
+
+
+def fit_best(data: TrainingSet, model: ModelConfig, *, started: float | None = None) -> TrainingResult:
+    """:func:`train_best` on rows already shaped by :func:`training_set` (the caller may drop the raw frame)."""
+    started = time.perf_counter() if started is None else started
+    features, labels = data.features, data.labels
     _check_trainable(labels, model)
     metric, scorer = cv_metric_for(model, labels)
     outcome = search(features, labels, model, _folds(features, labels, model), scorer,
@@ -78,7 +95,7 @@ def train_best(train: pd.DataFrame, model: ModelConfig) -> TrainingResult:
         cv_metric=metric,
         feature_names=model.contract.feature_names,
         classes=classes,
-        training_rows=len(train),
+        training_rows=len(features),
         duration_s=time.perf_counter() - started,
         trials=outcome.trials,
         search=outcome.summary,
