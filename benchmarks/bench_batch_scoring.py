@@ -119,6 +119,29 @@ def score_in_one_process(cloud: Any, path: Path, version: int) -> tuple[float, f
     return single, in_memory
 
 
+def model_alone(onnx_bytes: bytes, frame: pd.DataFrame, chunk: int = 250_000) -> float:
+    """Seconds for ONNX Runtime (one thread) to run the served model on ``frame``'s rows, already in memory, in
+    chunks of ``chunk`` rows: what any worker's model run costs, with no reading, checking or writing."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+    types = {"tensor(float)": np.float32, "tensor(double)": np.float64}
+    inputs = session.get_inputs()
+    if any(item.type not in types for item in inputs):
+        raise SystemExit(f"the model's inputs are not all numeric: {[(item.name, item.type) for item in inputs]}")
+    started = time.perf_counter()
+    for start in range(0, len(frame), chunk):
+        part = frame.iloc[start:start + chunk]
+        if len(inputs) == 1:
+            feed = {inputs[0].name: part[FEATURES].to_numpy(types[inputs[0].type])}
+        else:
+            feed = {item.name: part[item.name].to_numpy(types[item.type]).reshape(-1, 1) for item in inputs}
+        session.run(None, feed)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -126,7 +149,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from sluice.artifacts import PIPELINE_FILE
+    from sluice.artifacts import MODEL_FILE, PIPELINE_FILE
     from sluice.local import LocalCloud, ScriptedMeter
     from sluice.local.aws_server import AwsServer
     from sluice.storage.keys import model_artifact_key
@@ -160,6 +183,9 @@ def main() -> None:
             pipeline = pickle.loads(cloud.clients.s3.get_object(
                 Bucket=cloud.settings.artifact_bucket, Key=model_artifact_key(MODEL, report["version"], PIPELINE_FILE),
             )["Body"].read())
+            onnx_bytes = cloud.clients.s3.get_object(
+                Bucket=cloud.settings.artifact_bucket, Key=model_artifact_key(MODEL, report["version"], MODEL_FILE),
+            )["Body"].read()
         finally:
             cloud.stop()
             server.stop()
@@ -167,8 +193,11 @@ def main() -> None:
         reference_started = time.perf_counter()
         pipeline.predict_proba(frame[FEATURES])
         reference = time.perf_counter() - reference_started
+        alone = model_alone(onnx_bytes, frame)
     ratio = (args.rows / seconds) / (args.rows / reference)
     peaks = [part["peak_mb"] for part in report["parts"]]
+    per_core = reference / alone
+    cores = os.cpu_count() or 1
     body = "\n".join([
         f"{args.rows:,} rows x {len(FEATURES)} features (Parquet, {file_mb:,.0f} MB), model `{MODEL}` "
         f"v{report['version']} trained by sluice's pipeline "
@@ -182,8 +211,13 @@ def main() -> None:
         f"| {single:.1f} | {args.rows / single:,.0f} | {reference / single:.3f}x |",
         f"| sluice, one process: `BatchScorer` on the local file (no S3) "
         f"| {in_memory:.1f} | {args.rows / in_memory:,.0f} | {reference / in_memory:.3f}x |",
+        f"| the served model alone: ONNX Runtime, one thread, rows in memory (no reading, checking, writing) "
+        f"| {alone:.1f} | {args.rows / alone:,.0f} | {per_core:.3f}x |",
         f"| reference: scikit-learn `predict_proba`, one process, rows in memory | {reference:.1f} "
         f"| {args.rows / reference:,.0f} | 1x |",
+        "",
+        f"The ceiling of any parallel path on this machine: {cores} cores x {per_core:.2f} (the model run alone "
+        f"against the reference, per core) = {cores * per_core:.2f}x, with nothing read, checked or written.",
         "",
         f"Workers' peak memory (per part, max RSS of the worker process): max {max(peaks):,.0f} MB, "
         f"min {min(peaks):,.0f} MB. Rows scored {report['scored']:,}, flagged {report['flagged']:,}, refused "
