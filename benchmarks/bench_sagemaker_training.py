@@ -200,7 +200,7 @@ def pair(rows: int) -> None:
         f"| step | seconds at {rows // 4:,} | seconds at {rows:,} | grew |\n|---|---|---|---|\n"
         f"{growth_table(small_run, run)}\n\n"
         "A step that grows faster than the rows scales badly. validate_dataset reads a Parquet drop through ranged "
-        "GETs of 64 KiB (`data/parquet_io.py`, `storage/ranged.py`); on moto every ranged GET copies the whole "
+        "GETs (`data/parquet_io.py`, `storage/ranged.py`); on moto every ranged GET copies the whole "
         "object (`FakeKey.value`), so on the local stack its time grows with the size squared (on AWS a ranged "
         "GET returns its range, and the number of GETs grows with the size). The training job includes staging "
         "its channel (the player's download from moto).\n"
