@@ -15,6 +15,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+HANG_GUARD_S = 1800
+"""How long a test waits for a command it runs before calling it hung: a guard against hangs, never a verdict on
+speed (the demo takes 30 s on an idle 2-core machine and over 300 s with two test runs and two busy loops on it)."""
 CONFIG = REPO / "sluice.toml"
 EVENTS = REPO / "events"
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from sluice.cli import app
 from sluice.demo import samples
 from sluice.local.metering import METER_ENV
-from tests.conftest import CONFIG, trials_only
+from tests.conftest import CONFIG, HANG_GUARD_S, trials_only
 
 pytestmark = pytest.mark.slow
 SLUICE = [sys.executable, "-m", "sluice.cli"]
@@ -33,7 +33,8 @@ def _free_port() -> int:
 
 
 def _run(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SLUICE, *args], cwd=workdir, capture_output=True, text=True, timeout=300, check=check,
+    return subprocess.run([*SLUICE, *args], cwd=workdir, capture_output=True, text=True, timeout=HANG_GUARD_S,
+                          check=check,
                           env={**os.environ, "OMP_NUM_THREADS": "1", METER_ENV: "scripted"})
 
 
@@ -197,7 +198,8 @@ def test_bad_input_to_a_command_is_one_line_not_a_traceback(local_stack: Path) -
 
 def test_commands_without_a_stack_say_what_to_do(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")} | {"XDG_STATE_HOME": str(tmp_path)}
-    result = subprocess.run([*SLUICE, "models"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run([*SLUICE, "models"], cwd=tmp_path, capture_output=True, text=True, env=env,
+                            timeout=HANG_GUARD_S)
     assert result.returncode == 2 and "sluice local" in result.stderr and result.stderr.count("\n") == 1
 
 

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from sluice.cli import drop_command
 from sluice.cli.app import app
 from sluice.demo import samples
-from tests.conftest import CONFIG, EVENTS
+from tests.conftest import CONFIG, EVENTS, HANG_GUARD_S
 
 BUCKET = "sluice-data-test"
 MiB = 1024 * 1024
@@ -195,7 +195,7 @@ def test_without_sluice_toml_a_command_says_which_file_it_read(project: Path, ar
 def test_a_usage_error_from_the_installed_command_is_one_line(project: Path) -> None:
     # GIVEN the real entry point (python -m sluice.cli) WHEN drop is given a directory, with --json
     done = subprocess.run([sys.executable, "-m", "sluice.cli", "drop", "folder", "-m", "breast-cancer", "--json"],
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=HANG_GUARD_S, check=False)
     # THEN exit 1 and one JSON object, no traceback
     assert done.returncode == REFUSED and "Traceback" not in done.stderr
     assert "it is a directory" in json.loads(done.stdout)["error"]

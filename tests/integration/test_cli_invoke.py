@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from sluice.demo import samples
-from tests.conftest import EVENTS
+from tests.conftest import EVENTS, HANG_GUARD_S
 
 pytestmark = pytest.mark.slow
 SLUICE = [sys.executable, "-m", "sluice.cli"]
@@ -48,7 +48,7 @@ def running(tmp_path: Path, repo_root: Path) -> Iterator[tuple[Path, dict[str, s
 
 
 def _sluice(where: Path, env: dict[str, str], *args: str) -> Any:
-    done = subprocess.run([*SLUICE, *args, "--json"], cwd=where, capture_output=True, text=True, timeout=300,
+    done = subprocess.run([*SLUICE, *args, "--json"], cwd=where, capture_output=True, text=True, timeout=HANG_GUARD_S,
                           env=env, check=True)
     return json.loads(done.stdout)
 

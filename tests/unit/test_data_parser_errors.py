@@ -18,6 +18,7 @@ from sluice.data import check_file, intake
 from sluice.data.batches import BatchStream
 from sluice.data.delimited import unclosed_quote_line
 from sluice.data.ndjson import nests_deeper_than
+from tests.conftest import HANG_GUARD_S
 
 CONTRACT = DataContract(
     columns=(ColumnSpec("id", "int", unique=True), ColumnSpec("kind", "string"), ColumnSpec("x", "float")),
@@ -169,7 +170,7 @@ def test_json_nested_100000_deep_is_a_rejection_not_a_dead_process() -> None:
     # GIVEN a JSON line nesting 100,000 arrays (Arrow's JSON reader recurses in C++ and segfaults on it)
     # WHEN it is checked in a fresh interpreter (a crash must fail this test, not kill the test run)
     done = subprocess.run([sys.executable, "-c", DEEP_PROBE, str(HOSTILE / "sluice.toml")], capture_output=True,
-                          text=True, timeout=120, check=False)
+                          text=True, timeout=HANG_GUARD_S, check=False)
     # THEN the process lives and the file is rejected as unreadable, naming the line
     assert done.returncode == 0, done.stderr[-2000:]
     assert "REJECTED" in done.stdout and "line 1 nests values too deeply" in done.stdout

@@ -20,6 +20,7 @@ from sluice.config import TuningSettings, load_config
 from sluice.evaluation import decide, report_holdout
 from sluice.serving import OnnxModel
 from sluice.training import export_onnx, split_holdout, train_best
+from tests.conftest import HANG_GUARD_S
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "layers" / "sluice" / "python" / "sluice" / "demo" / "data"
@@ -125,7 +126,7 @@ def test_a_real_browser_renders_every_plot(cancer_card, tmp_path):
              "--virtual-time-budget=5000"]
     # WHEN headless Chromium loads it
     dom = subprocess.run([str(CHROMIUM), *flags, "--dump-dom", (tmp_path / "card.html").as_uri()],
-                         capture_output=True, text=True, timeout=120).stdout
+                         capture_output=True, text=True, timeout=HANG_GUARD_S).stdout
     # THEN the probe ran, and every plot decoded as an image (natural size > 0) and is laid out on the page
     assert 'data-checked="yes"' in dom
     rendered = dict(re.findall(r'id="(plot-[a-z]+)"[^>]*?data-rendered="([^"]+)"', dom))
@@ -139,5 +140,5 @@ def test_a_real_browser_renders_every_plot(cancer_card, tmp_path):
     # AND a screenshot of the page is not blank
     shot = tmp_path / "card.png"
     subprocess.run([str(CHROMIUM), *flags, "--window-size=1200,2000", f"--screenshot={shot}",
-                    (tmp_path / "card.html").as_uri()], capture_output=True, timeout=120)
+                    (tmp_path / "card.html").as_uri()], capture_output=True, timeout=HANG_GUARD_S)
     assert shot.stat().st_size > 20_000

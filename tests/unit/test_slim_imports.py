@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from sluice.wiring import FUNCTIONS, Packaging
+from tests.conftest import HANG_GUARD_S
 
 HEAVY = ("pandas", "pyarrow", "scipy", "sklearn")
 LIBRARY_PATHS = {
@@ -28,7 +29,8 @@ def test_zip_function_imports_stay_slim(function: str) -> None:
     # GIVEN a fresh interpreter WHEN the function's library modules are imported
     imports = "; ".join(f"import {module}" for module in LIBRARY_PATHS[function])
     probe = f"import sys, json; {imports}; print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=HANG_GUARD_S,
+                            check=True)
     # THEN none of the heavy packages were loaded
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
@@ -73,8 +75,8 @@ def test_validating_files_never_loads_pandas() -> None:
     # GIVEN a fresh interpreter WHEN clean and broken CSV, TSV, JSON Lines (mixed types) and Parquet files are
     # validated and normalized
     # (every conversion and rule path: bad numbers, NaN, ranges, hex, bools, timestamps, duplicates, nulls)
-    result = subprocess.run([sys.executable, "-c", VALIDATION_PROBE], capture_output=True, text=True, timeout=120,
-                            check=True)
+    result = subprocess.run([sys.executable, "-c", VALIDATION_PROBE], capture_output=True, text=True,
+                            timeout=HANG_GUARD_S, check=True)
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     # THEN the verdicts are right and pandas (36 MB of a Lambda's memory) was never imported
     assert outcome["verdicts"] == {"good.csv": True, "bad.csv": False, "bad.tsv": False, "mixed.jsonl": False,
