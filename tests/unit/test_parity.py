@@ -113,7 +113,9 @@ def spelled(value: Any, spec: ColumnSpec) -> st.SearchStrategy[str]:
         forms = [str(value), f"{value}.0", f"{value}.00"] + ([f"+{value}"] if value >= 0 else [])
         return padded(st.sampled_from(forms))
     if spec.type == "float":
-        forms = [repr(value), f"{value:.17e}", f"{value:.17E}"] + ([f"+{value!r}"] if value >= 0 else [])
+        # an explicit "+" only before a value spelled without a sign (not -0.0, which is >= 0 but spelled "-0.0")
+        forms = [repr(value), f"{value:.17e}", f"{value:.17E}"] + ([f"+{value!r}"] if math.copysign(1, value) > 0
+                                                                    else [])
         if float(value).is_integer() and abs(value) < 1e15:
             forms.append(str(int(value)))
         return padded(st.sampled_from(forms))
