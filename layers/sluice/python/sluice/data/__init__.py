@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from sluice.data.formats import FileKind, Format, detect_kind
     from sluice.data.intake import Verdict, check_file
     from sluice.data.normalize import normalize_batch, normalized_schema
-    from sluice.data.parquet_io import from_parquet_bytes, to_parquet_bytes
+    from sluice.data.parquet_io import from_parquet_bytes, from_parquet_file, to_parquet_bytes
     from sluice.data.payload import DEFAULT_MAX_DECOMPRESSED_BYTES
     from sluice.data.reader import read_dataset
     from sluice.data.report import Example, Issue, Rule, Severity, ValidationReport

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Collection, Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -30,8 +31,19 @@ def from_parquet_bytes(data: bytes) -> pa.Table:
     """Read a Parquet file held in memory; raise DatasetReadError if it is not one."""
     if not data:
         raise DatasetReadError("the file is empty")
+    return _read_table(pa.BufferReader(data))
+
+
+def from_parquet_file(path: Path) -> pa.Table:
+    """Read a Parquet file from disk (no copy of its bytes in memory first); raise DatasetReadError if it is not one."""
+    if path.stat().st_size == 0:
+        raise DatasetReadError("the file is empty")
+    return _read_table(path)
+
+
+def _read_table(source: pa.BufferReader | Path) -> pa.Table:
     try:
-        return pq.read_table(pa.BufferReader(data))
+        return pq.read_table(source)
     except (pa.ArrowException, OSError) as error:
         raise DatasetReadError(f"not a readable Parquet file: {error}") from error
 

@@ -12,10 +12,9 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sluice.config.model import ModelConfig
-from sluice.data import DatasetReadError, from_parquet_bytes
+from sluice.data import from_parquet_bytes, from_parquet_file
 from sluice.storage import DirectoryStore, ObjectReader
 from sluice.training import split_holdout
 
@@ -31,15 +30,9 @@ def load_training_frame(store: ObjectReader, data_keys: Sequence[str]) -> pd.Dat
 
 def read_table(store: ObjectReader, key: str) -> pa.Table:
     """One accepted Parquet file: from its path when ``store`` is a folder, else from its bytes."""
-    if not isinstance(store, DirectoryStore):
-        return from_parquet_bytes(store.get_bytes(key))
-    path = store.path(key)
-    if path.stat().st_size == 0:
-        raise DatasetReadError("the file is empty")
-    try:
-        return pq.read_table(path)
-    except (pa.ArrowException, OSError) as error:
-        raise DatasetReadError(f"not a readable Parquet file: {error}") from error
+    if isinstance(store, DirectoryStore):
+        return from_parquet_file(store.path(key))
+    return from_parquet_bytes(store.get_bytes(key))
 
 
 def _load(store: ObjectReader, data_keys: Sequence[str]) -> list[pa.Table]:
