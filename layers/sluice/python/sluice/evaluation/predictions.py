@@ -75,6 +75,8 @@ def predict_instances(
     if unknown:
         raise EvaluationError(f"the holdout has labels the model never learned: {unknown}")
     matrix = np.array([[row[label] for label in classes] for row in probabilities], dtype=np.float64)
+    # float32 model outputs may stray past [0, 1] by rounding (-1e-7, 1.0000013): clipped, then each row sums to 1
+    matrix = np.clip(matrix, 0.0, 1.0)
     matrix = matrix / matrix.sum(axis=1, keepdims=True)
     positive = positive_label(config, classes) if len(classes) == 2 else None
     return HoldoutPredictions(labels, np.asarray([str(label) for label in outputs], dtype=object), matrix,
