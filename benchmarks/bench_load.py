@@ -35,6 +35,7 @@ MODEL = "breast-cancer"
 LEVELS = (1, 8, 32)
 REQUESTS = 400  # per level
 REFERENCE_REQUESTS = 400
+ROUNDS = 3  # a ratio's spread over the rounds is recorded with it
 READY_TIMEOUT_S = 900
 
 
@@ -82,8 +83,7 @@ def _drive(port: int, body: bytes, clients: int, requests: int) -> dict[str, Any
         for _ in range(share):
             started = time.perf_counter()
             try:
-                connection.request("POST", f"/v1/models/{MODEL}:predict", body,
-                                   {"Content-Type": "application/json"})
+                connection.request("POST", f"/v1/models/{MODEL}:predict", body, {"Content-Type": "application/json"})
                 response = connection.getresponse()
                 response.read()
             except (OSError, http.client.HTTPException):
@@ -108,10 +108,16 @@ def _drive(port: int, body: bytes, clients: int, requests: int) -> dict[str, Any
         thread.join()
     seconds = time.perf_counter() - started
     ordered = sorted(latencies)
-    return {"clients": clients, "requests": requests, "seconds": seconds, "rps": len(latencies) / seconds,
-            "p50_ms": statistics.median(ordered) * 1000,
-            "p99_ms": ordered[max(0, -(-99 * len(ordered) // 100) - 1)] * 1000,
-            "errors": errors[0], "statuses": statuses}
+    return {
+        "clients": clients,
+        "requests": requests,
+        "seconds": seconds,
+        "rps": len(latencies) / seconds,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[max(0, -(-99 * len(ordered) // 100) - 1)] * 1000,
+        "errors": errors[0],
+        "statuses": statuses,
+    }
 
 
 def _reference(aws_endpoint: str, config: Path, body: bytes) -> dict[str, Any]:
@@ -126,11 +132,13 @@ def _reference(aws_endpoint: str, config: Path, body: bytes) -> dict[str, Any]:
         alias = cloud.live_alias(function_name)
         assert alias is not None
         configuration = cloud.clients.awslambda.get_function_configuration(
-            FunctionName=function_name, Qualifier=alias["FunctionVersion"])
+            FunctionName=function_name, Qualifier=alias["FunctionVersion"]
+        )
         env = {**configuration["Environment"]["Variables"], **PREDICT_ENV}
         host = FunctionHost(cloud.functions_dir)
-        event = aws_events.function_url_event("POST", f"/v1/models/{MODEL}:predict", body,
-                                              {"Content-Type": "application/json"}, now=cloud.now())
+        event = aws_events.function_url_event(
+            "POST", f"/v1/models/{MODEL}:predict", body, {"Content-Type": "application/json"}, now=cloud.now()
+        )
         with contextlib.redirect_stdout(io.StringIO()):
             host.prepare("predict", env=env)
             for _ in range(20):
@@ -146,8 +154,11 @@ def _reference(aws_endpoint: str, config: Path, body: bytes) -> dict[str, Any]:
     finally:
         cloud.stop()
     ordered = sorted(latencies)
-    return {"rps": REFERENCE_REQUESTS / seconds, "p50_ms": statistics.median(ordered) * 1000,
-            "p99_ms": ordered[max(0, -(-99 * len(ordered) // 100) - 1)] * 1000}
+    return {
+        "rps": REFERENCE_REQUESTS / seconds,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[max(0, -(-99 * len(ordered) // 100) - 1)] * 1000,
+    }
 
 
 def main() -> None:
@@ -158,26 +169,29 @@ def main() -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SLUICE_FUNCTIONS_DIR": str(ROOT / "functions")}
     console = (workdir / "console.txt").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "sluice.cli", "local", "--config", str(config), "--port", str(http_port),
-         "--aws-port", str(aws_port)], cwd=workdir, env=env, stdout=console, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "sluice.cli",
+            "local",
+            "--config",
+            str(config),
+            "--port",
+            str(http_port),
+            "--aws-port",
+            str(aws_port),
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=console,
+        stderr=subprocess.STDOUT,
+    )
     try:
         aws_endpoint = f"http://127.0.0.1:{aws_port}"
         _drop(aws_endpoint, http_port, process)
         features, _ = samples.instances(samples.BREAST_CANCER, "diagnosis", 1, start=11)
         body = json.dumps({"instances": features}).encode()
-        levels = []
-        for clients in LEVELS:
-            warm_started = time.perf_counter()
-            warm = _drive(http_port, body, clients, clients * 2)  # starts the environments this level needs
-            warm_seconds = time.perf_counter() - warm_started
-            result = _drive(http_port, body, clients, REQUESTS)
-            result["warmup_s"] = warm_seconds
-            result["warmup_errors"] = warm["errors"]
-            levels.append(result)
-            print(f"concurrency {clients}: {result['rps']:.1f} req/s, p50 {result['p50_ms']:.1f} ms, "
-                  f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}, statuses {result['statuses']}")
-        reference = _reference(aws_endpoint, config, body)
-        print(f"reference (handler in-process, sequential): {reference['rps']:.1f} req/s")
+        rounds = [_round(http_port, aws_endpoint, config, body, number) for number in range(1, ROUNDS + 1)]
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -185,9 +199,33 @@ def main() -> None:
     load = os.getloadavg()[0]
     printed = (workdir / "console.txt").read_text(errors="replace")
     metric_lines = sum(1 for line in printed.splitlines() if '"_aws"' in line)
-    write_section("load", "Local endpoint under load (concurrency 1, 8, 32)",
-                  "OMP_NUM_THREADS=1 python -m benchmarks.bench_load", _report(levels, reference, metric_lines, load))
+    write_section(
+        "load",
+        "Local endpoint under load (concurrency 1, 8, 32)",
+        "OMP_NUM_THREADS=1 python -m benchmarks.bench_load",
+        _report(rounds, metric_lines, load),
+    )
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _round(http_port: int, aws_endpoint: str, config: Path, body: bytes, number: int) -> dict[str, Any]:
+    """Every level once, then the reference: a ratio pairs the endpoint with the reference of its own round."""
+    levels = []
+    for clients in LEVELS:
+        warm_started = time.perf_counter()
+        warm = _drive(http_port, body, clients, clients * 2)  # starts the environments this level needs
+        warm_seconds = time.perf_counter() - warm_started
+        result = _drive(http_port, body, clients, REQUESTS)
+        result["warmup_s"] = warm_seconds
+        result["warmup_errors"] = warm["errors"]
+        levels.append(result)
+        print(
+            f"round {number}, concurrency {clients}: {result['rps']:.1f} req/s, p50 {result['p50_ms']:.1f} ms, "
+            f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}, statuses {result['statuses']}"
+        )
+    reference = _reference(aws_endpoint, config, body)
+    print(f"round {number}, reference (handler in-process, sequential): {reference['rps']:.1f} req/s")
+    return {"levels": levels, "reference": reference}
 
 
 def _drop(aws_endpoint: str, http_port: int, process: subprocess.Popen[bytes]) -> None:
@@ -205,35 +243,66 @@ def _drop(aws_endpoint: str, http_port: int, process: subprocess.Popen[bytes]) -
         if time.monotonic() > deadline or process.poll() is not None:
             raise RuntimeError("sluice local did not start")
         time.sleep(1)
-    s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                      aws_secret_access_key="testing")  # moto accepts any credentials
-    s3.put_object(Bucket=Settings.local("sluice").data_bucket, Key=f"incoming/{MODEL}/{samples.BREAST_CANCER.name}",
-                  Body=samples.BREAST_CANCER.read_bytes())
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=aws_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )  # moto accepts any credentials
+    s3.put_object(
+        Bucket=Settings.local("sluice").data_bucket,
+        Key=f"incoming/{MODEL}/{samples.BREAST_CANCER.name}",
+        Body=samples.BREAST_CANCER.read_bytes(),
+    )
     _wait_ready(http_port, process)
 
 
-def _report(levels: list[dict[str, Any]], reference: dict[str, Any], metric_lines: int, load: float) -> str:
+def _spread(values: list[float], unit: str = "", digits: int = 1) -> str:
+    """Median (min-max) of one figure over the rounds."""
+    return f"{statistics.median(values):.{digits}f}{unit} ({min(values):.{digits}f}-{max(values):.{digits}f}{unit})"
+
+
+def _report(rounds: list[dict[str, Any]], metric_lines: int, load: float) -> str:
     cpus = os.cpu_count() or 1
-    rows = "\n".join(
-        f"| {level['clients']} | {level['requests']} | {level['rps']:.1f} | {level['rps'] / reference['rps']:.2f}x | "
-        f"{level['p50_ms']:.1f} | {level['p99_ms']:.1f} | {level['errors']} | "
-        f"{', '.join(f'{code}: {count}' for code, count in sorted(level['statuses'].items()))} | "
-        f"{level['warmup_s']:.1f} |" for level in levels)
-    base = levels[0]["rps"]
-    rising = " → ".join(f"{level['rps'] / base:.2f}x" for level in levels)
+    references = [one["reference"] for one in rounds]
+    rows = []
+    for position, clients in enumerate(LEVELS):
+        runs = [one["levels"][position] for one in rounds]
+        ratios = [run["rps"] / one["reference"]["rps"] for run, one in zip(runs, rounds, strict=True)]
+        statuses: dict[int, int] = {}
+        for run in runs:
+            for code, count in run["statuses"].items():
+                statuses[code] = statuses.get(code, 0) + count
+        rows.append(
+            f"| {clients} | {REQUESTS} x {len(runs)} | {_spread([run['rps'] for run in runs])} | "
+            f"{_spread(ratios, 'x', 2)} | {statistics.median(run['p50_ms'] for run in runs):.1f} | "
+            f"{statistics.median(run['p99_ms'] for run in runs):.1f} | {sum(run['errors'] for run in runs)} | "
+            f"{', '.join(f'{code}: {count}' for code, count in sorted(statuses.items()))} | "
+            f"{runs[0]['warmup_s']:.1f} |"
+        )
+    table = "\n".join(rows)
+    rising = " → ".join(
+        f"{statistics.median(one['levels'][position]['rps'] / one['levels'][0]['rps'] for one in rounds):.2f}x"
+        for position in range(len(LEVELS))
+    )
     return f"""`sluice local` in its own process (moto server, HTTP endpoint, at most {2 * cpus} execution environments,
 worker processes); 1-row breast-cancer predictions from one thread per client, each on its own keep-alive
 connection; {REQUESTS} requests per level after a warm-up of 2 requests per client (which starts the environments
-the level needs; its wall time is the last column). Reference, same run: the predict handler called in this process,
-sequentially, with the same event — {reference['rps']:.1f} req/s, p50 {reference['p50_ms']:.2f} ms,
-p99 {reference['p99_ms']:.2f} ms (no HTTP, no alias lookup, no metrics).
+the level needs; the first round's warm-up wall time is the last column). {len(rounds)} rounds, each every level then
+the reference: the predict handler called in this process, sequentially, with the same event (no HTTP, no alias
+lookup, no metrics) — {_spread([one["rps"] for one in references], " req/s")}, p50
+{statistics.median(one["p50_ms"] for one in references):.2f} ms. Each ratio pairs a level with the reference of its
+own round; figures are the median over the rounds with the min-max spread in brackets (the reference moves with the
+machine's state, so the spread is what a rerun is held to).
 
 | clients | requests | req/s | vs reference | p50 ms | p99 ms | connection errors | statuses | warm-up s |
 |---|---|---|---|---|---|---|---|---|
-{rows}
+{table}
 
-Throughput relative to one client: {rising} ({cpus} CPUs; the machine's 1-minute load average at the end of the
-run: {load:.1f}, other work included). Raw metric JSON lines printed by `sluice local` during the run: {metric_lines}.
+Throughput relative to one client (median): {rising} ({cpus} CPUs; the machine's 1-minute load average at the end of
+the run: {load:.1f}, other work included). Raw metric JSON lines printed by `sluice local` during the run:
+{metric_lines}.
 """
 
 

@@ -68,8 +68,9 @@ def test_binary_classification_is_scored_through_onnx(cancer):
     features = feature_frame(holdout, config)
     truth = holdout["diagnosis"].tolist()
     probabilities = result.pipeline.predict_proba(features)[:, list(result.classes).index("malignant")]
-    assert metrics["roc_auc"] == pytest.approx(roc_auc_score([t == "malignant" for t in truth], probabilities),
-                                               abs=1e-4)
+    assert metrics["roc_auc"] == pytest.approx(
+        roc_auc_score([t == "malignant" for t in truth], probabilities), abs=1e-4
+    )
     assert metrics["f1"] == pytest.approx(
         f1_score(truth, result.pipeline.predict(features), pos_label="malignant"), abs=1e-9
     )
@@ -82,8 +83,9 @@ def test_positive_label_is_the_configured_positive_class(cancer):
     # WHEN the positive class is chosen THEN it is the configured one
     assert positive_label(config, model.signature.classes) == "malignant"
     # AND without a configured positive class it is classes[1]
-    unconfigured = dataclasses.replace(config, contract=dataclasses.replace(config.contract, target_values=None,
-                                                                            positive=None))
+    unconfigured = dataclasses.replace(
+        config, contract=dataclasses.replace(config.contract, target_values=None, positive=None)
+    )
     assert positive_label(unconfigured, ("benign", "malignant")) == "malignant"
     assert positive_label(unconfigured, ("malignant", "benign")) == "benign"
 
@@ -132,6 +134,42 @@ def test_multiclass_uses_one_vs_rest_auc_and_macro_f1():
     metrics = score(model, holdout, config)
     assert model.signature.classes == ("a", "b", "c")
     assert metrics["roc_auc"] > 0.9 and 0 < metrics["f1"] <= 1 and math.isfinite(metrics["log_loss"])
+
+
+class _Float32Rounding:
+    """The served model with the rounding a float32 tree ensemble produces: a certain row's probability is
+    1.0000013 and its complement -1.3e-6 (seen on a real dataset from skl2onnx's HistGradientBoosting export)."""
+
+    def __init__(self, model: OnnxModel) -> None:
+        self.model = model
+        self.signature = model.signature
+
+    def predict(self, instances):
+        prediction = self.model.predict(instances)
+        strayed = [
+            {label: (1.0000013 if value > 0.5 else -1.3e-6) for label, value in row.items()}
+            for row in prediction.probabilities
+        ]
+        return dataclasses.replace(prediction, probabilities=strayed)
+
+    def explainer(self):
+        return None
+
+
+def test_probabilities_a_float32_model_rounds_past_0_and_1_are_clipped_before_scoring(cancer):
+    # GIVEN a served model whose probabilities stray past [0, 1] by float32 rounding
+    config, model, _, holdout = cancer
+    rounding = _Float32Rounding(model)
+    # WHEN its holdout is predicted and scored
+    predicted = predictions_module.predict_holdout(rounding, holdout, config)
+    metrics = score(rounding, holdout, config)
+    # THEN every probability is within [0, 1], every row sums to 1, and every metric is a finite number
+    assert predicted.probabilities is not None
+    assert predicted.probabilities.min() >= 0.0 and predicted.probabilities.max() <= 1.0
+    assert np.allclose(predicted.probabilities.sum(axis=1), 1.0)
+    assert all(math.isfinite(value) for value in metrics.values())
+    # AND the clip changes nothing else: the labels and the ranking are the model's own
+    assert metrics["accuracy"] == pytest.approx(score(model, holdout, config)["accuracy"])
 
 
 def test_a_single_class_holdout_cannot_be_scored(cancer):
