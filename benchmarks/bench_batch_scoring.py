@@ -196,6 +196,12 @@ def main() -> None:
             for number in range(1, args.rounds + 1):
                 seconds, report = parts_round(cloud, scored_file, number)
                 assert report.get("rows") == args.rows, report
+                if "parts" not in report:
+                    raise SystemExit(
+                        f"the file ({file_mb:,.1f} MB, {args.rows:,} rows) was scored whole, not in parts: "
+                        f"a split needs at least two row groups ({2 * ROW_GROUP:,} rows) and a file above "
+                        f"--part-mb ({args.part_mb:g})"
+                    )
                 single, in_memory = score_in_one_process(cloud, scored_file, report["version"], number)
                 rounds.append({"parts": seconds, "single": single, "in_memory": in_memory, "report": report})
                 print(
