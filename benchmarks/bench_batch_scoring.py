@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks._moto import _free_port
-from benchmarks.results import write_section
+from benchmarks.results import spread, write_section
 
 FEATURES = [f"f{index:02d}" for index in range(20)]
 MODEL = "bench"
@@ -159,11 +159,6 @@ def parts_round(cloud: Any, scored_file: Path, number: int) -> tuple[float, dict
     return seconds, report
 
 
-def spread(values: list[float], digits: int = 3) -> str:
-    """Median (min-max) over the rounds."""
-    return f"{statistics.median(values):.{digits}f}x ({min(values):.{digits}f}-{max(values):.{digits}f}x)"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -250,7 +245,7 @@ def report_body(args: argparse.Namespace, rounds: list[dict[str, Any]], file_mb:
     def row(label: str, path: str) -> str:
         seconds = statistics.median(measured[path] for measured in rounds)
         ratios = [measured["reference"] / measured[path] for measured in rounds]
-        return f"| {label} | {seconds:.1f} | {args.rows / seconds:,.0f} | {spread(ratios)} |"
+        return f"| {label} | {seconds:.1f} | {args.rows / seconds:,.0f} | {spread(ratios, 'x', 3)} |"
 
     parts_ratios = [measured["reference"] / measured["parts"] for measured in rounds]
     per_core = statistics.median(measured["reference"] / measured["alone"] for measured in rounds)

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.results import write_section
+from benchmarks.results import spread, write_section
 from sluice.demo import samples
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,11 +258,6 @@ def _drop(aws_endpoint: str, http_port: int, process: subprocess.Popen[bytes]) -
     _wait_ready(http_port, process)
 
 
-def _spread(values: list[float], unit: str = "", digits: int = 1) -> str:
-    """Median (min-max) of one figure over the rounds."""
-    return f"{statistics.median(values):.{digits}f}{unit} ({min(values):.{digits}f}-{max(values):.{digits}f}{unit})"
-
-
 def _report(rounds: list[dict[str, Any]], metric_lines: int, load: float) -> str:
     cpus = os.cpu_count() or 1
     references = [one["reference"] for one in rounds]
@@ -275,8 +270,8 @@ def _report(rounds: list[dict[str, Any]], metric_lines: int, load: float) -> str
             for code, count in run["statuses"].items():
                 statuses[code] = statuses.get(code, 0) + count
         rows.append(
-            f"| {clients} | {REQUESTS} x {len(runs)} | {_spread([run['rps'] for run in runs])} | "
-            f"{_spread(ratios, 'x', 2)} | {statistics.median(run['p50_ms'] for run in runs):.1f} | "
+            f"| {clients} | {REQUESTS} x {len(runs)} | {spread([run['rps'] for run in runs])} | "
+            f"{spread(ratios, 'x', 2)} | {statistics.median(run['p50_ms'] for run in runs):.1f} | "
             f"{statistics.median(run['p99_ms'] for run in runs):.1f} | {sum(run['errors'] for run in runs)} | "
             f"{', '.join(f'{code}: {count}' for code, count in sorted(statuses.items()))} | "
             f"{runs[0]['warmup_s']:.1f} |"
@@ -291,7 +286,7 @@ worker processes); 1-row breast-cancer predictions from one thread per client, e
 connection; {REQUESTS} requests per level after a warm-up of 2 requests per client (which starts the environments
 the level needs; the first round's warm-up wall time is the last column). {len(rounds)} rounds, each every level then
 the reference: the predict handler called in this process, sequentially, with the same event (no HTTP, no alias
-lookup, no metrics) — {_spread([one["rps"] for one in references], " req/s")}, p50
+lookup, no metrics) — {spread([one["rps"] for one in references], " req/s")}, p50
 {statistics.median(one["p50_ms"] for one in references):.2f} ms. Each ratio pairs a level with the reference of its
 own round; figures are the median over the rounds with the min-max spread in brackets (the reference moves with the
 machine's state, so the spread is what a rerun is held to).
